@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_core';
+
+/**
+ * Migrations in order. A static list (not a folder scan) so the same code runs
+ * compiled, under ts-jest and under tsx without dynamic-import tricks.
+ * Names are permanent: never rename or reorder a migration that has shipped.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_core': m0001,
+};

@@ -1,0 +1,24 @@
+import { loadConfig } from '../config/config';
+import { locateDatabase } from '../db/connect';
+import { createDb, createPool } from '../db/database';
+import { migrateToLatest } from '../db/migrate';
+
+/** `npm run migrate`: brings the configured database to the latest schema. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const location = await locateDatabase(config);
+  const pool = createPool({ connectionString: location.url, max: 1 });
+  try {
+    const result = await migrateToLatest(createDb(pool));
+    const applied = result.results?.filter((r) => r.status === 'Success').map((r) => r.migrationName) ?? [];
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+  } finally {
+    await pool.end();
+    await location.release();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`migrate: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

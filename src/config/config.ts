@@ -1,0 +1,126 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+/**
+ * Everything configurable, read once from the environment. Development
+ * defaults make `npm start` work with no setup; production refuses to start
+ * without the secrets it must not invent.
+ */
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  /** External PostgreSQL; when absent an embedded server is started. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPgPort: number;
+  poolSize: number;
+  auth: AuthConfig;
+  recordings: RecordingsConfig;
+  maxPageSize: number;
+  defaultPageSize: number;
+  /** Turns DataLoader batching off (the classic N+1 shape) for the benchmark's naive baseline. */
+  batching: boolean;
+}
+
+export type AuthConfig =
+  | { kind: 'hs256'; secret: Uint8Array; issuer: string; audience: string }
+  | { kind: 'jwks'; jwksUrl: string; issuer: string; audience: string };
+
+export type RecordingsConfig =
+  | { kind: 'local'; dir: string; secret: Uint8Array; publicBaseUrl: string | undefined; defaultExpiresInSeconds: number }
+  | {
+      kind: 's3';
+      bucket: string;
+      region: string;
+      endpoint: string | undefined;
+      forcePathStyle: boolean;
+      defaultExpiresInSeconds: number;
+    };
+
+export const PROJECT_ROOT = path.resolve(__dirname, existsSync(path.resolve(__dirname, '../../package.json')) ? '../..' : '../../..');
+
+function intFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+/**
+ * A secret that development generates once and keeps in the data directory,
+ * so tokens and signed URLs survive restarts without anyone configuring them.
+ */
+function localSecret(dataDir: string, name: string): Uint8Array {
+  const file = path.join(dataDir, 'secrets', name);
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  }
+  return new TextEncoder().encode(readFileSync(file, 'utf8').trim());
+}
+
+function secretFromEnv(name: string, env: Config['env'], dataDir: string, localName: string): Uint8Array {
+  const value = process.env[name];
+  if (value) {
+    if (value.length < 32) throw new Error(`${name} must be at least 32 characters`);
+    return new TextEncoder().encode(value);
+  }
+  if (env === 'production') throw new Error(`${name} is required in production`);
+  return localSecret(dataDir, localName);
+}
+
+export function loadConfig(overrides: Partial<Config> = {}): Config {
+  const nodeEnv = process.env.NODE_ENV;
+  const env: Config['env'] = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'development';
+  const dataDir = path.resolve(process.env.SWITCHBOARD_DATA_DIR ?? path.join(PROJECT_ROOT, '.data'));
+  const issuer = process.env.JWT_ISSUER ?? 'switchboard';
+  const audience = process.env.JWT_AUDIENCE ?? 'switchboard-api';
+
+  const auth: AuthConfig = process.env.JWKS_URL
+    ? { kind: 'jwks', jwksUrl: process.env.JWKS_URL, issuer, audience }
+    : { kind: 'hs256', secret: secretFromEnv('JWT_SECRET', env, dataDir, 'jwt'), issuer, audience };
+
+  const defaultExpiresInSeconds = intFromEnv('RECORDING_URL_TTL_SECONDS', 900);
+  const recordings: RecordingsConfig =
+    process.env.RECORDINGS_STORE === 's3'
+      ? {
+          kind: 's3',
+          bucket: required('S3_BUCKET'),
+          region: process.env.S3_REGION ?? 'us-east-1',
+          endpoint: process.env.S3_ENDPOINT || undefined,
+          forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true',
+          defaultExpiresInSeconds,
+        }
+      : {
+          kind: 'local',
+          dir: path.resolve(process.env.RECORDINGS_DIR ?? path.join(dataDir, 'recordings')),
+          secret: secretFromEnv('RECORDINGS_SECRET', env, dataDir, 'recordings'),
+          publicBaseUrl: process.env.PUBLIC_BASE_URL || undefined,
+          defaultExpiresInSeconds,
+        };
+
+  return {
+    env,
+    port: intFromEnv('PORT', 4000),
+    host: process.env.HOST ?? '0.0.0.0',
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    dataDir,
+    embeddedPgPort: intFromEnv('EMBEDDED_PG_PORT', 54329),
+    poolSize: intFromEnv('PG_POOL_SIZE', 10),
+    auth,
+    recordings,
+    maxPageSize: 100,
+    defaultPageSize: 20,
+    batching: process.env.SWITCHBOARD_BATCHING !== 'off',
+    ...overrides,
+  };
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is required`);
+  return value;
+}

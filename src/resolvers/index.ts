@@ -1,0 +1,52 @@
+import {
+  DateTimeResolver,
+  EmailAddressResolver,
+  JSONObjectResolver,
+  NonNegativeFloatResolver,
+  NonNegativeIntResolver,
+  PhoneNumberResolver,
+  URLResolver,
+} from 'graphql-scalars';
+import type { Resolvers } from '../generated/graphql';
+import { Agent, PhoneNumberAssignment } from './agents';
+import { Appointment } from './appointments';
+import { Call } from './calls';
+import { connectionResolvers } from './connections';
+import { Contact } from './contacts';
+import { Node } from './nodes';
+import { Organisation, Query, User, Viewer } from './query';
+import type { AgentListRow } from '../queries/agents';
+import type { CallListRow, TranscriptListRow } from '../queries/calls';
+import type { ContactListRow } from '../queries/contacts';
+import type { TranscriptSegment } from '../db/schema';
+import { toGraphQLEnum } from './enums';
+
+export const resolvers: Resolvers = {
+  DateTime: DateTimeResolver,
+  EmailAddress: EmailAddressResolver,
+  JSONObject: JSONObjectResolver,
+  NonNegativeFloat: NonNegativeFloatResolver,
+  NonNegativeInt: NonNegativeIntResolver,
+  PhoneNumber: PhoneNumberResolver,
+  URL: URLResolver,
+  Query,
+  Viewer,
+  User,
+  Organisation,
+  Node,
+  Call,
+  Agent,
+  PhoneNumberAssignment,
+  Contact,
+  Appointment,
+  CallConnection: connectionResolvers<CallListRow>(),
+  AgentConnection: connectionResolvers<AgentListRow>(),
+  ContactConnection: connectionResolvers<ContactListRow>(),
+  Transcript: {
+    text: (transcript: TranscriptListRow) => transcript.text,
+    segments: (transcript: TranscriptListRow) => transcript.segments,
+  },
+  TranscriptSegment: {
+    speaker: (segment: TranscriptSegment) => toGraphQLEnum(segment.speaker),
+  },
+};

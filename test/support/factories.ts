@@ -1,0 +1,203 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from '../../src/db/database';
+import type {
+  AgentStatus,
+  AppointmentStatus,
+  CallDirection,
+  CallOutcome,
+  CallStatus,
+  ContactStatus,
+  Role,
+  Sentiment,
+} from '../../src/db/schema';
+
+/**
+ * Small factories for test fixtures. Each test file builds its own
+ * organisations (unique slugs), so files share one database without sharing data.
+ */
+
+export interface TestOrg {
+  id: string;
+  slug: string;
+  timezone: string;
+  users: Record<Role, string>;
+}
+
+let counter = 0;
+const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}${randomBytes(2).toString('hex')}`;
+
+export async function createOrg(db: Db, options: { timezone?: string; name?: string } = {}): Promise<TestOrg> {
+  const slug = `t-${unique()}`;
+  const org = await db
+    .insertInto('organisations')
+    .values({ slug, name: options.name ?? `Org ${slug}`, timezone: options.timezone ?? 'America/New_York' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const users = {} as Record<Role, string>;
+  for (const role of ['admin', 'member', 'viewer'] as const) {
+    const user = await db
+      .insertInto('users')
+      .values({ email: `${role}-${slug}@example.com`, name: `${role} of ${slug}` })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db.insertInto('memberships').values({ org_id: org.id, user_id: user.id, role }).execute();
+    users[role] = user.id;
+  }
+  return { id: org.id, slug, timezone: options.timezone ?? 'America/New_York', users };
+}
+
+export async function createAgent(db: Db, orgId: string, options: { name?: string; status?: AgentStatus } = {}): Promise<string> {
+  const { id } = await db
+    .insertInto('agents')
+    .values({
+      org_id: orgId,
+      name: options.name ?? `Agent ${unique()}`,
+      status: options.status ?? 'active',
+      provider: 'retell',
+      provider_agent_id: `ag_${unique()}`,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return id;
+}
+
+export async function createPhoneNumber(db: Db, orgId: string, agentId: string | null, e164?: string): Promise<string> {
+  const { id } = await db
+    .insertInto('phone_numbers')
+    .values({
+      org_id: orgId,
+      e164: e164 ?? `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`,
+      provider: 'twilio',
+      provider_number_id: `PN${unique()}`,
+      agent_id: agentId,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return id;
+}
+
+export interface ContactInput {
+  name?: string;
+  phone?: string;
+  email?: string | null;
+  leadScore?: number;
+  status?: ContactStatus;
+  createdAt?: Date;
+  metadata?: Record<string, unknown>;
+}
+
+export async function createContact(db: Db, orgId: string, input: ContactInput = {}): Promise<string> {
+  const { id } = await db
+    .insertInto('contacts')
+    .values({
+      org_id: orgId,
+      name: input.name ?? `Contact ${unique()}`,
+      phone: input.phone ?? `+1646${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`,
+      email: input.email === undefined ? `c${unique()}@example.com` : input.email,
+      lead_score: input.leadScore ?? 50,
+      status: input.status ?? 'new',
+      metadata: JSON.stringify(input.metadata ?? {}),
+      ...(input.createdAt ? { created_at: input.createdAt } : {}),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return id;
+}
+
+export interface CallInput {
+  agentId: string;
+  contactId?: string | null;
+  direction?: CallDirection;
+  status?: CallStatus;
+  startedAt?: Date;
+  durationSeconds?: number;
+  cost?: number;
+  sentiment?: Sentiment | null;
+  outcome?: CallOutcome | null;
+  recordingKey?: string | null;
+  summary?: string | null;
+  metadata?: Record<string, unknown>;
+}
+
+/** Inserts calls in one statement; returns their ids in input order. */
+export async function createCalls(db: Db, orgId: string, calls: CallInput[]): Promise<string[]> {
+  if (calls.length === 0) return [];
+  const rows = await db
+    .insertInto('calls')
+    .values(
+      calls.map((call, index) => {
+        const startedAt = call.startedAt ?? new Date(Date.UTC(2026, 0, 1) + index * 60_000);
+        const duration = call.durationSeconds ?? 60;
+        return {
+          org_id: orgId,
+          agent_id: call.agentId,
+          contact_id: call.contactId ?? null,
+          direction: call.direction ?? 'outbound',
+          status: call.status ?? 'completed',
+          from_number: '+15550000001',
+          to_number: '+15550000002',
+          started_at: startedAt,
+          ended_at: new Date(startedAt.getTime() + duration * 1000),
+          duration_seconds: duration,
+          cost: call.cost ?? 0.1,
+          sentiment: call.sentiment === undefined ? 'neutral' : call.sentiment,
+          outcome: call.outcome === undefined ? 'no_outcome' : call.outcome,
+          summary: call.summary ?? null,
+          recording_key: call.recordingKey ?? null,
+          metadata: JSON.stringify(call.metadata ?? {}),
+        };
+      }),
+    )
+    .returning('id')
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+export async function createCall(db: Db, orgId: string, call: CallInput): Promise<string> {
+  const [id] = await createCalls(db, orgId, [call]);
+  return id!;
+}
+
+export async function createTranscript(db: Db, orgId: string, callId: string, text: string): Promise<void> {
+  await db
+    .insertInto('call_transcripts')
+    .values({
+      org_id: orgId,
+      call_id: callId,
+      text,
+      segments: JSON.stringify([{ speaker: 'agent', startMs: 0, text }]),
+    })
+    .execute();
+}
+
+export async function createAppointment(
+  db: Db,
+  orgId: string,
+  input: { contactId: string; callId?: string | null; agentId?: string | null; status?: AppointmentStatus; value?: number; scheduledAt?: Date },
+): Promise<string> {
+  const { id } = await db
+    .insertInto('appointments')
+    .values({
+      org_id: orgId,
+      contact_id: input.contactId,
+      call_id: input.callId ?? null,
+      agent_id: input.agentId ?? null,
+      scheduled_at: input.scheduledAt ?? new Date(Date.UTC(2026, 1, 1, 15)),
+      status: input.status ?? 'scheduled',
+      value: input.value ?? 250,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return id;
+}
+
+/** Counts rows of a table for an organisation — for "nothing was written" checks. */
+export async function countRows(db: Db, table: 'calls' | 'contacts' | 'agents' | 'appointments', orgId: string): Promise<number> {
+  const { count } = await db
+    .selectFrom(table)
+    .select(sql<number>`count(*)::int`.as('count'))
+    .where('org_id', '=', orgId)
+    .executeTakeFirstOrThrow();
+  return count;
+}
