@@ -10,6 +10,7 @@ import { Kysely, sql } from 'kysely';
  * value is a cheap constraint swap, not an `ALTER TYPE` that cannot run in a
  * transaction.
  */
+// Kysely<any>: a migration is frozen in time and must not depend on today's Database type.
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`create extension if not exists pg_trgm`.execute(db);
 

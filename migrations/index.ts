@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_core';
+import * as m0002 from './0002_call_rollups';
 
 /**
  * Migrations in order. A static list (not a folder scan) so the same code runs
@@ -8,4 +9,5 @@ import * as m0001 from './0001_core';
  */
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
+  '0002_call_rollups': m0002,
 };

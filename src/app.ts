@@ -32,6 +32,8 @@ export interface AppOptions {
   devToken?: string;
   /** Called after every GraphQL operation with the SQL it ran (tests use it to assert the shape of the work). */
   onOperation?: (report: OperationReport) => void;
+  /** The clock statistics take "today" from; tests pin it to stand on DST boundaries. */
+  clock?: () => Date;
 }
 
 export interface App {
@@ -70,15 +72,17 @@ export async function createApp(options: AppOptions): Promise<App> {
       });
     }
     report.orgId = principal.orgId;
+    const now = options.clock?.() ?? new Date();
     const host = req.headers.host ?? `localhost:${config.port}`;
     return {
       ...principal,
       db,
-      loaders: createLoaders(db, principal.orgId, { batch: config.batching }),
+      loaders: createLoaders(db, principal.orgId, { batch: config.batching }, now),
       signer,
       origin: `${req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${host}`,
       limits: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize },
       recordingUrlTtlSeconds: config.recordings.defaultExpiresInSeconds,
+      now,
     };
   }
 

@@ -56,6 +56,9 @@ function intFromEnv(name: string, fallback: number): number {
 function localSecret(dataDir: string, name: string): Uint8Array {
   const file = path.join(dataDir, 'secrets', name);
   if (!existsSync(file)) {
+    // The data directory stays traversable (the embedded PostgreSQL runs as
+    // another user when we are root); only the secrets folder is private.
+    mkdirSync(dataDir, { recursive: true });
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
   }

@@ -8,6 +8,10 @@ import { AppointmentListRow } from '../queries/appointments';
 import { OrganisationListRow, UserListRow } from '../queries/organisations';
 import { TranscriptSegment as TranscriptSegmentRow } from '../db/schema';
 import { Context } from '../graphql/context';
+import { DashboardFigures } from '../stats/dashboard';
+import { AnalyticsSeries, AnalyticsBucketModel, AnalyticsGroupModel, BucketMetrics } from '../stats/analytics';
+import { AgentFigures, LeaderboardRow } from '../stats/agents';
+import { ContactFigures } from '../stats/contacts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
 export type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
@@ -44,6 +48,8 @@ export type Agent = Node & {
   phoneNumbers: Array<PhoneNumberAssignment>;
   provider: Scalars['String']['output'];
   providerAgentId: Scalars['String']['output'];
+  /** The agent's figures over the range; batched: a page of agents with stats is one statement. */
+  stats: AgentStats;
   status: AgentStatus;
   updatedAt: Scalars['DateTime']['output'];
 };
@@ -57,6 +63,12 @@ export type AgentCallsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
   orderBy?: InputMaybe<CallOrder>;
+};
+
+
+/** An AI voice agent that places and answers calls. */
+export type AgentStatsArgs = {
+  range: DateRangeInput;
 };
 
 export type AgentConnection = {
@@ -77,10 +89,56 @@ export type AgentFilter = {
   status?: InputMaybe<Array<AgentStatus>>;
 };
 
+export type AgentStats = {
+  __typename?: 'AgentStats';
+  answeredRate: Maybe<Scalars['Float']['output']>;
+  appointments: Scalars['NonNegativeInt']['output'];
+  averageDurationSeconds: Maybe<Scalars['Float']['output']>;
+  calls: Scalars['NonNegativeInt']['output'];
+  completed: Scalars['NonNegativeInt']['output'];
+  conversionRate: Maybe<Scalars['Float']['output']>;
+  cost: Scalars['NonNegativeFloat']['output'];
+};
+
 export type AgentStatus =
   | 'ACTIVE'
   | 'ARCHIVED'
   | 'PAUSED';
+
+export type Analytics = {
+  __typename?: 'Analytics';
+  buckets: Array<AnalyticsBucket>;
+  groupBy: AnalyticsGroupBy;
+  interval: Interval;
+  range: DateRange;
+};
+
+export type AnalyticsBucket = {
+  __typename?: 'AnalyticsBucket';
+  end: Scalars['DateTime']['output'];
+  /** Every group present anywhere in the range, zero-filled; empty when groupBy is NONE. */
+  groups: Array<AnalyticsGroup>;
+  /** The bucket's local date (YYYY-MM-DD) or local date-time for hours. */
+  label: Scalars['String']['output'];
+  metrics: Metrics;
+  /** Start of the bucket (local midnight / local hour) as an instant. */
+  start: Scalars['DateTime']['output'];
+};
+
+export type AnalyticsGroup = {
+  __typename?: 'AnalyticsGroup';
+  agent: Maybe<Agent>;
+  /** The group's value: an agent id, or a direction / outcome / status in lower case; null for calls without an outcome. */
+  key: Maybe<Scalars['String']['output']>;
+  metrics: Metrics;
+};
+
+export type AnalyticsGroupBy =
+  | 'AGENT'
+  | 'DIRECTION'
+  | 'NONE'
+  | 'OUTCOME'
+  | 'STATUS';
 
 export type Appointment = Node & {
   __typename?: 'Appointment';
@@ -253,6 +311,17 @@ export type ContactOrderField =
   | 'LEAD_SCORE'
   | 'NAME';
 
+export type ContactStats = {
+  __typename?: 'ContactStats';
+  cold: Scalars['NonNegativeInt']['output'];
+  contacted: Scalars['NonNegativeInt']['output'];
+  hot: Scalars['NonNegativeInt']['output'];
+  neverContacted: Scalars['NonNegativeInt']['output'];
+  newContacts: Scalars['NonNegativeInt']['output'];
+  total: Scalars['NonNegativeInt']['output'];
+  warm: Scalars['NonNegativeInt']['output'];
+};
+
 export type ContactStatus =
   | 'ARCHIVED'
   | 'CONTACTED'
@@ -261,11 +330,110 @@ export type ContactStatus =
   | 'NEW'
   | 'QUALIFIED';
 
+export type CountByKey = {
+  __typename?: 'CountByKey';
+  count: Scalars['NonNegativeInt']['output'];
+  key: Scalars['String']['output'];
+};
+
+export type Dashboard = {
+  __typename?: 'Dashboard';
+  /** completed / total calls. */
+  answeredRate: Trend;
+  /** Appointments booked (created) in the range, whatever their status since. */
+  appointmentsBooked: Trend;
+  /** Mean duration of completed calls, in seconds. */
+  averageDurationSeconds: Trend;
+  callsByOutcome: Array<CountByKey>;
+  callsBySentiment: Array<CountByKey>;
+  callsByStatus: Array<CountByKey>;
+  completedCalls: Trend;
+  /** appointments booked / completed calls. */
+  conversionRate: Trend;
+  inboundCalls: Trend;
+  outboundCalls: Trend;
+  /** Value of appointments booked in the range that are scheduled or completed. */
+  pipelineValue: Trend;
+  previousRange: DateRange;
+  range: DateRange;
+  /** The newest calls of the range, through the regular calls connection. */
+  recentCalls: CallConnection;
+  totalCalls: Trend;
+  totalCost: Trend;
+};
+
+
+export type DashboardRecentCallsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** The resolved range: [from, to). */
+export type DateRange = {
+  __typename?: 'DateRange';
+  from: Scalars['DateTime']['output'];
+  to: Scalars['DateTime']['output'];
+};
+
+/**
+ * Either a preset or an explicit [from, to) pair of instants (at most 400 days).
+ * Days are the organisation's local days; whole days are read from rollups,
+ * partial days from the calls themselves — both exact.
+ */
+export type DateRangeInput = {
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  preset?: InputMaybe<DateRangePreset>;
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/**
+ * Named ranges of whole local days in the organisation's time zone. LAST_N_DAYS
+ * includes today. The previous period is the same number of days just before.
+ */
+export type DateRangePreset =
+  | 'LAST_7_DAYS'
+  | 'LAST_30_DAYS'
+  | 'LAST_90_DAYS'
+  | 'LAST_MONTH'
+  | 'THIS_MONTH'
+  | 'TODAY'
+  | 'YESTERDAY';
+
+export type Interval =
+  | 'DAY'
+  | 'HOUR'
+  | 'MONTH'
+  | 'WEEK';
+
 /** Derived from the lead score: HOT ≥ 70, WARM ≥ 40, otherwise COLD. */
 export type LeadTier =
   | 'COLD'
   | 'HOT'
   | 'WARM';
+
+export type LeaderboardEntry = {
+  __typename?: 'LeaderboardEntry';
+  agent: Agent;
+  rank: Scalars['Int']['output'];
+  stats: AgentStats;
+};
+
+export type LeaderboardMetric =
+  | 'APPOINTMENTS'
+  | 'AVERAGE_DURATION'
+  | 'CALLS'
+  | 'COMPLETED'
+  | 'CONVERSION_RATE';
+
+export type Metrics = {
+  __typename?: 'Metrics';
+  /** Appointments booked; null when grouping by a call dimension appointments do not have. */
+  appointments: Maybe<Scalars['NonNegativeInt']['output']>;
+  averageDurationSeconds: Maybe<Scalars['Float']['output']>;
+  calls: Scalars['NonNegativeInt']['output'];
+  completed: Scalars['NonNegativeInt']['output'];
+  cost: Scalars['NonNegativeFloat']['output'];
+};
 
 /** An object with a globally unique, opaque id. */
 export type Node = {
@@ -302,15 +470,23 @@ export type PhoneNumberAssignment = Node & {
 export type Query = {
   __typename?: 'Query';
   agent: Maybe<Agent>;
+  /** Agents ranked by a metric over the range (ties by name); archived agents are left out. */
+  agentLeaderboard: Array<LeaderboardEntry>;
   agents: AgentConnection;
+  /** A time series in the organisation's local time, zero-filled, optionally split by a dimension. */
+  analytics: Analytics;
   call: Maybe<Call>;
   calls: CallConnection;
   contact: Maybe<Contact>;
+  /** Lead tiers and contact coverage; `range` bounds `newContacts` (default: last 30 days). */
+  contactStats: ContactStats;
   /**
    * Contacts (leads). `search` matches name, email and phone by substring
    * (at least 3 characters, so the trigram index can serve it).
    */
   contacts: ContactConnection;
+  /** The statistics panel: headline figures with their change against the previous period of equal length. */
+  dashboard: Dashboard;
   /** Fetches any object by its global id; null when it does not exist in your organisation. */
   node: Maybe<Node>;
   /** Fetches many objects by global id in one round trip; missing ones are null, in order. */
@@ -325,12 +501,26 @@ export type QueryAgentArgs = {
 };
 
 
+export type QueryAgentLeaderboardArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  metric?: LeaderboardMetric;
+  range: DateRangeInput;
+};
+
+
 export type QueryAgentsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<AgentFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryAnalyticsArgs = {
+  groupBy?: AnalyticsGroupBy;
+  interval?: Interval;
+  range: DateRangeInput;
 };
 
 
@@ -354,6 +544,11 @@ export type QueryContactArgs = {
 };
 
 
+export type QueryContactStatsArgs = {
+  range?: InputMaybe<DateRangeInput>;
+};
+
+
 export type QueryContactsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -363,6 +558,11 @@ export type QueryContactsArgs = {
   search?: InputMaybe<Scalars['String']['input']>;
   status?: InputMaybe<ContactStatus>;
   tier?: InputMaybe<LeadTier>;
+};
+
+
+export type QueryDashboardArgs = {
+  range: DateRangeInput;
 };
 
 
@@ -405,6 +605,14 @@ export type TranscriptSegment = {
   /** Offset from the start of the call. */
   startMs: Scalars['NonNegativeInt']['output'];
   text: Scalars['String']['output'];
+};
+
+/** A headline figure now and in the previous period. `change` is (current − previous) / previous; null when previous is 0 or either is null. */
+export type Trend = {
+  __typename?: 'Trend';
+  change: Maybe<Scalars['Float']['output']>;
+  current: Maybe<Scalars['Float']['output']>;
+  previous: Maybe<Scalars['Float']['output']>;
 };
 
 export type User = {
@@ -509,7 +717,12 @@ export type ResolversTypes = {
   AgentConnection: ResolverTypeWrapper<Connection<AgentListRow>>;
   AgentEdge: ResolverTypeWrapper<Omit<AgentEdge, 'node'> & { node: ResolversTypes['Agent'] }>;
   AgentFilter: AgentFilter;
+  AgentStats: ResolverTypeWrapper<AgentFigures>;
   AgentStatus: AgentStatus;
+  Analytics: ResolverTypeWrapper<AnalyticsSeries>;
+  AnalyticsBucket: ResolverTypeWrapper<AnalyticsBucketModel>;
+  AnalyticsGroup: ResolverTypeWrapper<AnalyticsGroupModel>;
+  AnalyticsGroupBy: AnalyticsGroupBy;
   Appointment: ResolverTypeWrapper<AppointmentListRow>;
   AppointmentStatus: AppointmentStatus;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -527,13 +740,24 @@ export type ResolversTypes = {
   ContactEdge: ResolverTypeWrapper<Omit<ContactEdge, 'node'> & { node: ResolversTypes['Contact'] }>;
   ContactOrder: ContactOrder;
   ContactOrderField: ContactOrderField;
+  ContactStats: ResolverTypeWrapper<ContactFigures>;
   ContactStatus: ContactStatus;
+  CountByKey: ResolverTypeWrapper<CountByKey>;
+  Dashboard: ResolverTypeWrapper<DashboardFigures>;
+  DateRange: ResolverTypeWrapper<DateRange>;
+  DateRangeInput: DateRangeInput;
+  DateRangePreset: DateRangePreset;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  Interval: Interval;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   LeadTier: LeadTier;
+  LeaderboardEntry: ResolverTypeWrapper<LeaderboardRow>;
+  LeaderboardMetric: LeaderboardMetric;
+  Metrics: ResolverTypeWrapper<BucketMetrics>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   NonNegativeFloat: ResolverTypeWrapper<Scalars['NonNegativeFloat']['output']>;
   NonNegativeInt: ResolverTypeWrapper<Scalars['NonNegativeInt']['output']>;
@@ -549,6 +773,7 @@ export type ResolversTypes = {
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Transcript: ResolverTypeWrapper<TranscriptListRow>;
   TranscriptSegment: ResolverTypeWrapper<TranscriptSegmentRow>;
+  Trend: ResolverTypeWrapper<Trend>;
   URL: ResolverTypeWrapper<Scalars['URL']['output']>;
   User: ResolverTypeWrapper<UserListRow>;
   Viewer: ResolverTypeWrapper<Context>;
@@ -560,6 +785,10 @@ export type ResolversParentTypes = {
   AgentConnection: Connection<AgentListRow>;
   AgentEdge: Omit<AgentEdge, 'node'> & { node: ResolversParentTypes['Agent'] };
   AgentFilter: AgentFilter;
+  AgentStats: AgentFigures;
+  Analytics: AnalyticsSeries;
+  AnalyticsBucket: AnalyticsBucketModel;
+  AnalyticsGroup: AnalyticsGroupModel;
   Appointment: AppointmentListRow;
   Boolean: Scalars['Boolean']['output'];
   Call: CallListRow;
@@ -571,11 +800,19 @@ export type ResolversParentTypes = {
   ContactConnection: Connection<ContactListRow>;
   ContactEdge: Omit<ContactEdge, 'node'> & { node: ResolversParentTypes['Contact'] };
   ContactOrder: ContactOrder;
+  ContactStats: ContactFigures;
+  CountByKey: CountByKey;
+  Dashboard: DashboardFigures;
+  DateRange: DateRange;
+  DateRangeInput: DateRangeInput;
   DateTime: Scalars['DateTime']['output'];
   EmailAddress: Scalars['EmailAddress']['output'];
+  Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   JSONObject: Scalars['JSONObject']['output'];
+  LeaderboardEntry: LeaderboardRow;
+  Metrics: BucketMetrics;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   NonNegativeFloat: Scalars['NonNegativeFloat']['output'];
   NonNegativeInt: Scalars['NonNegativeInt']['output'];
@@ -587,6 +824,7 @@ export type ResolversParentTypes = {
   String: Scalars['String']['output'];
   Transcript: TranscriptListRow;
   TranscriptSegment: TranscriptSegmentRow;
+  Trend: Trend;
   URL: Scalars['URL']['output'];
   User: UserListRow;
   Viewer: Context;
@@ -601,6 +839,7 @@ export type AgentResolvers<ContextType = Context, ParentType extends ResolversPa
   phoneNumbers?: Resolver<Array<ResolversTypes['PhoneNumberAssignment']>, ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   providerAgentId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  stats?: Resolver<ResolversTypes['AgentStats'], ParentType, ContextType, RequireFields<AgentStatsArgs, 'range'>>;
   status?: Resolver<ResolversTypes['AgentStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
@@ -616,6 +855,37 @@ export type AgentConnectionResolvers<ContextType = Context, ParentType extends R
 export type AgentEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AgentEdge'] = ResolversParentTypes['AgentEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Agent'], ParentType, ContextType>;
+};
+
+export type AgentStatsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AgentStats'] = ResolversParentTypes['AgentStats']> = {
+  answeredRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  appointments?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  averageDurationSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  calls?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  completed?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  conversionRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  cost?: Resolver<ResolversTypes['NonNegativeFloat'], ParentType, ContextType>;
+};
+
+export type AnalyticsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Analytics'] = ResolversParentTypes['Analytics']> = {
+  buckets?: Resolver<Array<ResolversTypes['AnalyticsBucket']>, ParentType, ContextType>;
+  groupBy?: Resolver<ResolversTypes['AnalyticsGroupBy'], ParentType, ContextType>;
+  interval?: Resolver<ResolversTypes['Interval'], ParentType, ContextType>;
+  range?: Resolver<ResolversTypes['DateRange'], ParentType, ContextType>;
+};
+
+export type AnalyticsBucketResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AnalyticsBucket'] = ResolversParentTypes['AnalyticsBucket']> = {
+  end?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  groups?: Resolver<Array<ResolversTypes['AnalyticsGroup']>, ParentType, ContextType>;
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  metrics?: Resolver<ResolversTypes['Metrics'], ParentType, ContextType>;
+  start?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type AnalyticsGroupResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AnalyticsGroup'] = ResolversParentTypes['AnalyticsGroup']> = {
+  agent?: Resolver<Maybe<ResolversTypes['Agent']>, ParentType, ContextType>;
+  key?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  metrics?: Resolver<ResolversTypes['Metrics'], ParentType, ContextType>;
 };
 
 export type AppointmentResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Appointment'] = ResolversParentTypes['Appointment']> = {
@@ -696,6 +966,45 @@ export type ContactEdgeResolvers<ContextType = Context, ParentType extends Resol
   node?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
 };
 
+export type ContactStatsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ContactStats'] = ResolversParentTypes['ContactStats']> = {
+  cold?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  contacted?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  hot?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  neverContacted?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  newContacts?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  warm?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+};
+
+export type CountByKeyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CountByKey'] = ResolversParentTypes['CountByKey']> = {
+  count?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type DashboardResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Dashboard'] = ResolversParentTypes['Dashboard']> = {
+  answeredRate?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
+  appointmentsBooked?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
+  averageDurationSeconds?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
+  callsByOutcome?: Resolver<Array<ResolversTypes['CountByKey']>, ParentType, ContextType>;
+  callsBySentiment?: Resolver<Array<ResolversTypes['CountByKey']>, ParentType, ContextType>;
+  callsByStatus?: Resolver<Array<ResolversTypes['CountByKey']>, ParentType, ContextType>;
+  completedCalls?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
+  conversionRate?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
+  inboundCalls?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
+  outboundCalls?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
+  pipelineValue?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
+  previousRange?: Resolver<ResolversTypes['DateRange'], ParentType, ContextType>;
+  range?: Resolver<ResolversTypes['DateRange'], ParentType, ContextType>;
+  recentCalls?: Resolver<ResolversTypes['CallConnection'], ParentType, ContextType, RequireFields<DashboardRecentCallsArgs, 'first'>>;
+  totalCalls?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
+  totalCost?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
+};
+
+export type DateRangeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DateRange'] = ResolversParentTypes['DateRange']> = {
+  from?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -707,6 +1016,20 @@ export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<Resolv
 export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSONObject'], any> {
   name: 'JSONObject';
 }
+
+export type LeaderboardEntryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LeaderboardEntry'] = ResolversParentTypes['LeaderboardEntry']> = {
+  agent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType>;
+  rank?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  stats?: Resolver<ResolversTypes['AgentStats'], ParentType, ContextType>;
+};
+
+export type MetricsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Metrics'] = ResolversParentTypes['Metrics']> = {
+  appointments?: Resolver<Maybe<ResolversTypes['NonNegativeInt']>, ParentType, ContextType>;
+  averageDurationSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  calls?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  completed?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  cost?: Resolver<ResolversTypes['NonNegativeFloat'], ParentType, ContextType>;
+};
 
 export type NodeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
   __resolveType: TypeResolveFn<'Agent' | 'Appointment' | 'Call' | 'Contact' | 'Organisation' | 'PhoneNumberAssignment', ParentType, ContextType>;
@@ -751,11 +1074,15 @@ export type PhoneNumberAssignmentResolvers<ContextType = Context, ParentType ext
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   agent?: Resolver<Maybe<ResolversTypes['Agent']>, ParentType, ContextType, RequireFields<QueryAgentArgs, 'id'>>;
+  agentLeaderboard?: Resolver<Array<ResolversTypes['LeaderboardEntry']>, ParentType, ContextType, RequireFields<QueryAgentLeaderboardArgs, 'first' | 'metric' | 'range'>>;
   agents?: Resolver<ResolversTypes['AgentConnection'], ParentType, ContextType, Partial<QueryAgentsArgs>>;
+  analytics?: Resolver<ResolversTypes['Analytics'], ParentType, ContextType, RequireFields<QueryAnalyticsArgs, 'groupBy' | 'interval' | 'range'>>;
   call?: Resolver<Maybe<ResolversTypes['Call']>, ParentType, ContextType, RequireFields<QueryCallArgs, 'id'>>;
   calls?: Resolver<ResolversTypes['CallConnection'], ParentType, ContextType, Partial<QueryCallsArgs>>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
+  contactStats?: Resolver<ResolversTypes['ContactStats'], ParentType, ContextType, Partial<QueryContactStatsArgs>>;
   contacts?: Resolver<ResolversTypes['ContactConnection'], ParentType, ContextType, Partial<QueryContactsArgs>>;
+  dashboard?: Resolver<ResolversTypes['Dashboard'], ParentType, ContextType, RequireFields<QueryDashboardArgs, 'range'>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   nodes?: Resolver<Array<Maybe<ResolversTypes['Node']>>, ParentType, ContextType, RequireFields<QueryNodesArgs, 'ids'>>;
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
@@ -770,6 +1097,12 @@ export type TranscriptSegmentResolvers<ContextType = Context, ParentType extends
   speaker?: Resolver<ResolversTypes['Speaker'], ParentType, ContextType>;
   startMs?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
   text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type TrendResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Trend'] = ResolversParentTypes['Trend']> = {
+  change?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  current?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  previous?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 };
 
 export interface UrlScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['URL'], any> {
@@ -792,6 +1125,10 @@ export type Resolvers<ContextType = Context> = {
   Agent?: AgentResolvers<ContextType>;
   AgentConnection?: AgentConnectionResolvers<ContextType>;
   AgentEdge?: AgentEdgeResolvers<ContextType>;
+  AgentStats?: AgentStatsResolvers<ContextType>;
+  Analytics?: AnalyticsResolvers<ContextType>;
+  AnalyticsBucket?: AnalyticsBucketResolvers<ContextType>;
+  AnalyticsGroup?: AnalyticsGroupResolvers<ContextType>;
   Appointment?: AppointmentResolvers<ContextType>;
   Call?: CallResolvers<ContextType>;
   CallConnection?: CallConnectionResolvers<ContextType>;
@@ -799,9 +1136,15 @@ export type Resolvers<ContextType = Context> = {
   Contact?: ContactResolvers<ContextType>;
   ContactConnection?: ContactConnectionResolvers<ContextType>;
   ContactEdge?: ContactEdgeResolvers<ContextType>;
+  ContactStats?: ContactStatsResolvers<ContextType>;
+  CountByKey?: CountByKeyResolvers<ContextType>;
+  Dashboard?: DashboardResolvers<ContextType>;
+  DateRange?: DateRangeResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
   JSONObject?: GraphQLScalarType;
+  LeaderboardEntry?: LeaderboardEntryResolvers<ContextType>;
+  Metrics?: MetricsResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   NonNegativeFloat?: GraphQLScalarType;
   NonNegativeInt?: GraphQLScalarType;
@@ -812,6 +1155,7 @@ export type Resolvers<ContextType = Context> = {
   Query?: QueryResolvers<ContextType>;
   Transcript?: TranscriptResolvers<ContextType>;
   TranscriptSegment?: TranscriptSegmentResolvers<ContextType>;
+  Trend?: TrendResolvers<ContextType>;
   URL?: GraphQLScalarType;
   User?: UserResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;

@@ -16,4 +16,6 @@ export interface Context extends Principal {
   origin: string;
   limits: Pick<Config, 'defaultPageSize' | 'maxPageSize'>;
   recordingUrlTtlSeconds: number;
+  /** When the request started: "today" for every statistic in it. */
+  now: Date;
 }

@@ -6,13 +6,14 @@ import { findContactMetadata, findContactsByIds } from '../queries/contacts';
 import { findMembersByIds, findOrganisationsByIds } from '../queries/organisations';
 import { rowByKeyLoader, rowsByKeyLoader, type LoaderOptions } from './byKey';
 import { callCountsByParentLoader, callPagesByParentLoader } from './callPages';
+import { agentStatsLoader } from './agentStats';
 
 /**
  * The per-request loaders. Created in the request context and bound to the
  * caller's organisation: nothing a resolver can reach takes an organisation
  * id of its own, so no code path can read another tenant's rows.
  */
-export function createLoaders(db: Db, orgId: string, options: LoaderOptions) {
+export function createLoaders(db: Db, orgId: string, options: LoaderOptions, now: Date) {
   const byId = <Row extends { id: string }>(fetch: (db: Db, orgId: string, ids: readonly string[]) => Promise<Row[]>) =>
     rowByKeyLoader((ids) => fetch(db, orgId, ids), (row) => row.id, options);
 
@@ -46,6 +47,7 @@ export function createLoaders(db: Db, orgId: string, options: LoaderOptions) {
     callsByContact: callPagesByParentLoader(db, orgId, 'contact_id', options),
     callCountByAgent: callCountsByParentLoader(db, orgId, 'agent_id', options),
     callCountByContact: callCountsByParentLoader(db, orgId, 'contact_id', options),
+    agentStats: agentStatsLoader(db, orgId, now, options),
   };
 }
 

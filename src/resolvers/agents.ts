@@ -6,6 +6,7 @@ import { toConnection, type Connection } from '../pagination/connection';
 import { parsePageArgs } from '../pagination/pageArgs';
 import { AGENT_ORDERING, countAgents, findAgentsPage, type AgentFilterSpec, type AgentListRow } from '../queries/agents';
 import { childCallConnection } from './calls';
+import { rangeSpec } from './args';
 import { toDbEnum, toGraphQLEnum } from './enums';
 
 const agentCursor = (row: AgentListRow) => encodeCursor(AGENT_ORDERING, row.name, row.id);
@@ -29,6 +30,7 @@ export const Agent: AgentResolvers = {
   updatedAt: (agent) => agent.updated_at,
   phoneNumbers: (agent, _args, ctx) => ctx.loaders.phoneNumbersByAgentId.load(agent.id),
   calls: (agent, args, ctx) => childCallConnection(ctx, 'agent_id', agent.id, args),
+  stats: (agent, { range }, ctx) => ctx.loaders.agentStats.load({ agentId: agent.id, range: rangeSpec(range) }),
 };
 
 export const PhoneNumberAssignment: PhoneNumberAssignmentResolvers = {

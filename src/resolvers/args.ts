@@ -1,6 +1,7 @@
 import { badUserInput } from '../graphql/errors';
 import { localIdOf } from '../graphql/globalId';
-import type { CallFilter, CallOrder, ContactOrder, InputMaybe } from '../generated/graphql';
+import type { CallFilter, CallOrder, ContactOrder, DateRangeInput, InputMaybe } from '../generated/graphql';
+import type { RangeSpec } from '../stats/periods';
 import type { CallFilterSpec, CallOrderSpec } from '../queries/calls';
 import type { ContactOrderSpec, ContactSortField } from '../queries/contacts';
 import { toDbEnum } from './enums';
@@ -41,4 +42,23 @@ export function contactSearch(search: InputMaybe<string>): string | undefined {
   }
   if (normalised.length > 100) throw badUserInput('search must be at most 100 characters', 'search');
   return normalised;
+}
+
+const MAX_RANGE_DAYS = 400;
+const MAX_HOURLY_RANGE_DAYS = 31;
+const DAY_MS = 86_400_000;
+
+/** A statistics range: exactly one of a preset or an explicit [from, to). */
+export function rangeSpec(input: DateRangeInput, options: { hourly?: boolean } = {}): RangeSpec {
+  const hasExplicit = input.from != null || input.to != null;
+  if (input.preset != null && hasExplicit) throw badUserInput('Pass either range.preset or range.from/to, not both', 'range');
+  if (input.preset != null) return { kind: 'preset', preset: toDbEnum(input.preset) };
+  if (input.from == null || input.to == null) throw badUserInput('range needs a preset, or both from and to', 'range');
+  const { from, to } = input;
+  if (from.getTime() >= to.getTime()) throw badUserInput('range.from must be before range.to', 'range');
+  const maxDays = options.hourly ? MAX_HOURLY_RANGE_DAYS : MAX_RANGE_DAYS;
+  if (to.getTime() - from.getTime() > maxDays * DAY_MS) {
+    throw badUserInput(`range must not span more than ${maxDays} days${options.hourly ? ' for hourly buckets' : ''}`, 'range');
+  }
+  return { kind: 'explicit', from, to };
 }

@@ -20,6 +20,7 @@ import type { CallListRow, TranscriptListRow } from '../queries/calls';
 import type { ContactListRow } from '../queries/contacts';
 import type { TranscriptSegment } from '../db/schema';
 import { toGraphQLEnum } from './enums';
+import { AnalyticsGroup, Dashboard, LeaderboardEntry } from './stats';
 
 export const resolvers: Resolvers = {
   DateTime: DateTimeResolver,
@@ -39,6 +40,9 @@ export const resolvers: Resolvers = {
   PhoneNumberAssignment,
   Contact,
   Appointment,
+  Dashboard,
+  AnalyticsGroup,
+  LeaderboardEntry,
   CallConnection: connectionResolvers<CallListRow>(),
   AgentConnection: connectionResolvers<AgentListRow>(),
   ContactConnection: connectionResolvers<ContactListRow>(),

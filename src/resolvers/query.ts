@@ -6,6 +6,7 @@ import { rootCallConnection } from './calls';
 import { rootContactConnection } from './contacts';
 import { toGraphQLEnum } from './enums';
 import { checkNodeCount, loadNode } from './nodes';
+import { statsQueries } from './stats';
 
 export const Query: QueryResolvers = {
   viewer: (_root, _args, ctx) => ctx,
@@ -20,6 +21,7 @@ export const Query: QueryResolvers = {
   agent: (_root, { id }, ctx) => ctx.loaders.agentById.load(localIdOf('Agent', id, 'id')),
   contacts: (_root, args, ctx) => rootContactConnection(ctx, args),
   contact: (_root, { id }, ctx) => ctx.loaders.contactById.load(localIdOf('Contact', id, 'id')),
+  ...statsQueries,
 };
 
 export const Viewer: ViewerResolvers = {

@@ -174,7 +174,7 @@ export async function createTranscript(db: Db, orgId: string, callId: string, te
 export async function createAppointment(
   db: Db,
   orgId: string,
-  input: { contactId: string; callId?: string | null; agentId?: string | null; status?: AppointmentStatus; value?: number; scheduledAt?: Date },
+  input: { contactId: string; callId?: string | null; agentId?: string | null; status?: AppointmentStatus; value?: number; scheduledAt?: Date; createdAt?: Date },
 ): Promise<string> {
   const { id } = await db
     .insertInto('appointments')
@@ -186,6 +186,7 @@ export async function createAppointment(
       scheduled_at: input.scheduledAt ?? new Date(Date.UTC(2026, 1, 1, 15)),
       status: input.status ?? 'scheduled',
       value: input.value ?? 250,
+      ...(input.createdAt ? { created_at: input.createdAt } : {}),
     })
     .returning('id')
     .executeTakeFirstOrThrow();

@@ -34,7 +34,7 @@ export interface TestServer {
  * operation's statements.
  */
 export async function startTestServer(
-  options: { signer?: RecordingSigner; overrides?: Partial<Config>; configure?: (config: Config) => Config } = {},
+  options: { signer?: RecordingSigner; overrides?: Partial<Config>; configure?: (config: Config) => Config; clock?: () => Date } = {},
 ): Promise<TestServer> {
   const recordingsDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-recordings-'));
   const base = loadConfig({
@@ -52,6 +52,7 @@ export async function startTestServer(
     logger: createLogger({ level: 'silent' }),
     onOperation: (report) => operations.push(report),
     ...(options.signer ? { signer: options.signer } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const address = await app.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${address.port}`;
@@ -70,7 +71,7 @@ export async function startTestServer(
         },
         body: JSON.stringify({ query, variables }),
       });
-      return { status: response.status, headers: response.headers, body: await response.json() };
+      return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse["body"] };
     },
     tokenFor(org, role = 'admin', tokenOptions = {}) {
       if (config.auth.kind !== 'hs256') throw new Error('test server uses HS256');

@@ -1,0 +1,67 @@
+import path from 'node:path';
+import { createApp } from '../app';
+import { loadConfig } from '../config/config';
+import { locateDatabase } from '../db/connect';
+import { createDb, createPool } from '../db/database';
+import { migrateToLatest } from '../db/migrate';
+import { createLogger } from '../logger';
+import { seedDemoData } from '../seed/demo';
+import { devTokenFor } from './devToken';
+
+/**
+ * `npm start`: database (embedded unless DATABASE_URL), migrations, demo data
+ * when the database is empty, then the API. SIGINT/SIGTERM shut down in order:
+ * stop accepting, finish in-flight requests, close the pool, stop PostgreSQL.
+ */
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const config = loadConfig();
+  const logger = createLogger();
+  const location = await locateDatabase(config, (line) => logger.debug({ postgres: line }));
+  const pool = createPool({ connectionString: location.url, max: config.poolSize });
+  const db = createDb(pool);
+  await migrateToLatest(db);
+
+  if (config.env !== 'production') {
+    const seeded = await seedDemoData(db, { recordingsDir: recordingsDir(config) });
+    if (seeded) logger.info({ ...seeded, organisations: seeded.organisations.map((o) => o.slug) }, 'seeded demo data');
+  }
+  const devToken =
+    config.env !== 'production' && config.auth.kind === 'hs256'
+      ? await devTokenFor(config, db, 'acme', 'admin').catch(() => undefined)
+      : undefined;
+
+  const app = await createApp({ config, db, logger, ...(devToken ? { devToken } : {}) });
+  await app.listen(config.port, config.host);
+  const base = `http://localhost:${config.port}`;
+  logger.info(
+    { ms: Date.now() - startedAt, database: location.embedded ? 'embedded' : 'external' },
+    `Switchboard ready at ${base}/graphql — GraphiQL ${base}/graphiql` +
+      (devToken ? ` — token (acme admin): ${devToken}` : ''),
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    await app.close();
+    await pool.end();
+    await location.release();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+function recordingsDir(config: ReturnType<typeof loadConfig>): string {
+  return config.recordings.kind === 'local' ? config.recordings.dir : path.join(config.dataDir, 'recordings');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
