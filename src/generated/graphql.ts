@@ -40,6 +40,7 @@ export type Scalars = {
 /** An AI voice agent that places and answers calls. */
 export type Agent = Node & {
   __typename?: 'Agent';
+  /** This agent's calls; `filter.agentId` is ignored here. */
   calls: CallConnection;
   createdAt: Scalars['DateTime']['output'];
   id: Scalars['ID']['output'];
@@ -260,6 +261,7 @@ export type CallStatus =
 export type Contact = Node & {
   __typename?: 'Contact';
   appointments: Array<Appointment>;
+  /** This contact's calls; `filter.contactId` is ignored here. */
   calls: CallConnection;
   createdAt: Scalars['DateTime']['output'];
   email: Maybe<Scalars['EmailAddress']['output']>;
