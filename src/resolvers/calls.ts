@@ -87,11 +87,12 @@ export const Call: CallResolvers = {
   appointment: (call, _args, ctx) => ctx.loaders.appointmentByCallId.load(call.id),
   hasRecording: (call) => call.recording_key !== null,
   recordingUrl: async (call, { expiresInSeconds }, ctx) => {
-    if (call.recording_key === null) return null;
     const ttl = expiresInSeconds ?? ctx.recordingUrlTtlSeconds;
+    // Checked before looking at the call, so a bad argument fails the same way on every row.
     if (ttl < MIN_URL_TTL || ttl > MAX_URL_TTL) {
       throw badUserInput(`expiresInSeconds must be between ${MIN_URL_TTL} and ${MAX_URL_TTL}`, 'expiresInSeconds');
     }
+    if (call.recording_key === null) return null;
     return ctx.signer.sign({ orgId: ctx.orgId, key: call.recording_key, expiresInSeconds: ttl, origin: ctx.origin });
   },
   transcript: (call, _args, ctx) => ctx.loaders.transcriptByCallId.load(call.id),

@@ -1,0 +1,140 @@
+import { sql } from 'kysely';
+import type { Db } from '../src/db/database';
+import { openTestDb } from './support/db';
+import { createOrg, type TestOrg } from './support/factories';
+import { startTestServer, type TestServer } from './support/server';
+
+/**
+ * Every hot operation is served by an index: each SQL statement the server
+ * issues for it is EXPLAINed on a dataset big enough for the planner to have a
+ * real choice, and a sequential scan of calls, contacts or the rollups fails.
+ */
+
+const ORGS = 12;
+const CALLS_PER_ORG = 6000;
+const CONTACTS_PER_ORG = 600;
+const SCANNED_TABLES = ['calls', 'contacts', 'call_daily_rollups', 'appointments', 'appointment_daily_rollups', 'call_transcripts'];
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+function walk(node: PlanNode, visit: (node: PlanNode) => void): void {
+  visit(node);
+  for (const child of node.Plans ?? []) walk(child, visit);
+}
+
+describe('hot queries are served by indexes (EXPLAIN)', () => {
+  let db: Db;
+  let closeDb: () => Promise<void>;
+  let server: TestServer;
+  let org: TestOrg;
+  let token: string;
+  const ids: { agent?: string; contact?: string; call?: string } = {};
+
+  beforeAll(async () => {
+    ({ db, close: closeDb } = openTestDb());
+    server = await startTestServer({ clock: () => new Date('2026-06-30T12:00:00Z') });
+    const orgs: TestOrg[] = [];
+    for (let i = 0; i < ORGS; i++) orgs.push(await createOrg(db, { timezone: i % 2 ? 'Europe/London' : 'America/New_York' }));
+    org = orgs[0]!;
+    token = await server.tokenFor(org);
+    for (const o of orgs) {
+      // Set-based fixture generation: agents, contacts and calls spread over 90 days.
+      await sql`insert into agents (org_id, name, provider, provider_agent_id)
+        select ${o.id}::int8, 'Agent ' || g, 'retell', 'ag-' || g from generate_series(1, 20) g`.execute(db);
+      await sql`insert into contacts (org_id, name, phone, email, lead_score, created_at)
+        select ${o.id}::int8, 'Contact ' || g || ' ' || md5(g::text), '+1555' || lpad(g::text, 7, '0'),
+               'c' || g || '@example.com', (g * 37) % 101, timestamptz '2026-01-01' + g * interval '3 hours'
+        from generate_series(1, ${CONTACTS_PER_ORG}) g`.execute(db);
+      await sql`insert into calls (org_id, agent_id, contact_id, direction, status, from_number, to_number, started_at,
+                                   duration_seconds, cost, sentiment, outcome, recording_key)
+        select ${o.id}::int8, a.ids[1 + g % 20], c.ids[1 + g % ${CONTACTS_PER_ORG}],
+               case when g % 5 < 2 then 'inbound' else 'outbound' end,
+               (array['completed','completed','completed','no_answer','busy','failed','voicemail'])[1 + g % 7],
+               '+15550000001', '+15550000002',
+               timestamptz '2026-04-01' + (g * 1297 % (90 * 86400)) * interval '1 second',
+               g % 600, (g % 100) / 100.0,
+               (array['positive','neutral','negative'])[1 + g % 3],
+               (array['appointment_booked','callback_requested','interested','not_interested','no_outcome','do_not_call'])[1 + g % 6],
+               case when g % 40 = 0 then 'orgs/' || ${o.id} || '/recordings/r' || g || '.wav' end
+        from generate_series(1, ${CALLS_PER_ORG}) g,
+             (select array_agg(id order by id) ids from agents where org_id = ${o.id}::int8) a,
+             (select array_agg(id order by id) ids from contacts where org_id = ${o.id}::int8) c`.execute(db);
+      await sql`insert into appointments (org_id, contact_id, call_id, agent_id, scheduled_at, value, created_at)
+        select org_id, contact_id, id, agent_id, started_at + interval '2 days', 200, started_at
+        from calls where org_id = ${o.id}::int8 and outcome = 'appointment_booked' and contact_id is not null`.execute(db);
+      await sql`insert into call_transcripts (org_id, call_id, text)
+        select org_id, id, 'transcript ' || id from calls where org_id = ${o.id}::int8 and id % 10 = 0`.execute(db);
+      await sql`update contacts ct set last_contacted_at = m.last from
+        (select contact_id, max(started_at) last from calls where org_id = ${o.id}::int8 group by contact_id) m
+        where ct.org_id = ${o.id}::int8 and ct.id = m.contact_id`.execute(db);
+    }
+    await sql`vacuum analyze`.execute(db);
+    ids.agent = (await db.selectFrom('agents').select('id').where('org_id', '=', org.id).executeTakeFirstOrThrow()).id;
+    ids.contact = (await db.selectFrom('contacts').select('id').where('org_id', '=', org.id).executeTakeFirstOrThrow()).id;
+    ids.call = (await db.selectFrom('calls').select('id').where('org_id', '=', org.id).executeTakeFirstOrThrow()).id;
+  }, 120_000);
+
+  afterAll(async () => {
+    await server.close();
+    await closeDb();
+  });
+
+  const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64url');
+
+  const operations: [string, () => string][] = [
+    ['calls page', () => `{ calls(first: 50) { totalCount nodes { id agent { name } contact { name } hasRecording } } }`],
+    ['calls by direction', () => `{ calls(first: 50, filter: { direction: INBOUND }) { totalCount nodes { id } } }`],
+    ['calls by status', () => `{ calls(first: 50, filter: { status: [FAILED] }) { totalCount nodes { id } } }`],
+    ['calls by outcome', () => `{ calls(first: 50, filter: { outcome: [DO_NOT_CALL] }) { totalCount nodes { id } } }`],
+    ['calls by sentiment', () => `{ calls(first: 50, filter: { sentiment: [NEGATIVE] }) { totalCount nodes { id } } }`],
+    ['calls with recordings', () => `{ calls(first: 50, filter: { hasRecording: true }) { totalCount nodes { id recordingUrl } } }`],
+    ['calls in a date range', () => `{ calls(first: 50, filter: { startedAfter: "2026-05-01T00:00:00Z", startedBefore: "2026-05-03T00:00:00Z" }) { totalCount nodes { id } } }`],
+    ['calls of an agent (filter)', () => `{ calls(first: 50, filter: { agentId: "${gid('Agent', ids.agent!)}" }) { totalCount nodes { id } } }`],
+    ['calls of a contact (filter)', () => `{ calls(first: 50, filter: { contactId: "${gid('Contact', ids.contact!)}" }) { totalCount nodes { id } } }`],
+    ['agents with nested call pages', () => `{ agents(first: 20) { nodes { calls(first: 10) { totalCount nodes { id contact { name lastCall { id } } } } } } }`],
+    ['contact search', () => `{ contacts(first: 20, search: "contact 12") { totalCount nodes { id lastCall { id } } } }`],
+    ['contacts by tier', () => `{ contacts(first: 20, tier: HOT, orderBy: { field: LEAD_SCORE, direction: DESC }) { nodes { id calls(first: 5) { nodes { id } } appointments { id } } } }`],
+    ['by-id lookups', () => `{ call(id: "${gid('Call', ids.call!)}") { id transcript { text } appointment { id } metadata } nodes(ids: ["${gid('Agent', ids.agent!)}", "${gid('Contact', ids.contact!)}"]) { id } }`],
+    ['dashboard, 30 days', () => `{ dashboard(range: { preset: LAST_30_DAYS }) { totalCalls { current previous } callsByStatus { key count } } }`],
+    ['dashboard, partial days', () => `{ dashboard(range: { from: "2026-05-01T13:30:00Z", to: "2026-05-20T08:00:00Z" }) { totalCalls { current previous } pipelineValue { current } } }`],
+    ['analytics, 90 days by day', () => `{ analytics(range: { preset: LAST_90_DAYS }, interval: DAY, groupBy: AGENT) { buckets { metrics { calls } } } }`],
+    ['analytics, hourly', () => `{ analytics(range: { from: "2026-06-01T00:00:00Z", to: "2026-06-08T00:00:00Z" }, interval: HOUR) { buckets { metrics { calls } } } }`],
+    ['leaderboard', () => `{ agentLeaderboard(range: { preset: LAST_30_DAYS }, metric: CONVERSION_RATE, first: 50) { rank stats { calls } } }`],
+    ['agent stats', () => `{ agents(first: 20) { nodes { stats(range: { preset: LAST_7_DAYS }) { calls } } } }`],
+    ['contact stats', () => `{ contactStats { hot warm cold newContacts } }`],
+  ];
+
+  it.each(operations)('%s: no sequential scan of a large table', async (_name, query) => {
+    server.operations.length = 0;
+    const response = await server.graphql(query(), { token });
+    expect(response.body.errors).toBeUndefined();
+    const statements = server.operations[0]!.statements.statements!;
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      const { rows } = await sql<{ 'QUERY PLAN': { Plan: PlanNode }[] }>`explain (format json) ${sql.raw(
+        statement.sql.replace(/\$(\d+)/g, (_m, n: string) => literal(statement.parameters[Number(n) - 1])),
+      )}`.execute(db);
+      const seqScans: string[] = [];
+      walk(rows[0]!['QUERY PLAN'][0]!.Plan, (node) => {
+        if (node['Node Type'] === 'Seq Scan' && SCANNED_TABLES.includes(node['Relation Name'] ?? '')) {
+          seqScans.push(node['Relation Name']!);
+        }
+      });
+      expect({ sql: statement.sql, seqScans }).toEqual({ sql: statement.sql, seqScans: [] });
+    }
+  });
+});
+
+/** Inlines a parameter as a SQL literal so EXPLAIN plans the statement exactly as it ran. */
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (value instanceof Date) return `'${value.toISOString()}'`;
+  if (Array.isArray(value)) return `array[${value.map(literal).join(', ')}]`;
+  if (typeof value === 'number') return String(value);
+  return `'${String(value).replace(/'/g, "''")}'`;
+}
