@@ -124,7 +124,8 @@ export async function analyticsSeries(
       from call_buckets group by bucket
     ),
     appointment_totals as (select bucket, sum(appointments) as appointments from appointment_buckets group by bucket),
-    group_keys as (select distinct grp from call_buckets where ${groupBy !== 'none'})
+    -- rollup rows of zeros (a key whose calls all moved away) do not make a group
+    group_keys as (select distinct grp from call_buckets where ${groupBy !== 'none'} and calls <> 0)
     select
       (select json_build_object('from', from_at, 'to', to_at) from split) as range,
       (select json_agg(json_build_object('bucket', l.bucket, 'start', l.start_at, 'end', l.end_at, 'label', l.label,
