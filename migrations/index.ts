@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_core';
 import * as m0002 from './0002_call_rollups';
+import * as m0003 from './0003_covering_indexes';
 
 /**
  * Migrations in order. A static list (not a folder scan) so the same code runs
@@ -10,4 +11,5 @@ import * as m0002 from './0002_call_rollups';
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
   '0002_call_rollups': m0002,
+  '0003_covering_indexes': m0003,
 };
