@@ -54,6 +54,8 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<Context
     hideSchemaDetailsFromClientErrors: options.production,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // Shutdown is ours (src/cli/start.ts): drain HTTP, close the pool, stop PostgreSQL, exit 0.
+    stopOnTerminationSignals: false,
     formatError: maskInternalErrors(options.logError),
     plugins: [ApolloServerPluginLandingPageDisabled(), ...(options.production ? [] : [statementStatsPlugin])],
   });

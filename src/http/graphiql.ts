@@ -145,7 +145,9 @@ function renderPage(options: GraphiqlOptions): Page {
     defaultHeaders: ${toScriptLiteral(headers)},
     defaultEditorToolsVisibility: 'headers',
     isHeadersEditorEnabled: true,
-    shouldPersistHeaders: true
+    // Not persisted: a stored header would outlive the dev token it carries
+    // (tokens expire), and a fresh page should always work.
+    shouldPersistHeaders: false
   };
   ReactDOM.createRoot(document.getElementById('graphiql')).render(React.createElement(GraphiQL, props));
 })();

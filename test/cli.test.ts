@@ -1,0 +1,94 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { testDatabaseUrl } from './support/db';
+
+/**
+ * The commands a developer types, run as real processes: `npm start` (through
+ * its entry point, on a fresh database) and `npm run token`.
+ */
+
+const TSX = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
+const START = path.join(__dirname, '..', 'src', 'cli', 'start.ts');
+const TOKEN = path.join(__dirname, '..', 'src', 'cli', 'token.ts');
+
+describe('npm start and npm run token', () => {
+  let databaseUrl: string;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-cli-'));
+  const env = () => ({ ...process.env, NODE_ENV: 'development', DATABASE_URL: databaseUrl, SWITCHBOARD_DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+
+  beforeAll(async () => {
+    // A database of its own: start seeds demo data only into an empty database.
+    const admin = new pg.Client({ connectionString: testDatabaseUrl() });
+    await admin.connect();
+    const name = `switchboard_cli_${process.pid}`;
+    await admin.query(`drop database if exists ${name}`);
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const url = new URL(testDatabaseUrl());
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+  });
+
+  it('start migrates, seeds the demo organisations, serves GraphiQL and the API, and stops cleanly on SIGTERM', async () => {
+    const port = 47000 + Math.floor(Math.random() * 2000);
+    // tsx as a loader in one process: the signal reaches our handler, not a wrapper's.
+    const child = spawn(process.execPath, ['--import', 'tsx', START], { env: { ...env(), PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!/Switchboard ready/.test(output)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`start did not become ready:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const ready = output.split('\n').find((line) => line.includes('Switchboard ready'))!;
+      const token = /token \(acme admin\): (\S+?)"/.exec(ready)?.[1];
+      expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+      expect(output).toMatch(/"organisations":\["acme","globex"\]/);
+
+      const graphiql = await fetch(`http://127.0.0.1:${port}/graphiql`);
+      expect(graphiql.status).toBe(200);
+      const html = await graphiql.text();
+      expect(html).toContain('/graphiql/assets/graphiql.min.js');
+      expect(html).toContain(token!);
+      expect(html).not.toMatch(/https?:\/\/(?!127\.0\.0\.1|localhost)[a-z]/i); // no CDN
+      expect((await fetch(`http://127.0.0.1:${port}/graphiql/assets/graphiql.min.js`)).status).toBe(200);
+
+      const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ viewer { organisation { slug } } calls(first: 1) { totalCount } agents { totalCount } contacts { totalCount } }' }),
+      });
+      const body = (await response.json()) as { data: { viewer: { organisation: { slug: string } }; calls: { totalCount: number }; agents: { totalCount: number }; contacts: { totalCount: number } } };
+      expect(body.data.viewer.organisation.slug).toBe('acme');
+      expect(body.data.calls.totalCount).toBeGreaterThan(15_000);
+      expect(body.data.agents.totalCount).toBeGreaterThanOrEqual(5);
+      expect(body.data.contacts.totalCount).toBeGreaterThan(1_500);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(output).toContain('"msg":"stopped"');
+  }, 120_000);
+
+  it('token prints only a JWT on stdout, for the requested organisation and role', async () => {
+    const result = spawnSync(TSX, [TOKEN, '--org', 'globex', '--role', 'viewer'], { env: env(), encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const payload = JSON.parse(Buffer.from(result.stdout.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    expect(payload).toMatchObject({ role: 'viewer', iss: 'switchboard', aud: 'switchboard-api' });
+    expect(typeof payload.exp).toBe('number');
+  }, 60_000);
+
+  it('token fails with a message on stderr, and nothing on stdout, for an unknown organisation', () => {
+    const result = spawnSync(TSX, [TOKEN, '--org', 'no-such-org'], { env: env(), encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('no organisation with slug "no-such-org"');
+  }, 60_000);
+});
