@@ -1,0 +1,89 @@
+/** Result shapes and the markdown table `npm run bench` prints and BENCHMARKS.md quotes. */
+export interface ScenarioResult {
+  dataset: number;
+  orgCalls: number;
+  config: 'switchboard' | 'naive' | 'ceiling';
+  scenario: string;
+  requestsPerSecond: number;
+  latency: { p50: number; p90: number; p99: number; max: number };
+  requests: number;
+  errors: number;
+  non2xx: number;
+  statementsPerOperation: number | null;
+  peakRssMb: number | null;
+}
+
+export interface BenchReport {
+  startedAt: string;
+  seconds: number;
+  settings: { calls: number; orgs: number; skew: number; duration: number; connections: number; smoke: boolean };
+  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; postgres: string; platform: string };
+  results: ScenarioResult[];
+  sweep: ScenarioResult[];
+}
+
+const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
+
+function table(headers: string[], rows: (string | number)[][]): string {
+  return [
+    `| ${headers.join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+}
+
+export function formatReport(report: BenchReport): string {
+  const { settings, machine } = report;
+  const orgCalls = report.results[0]?.orgCalls ?? 0;
+  const lines: string[] = [
+    `## Benchmark ${report.startedAt}`,
+    '',
+    `Dataset: ${settings.calls.toLocaleString('en')} calls in ${settings.orgs} organisations; the scenarios query the largest ` +
+      `(${orgCalls.toLocaleString('en')} calls). ${settings.connections} connections, ${settings.duration} s per scenario` +
+      `${settings.smoke ? ' (smoke run)' : ''}. Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GiB, ` +
+      `Node ${machine.node}, PostgreSQL ${machine.postgres}, ${machine.platform}. Took ${report.seconds} s.`,
+    '',
+    table(
+      ['scenario', 'config', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'SQL/op', 'peak RSS MB'],
+      report.results.map((r) => [
+        r.scenario, r.config, r.requestsPerSecond, ms(r.latency.p50), ms(r.latency.p90), ms(r.latency.p99), ms(r.latency.max),
+        r.errors, r.non2xx, r.statementsPerOperation ?? '–', r.peakRssMb ?? '–',
+      ]),
+    ),
+  ];
+
+  const scenarios = [...new Set(report.results.map((r) => r.scenario))];
+  const find = (scenario: string, config: ScenarioResult['config']) =>
+    report.results.find((r) => r.scenario === scenario && r.config === config);
+  const ratio = (a: number | undefined, b: number | undefined) => (a && b ? (a / b).toFixed(2) : '–');
+  lines.push(
+    '',
+    'Throughput ratios (higher is better for switchboard/naive; switchboard/ceiling shows what the GraphQL layer keeps of raw SQL):',
+    '',
+    table(
+      ['scenario', 'switchboard/naive req/s', 'switchboard/ceiling req/s', 'SQL/op switchboard', 'SQL/op naive'],
+      scenarios.map((s) => [
+        s,
+        ratio(find(s, 'switchboard')?.requestsPerSecond, find(s, 'naive')?.requestsPerSecond),
+        ratio(find(s, 'switchboard')?.requestsPerSecond, find(s, 'ceiling')?.requestsPerSecond),
+        find(s, 'switchboard')?.statementsPerOperation ?? '–',
+        find(s, 'naive')?.statementsPerOperation ?? '–',
+      ]),
+    ),
+  );
+
+  if (report.sweep.length) {
+    lines.push(
+      '',
+      'Scale sweep (switchboard; the queried organisation holds the share of calls shown):',
+      '',
+      table(
+        ['dataset calls', 'org calls', 'scenario', 'req/s', 'p50 ms', 'p99 ms', 'SQL/op'],
+        [...report.sweep]
+          .sort((a, b) => a.scenario.localeCompare(b.scenario) || a.dataset - b.dataset)
+          .map((r) => [r.dataset.toLocaleString('en'), r.orgCalls.toLocaleString('en'), r.scenario, r.requestsPerSecond, ms(r.latency.p50), ms(r.latency.p99), r.statementsPerOperation ?? '–']),
+      ),
+    );
+  }
+  return lines.join('\n');
+}

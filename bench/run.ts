@@ -1,0 +1,386 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { createApp } from '../src/app';
+import { signToken } from '../src/auth/tokens';
+import { PROJECT_ROOT, loadConfig } from '../src/config/config';
+import { createDb, createPool, type Db } from '../src/db/database';
+import { startEmbeddedPostgres } from '../src/db/embedded';
+import { migrateToLatest } from '../src/db/migrate';
+import type { StatementRecord } from '../src/db/statementLog';
+import { toGlobalId } from '../src/graphql/globalId';
+import { createLogger } from '../src/logger';
+import { encodeCursor } from '../src/pagination/cursor';
+import { callOrdering } from '../src/queries/calls';
+import { seedScale } from '../src/seed/scale';
+import { formatReport, type ScenarioResult } from './report';
+import { loadScenarios, variablesFor, type DatasetFacts, type Scenario } from './scenarios';
+
+/**
+ * `npm run bench`: prepares a dataset with the scale seeder, starts the built
+ * server in production mode as a separate process, and drives it over HTTP
+ * with autocannon — as shipped (switchboard), with batching off (naive), and
+ * against a raw-SQL ceiling that runs the very statements switchboard issued.
+ * SQL statements per operation come from pg_stat_statements deltas, i.e. from
+ * the database's own counters, not from the server's word.
+ */
+
+const { values: args } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '1000000' },
+    orgs: { type: 'string', default: '20' },
+    skew: { type: 'string', default: '0.5' },
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '10' },
+    configs: { type: 'string', default: 'switchboard,naive,ceiling' },
+    scenarios: { type: 'string' },
+    sweep: { type: 'string', default: '100000,1000000' },
+    smoke: { type: 'boolean', default: false },
+  },
+});
+
+const SMOKE = args.smoke;
+const CALLS = SMOKE ? 4000 : Number(args.calls);
+const ORGS = SMOKE ? 2 : Number(args.orgs);
+const DURATION = SMOKE ? 1 : Number(args.duration);
+const CONNECTIONS = SMOKE ? 2 : Number(args.connections);
+const CONFIGS = args.configs.split(',') as Config[];
+const SWEEP = SMOKE ? [] : args.sweep.split(',').filter(Boolean).map(Number);
+const JWT_SECRET = randomBytes(32).toString('base64url');
+const BASE_PORT = 4700;
+
+type Config = 'switchboard' | 'naive' | 'ceiling';
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const server = await benchPostgres();
+  try {
+    log('building (npm run build)');
+    const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('build failed');
+
+    const scenarios = loadScenarios().filter((s) => !args.scenarios || args.scenarios.split(',').includes(s.name));
+    const main = await runDataset(server.urlFor(CALLS), CALLS, scenarios, CONFIGS);
+    const sweep: ScenarioResult[] = [];
+    for (const size of SWEEP.filter((n) => n !== CALLS)) {
+      sweep.push(...(await runDataset(server.urlFor(size), size, scenarios.filter((s) => s.sweep), ['switchboard'])));
+    }
+    sweep.push(...main.filter((r) => r.config === 'switchboard' && scenarios.find((s) => s.name === r.scenario)?.sweep));
+
+    const machine = await machineFacts(server.urlFor(CALLS));
+    const report = {
+      startedAt: new Date(started).toISOString(),
+      seconds: Math.round((Date.now() - started) / 1000),
+      settings: { calls: CALLS, orgs: ORGS, skew: Number(args.skew), duration: DURATION, connections: CONNECTIONS, smoke: SMOKE },
+      machine,
+      results: main,
+      sweep,
+    };
+    const markdown = formatReport(report);
+    const dir = path.join(PROJECT_ROOT, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    const stamp = report.startedAt.replace(/[:.]/g, '-');
+    writeFileSync(path.join(dir, `${stamp}.json`), JSON.stringify(report, null, 2));
+    writeFileSync(path.join(dir, `${stamp}.md`), markdown);
+    process.stdout.write(markdown + '\n');
+    log(`results: bench/results/${stamp}.{json,md}`);
+  } finally {
+    await server.stop();
+  }
+}
+
+// ---------------------------------------------------------------- database
+
+interface BenchPostgres {
+  urlFor(calls: number): string;
+  stop(): Promise<void>;
+}
+
+/** BENCH_DATABASE_URL's server, or a persistent embedded cluster kept in .data/bench-postgres; one database per size. */
+async function benchPostgres(): Promise<BenchPostgres> {
+  const dbName = (calls: number) => `switchboard_bench_${SMOKE ? 'smoke' : calls}`;
+  let base: string;
+  let stop = async () => {};
+  if (process.env.BENCH_DATABASE_URL) {
+    base = process.env.BENCH_DATABASE_URL;
+  } else {
+    const embedded = await startEmbeddedPostgres({
+      dir: path.join(loadConfig().dataDir, 'bench-postgres'),
+      port: Number(process.env.BENCH_PG_PORT ?? 54339),
+      persistent: true,
+      database: 'postgres',
+    });
+    base = embedded.url;
+    stop = () => embedded.stop();
+  }
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  const sizes = [CALLS, ...SWEEP];
+  for (const size of sizes) {
+    const exists = await admin.query('select 1 from pg_database where datname = $1', [dbName(size)]);
+    if (exists.rowCount === 0) await admin.query(`create database ${dbName(size)}`);
+  }
+  await admin.end();
+  return {
+    urlFor: (calls) => {
+      const url = new URL(base);
+      url.pathname = `/${dbName(calls)}`;
+      return url.toString();
+    },
+    stop,
+  };
+}
+
+async function prepareDataset(db: Db, calls: number): Promise<void> {
+  await migrateToLatest(db);
+  await sql`create extension if not exists pg_stat_statements`.execute(db);
+  const result = await seedScale(db, {
+    orgs: ORGS,
+    calls,
+    prefix: 'bench',
+    skew: Number(args.skew),
+    ...(SMOKE ? { contactsPerOrg: 300, agentsPerOrg: 10 } : {}),
+    log: (line) => log(`seed: ${line}`),
+  });
+  log(`dataset ${calls} calls: ${result.reused ? 'reused' : `seeded in ${result.seconds.toFixed(1)} s`}`);
+  if (!result.reused) await sql`vacuum analyze`.execute(db);
+}
+
+interface Target {
+  token: string;
+  facts: DatasetFacts;
+  orgCalls: number;
+}
+
+/** The organisation the scenarios query (the largest), a token for it, and the ids and cursors scenarios need. */
+async function targetOf(db: Db): Promise<Target> {
+  const org = await db
+    .selectFrom('organisations as o')
+    .innerJoin('memberships as m', 'm.org_id', 'o.id')
+    .select(['o.id', 'm.user_id'])
+    .where('o.slug', '=', 'bench-1')
+    .where('m.role', '=', 'admin')
+    .executeTakeFirstOrThrow();
+  const { rows: counted } = await sql<{ n: number }>`select count(*)::int as n from calls where org_id = ${org.id}::int8`.execute(db);
+  // OFFSET here is the benchmark finding its page-200 cursor once, not the API.
+  const { rows: page } = await sql<{ started_at: Date; id: string }>`
+    select started_at, id from calls where org_id = ${org.id}::int8
+    order by started_at desc, id desc offset 9949 limit 1`.execute(db);
+  const sample = async (table: 'calls' | 'contacts' | 'agents', type: 'Call' | 'Contact' | 'Agent', n: number) =>
+    (await sql<{ id: string }>`select id from ${sql.table(table)} where org_id = ${org.id}::int8 order by id limit ${n}`.execute(db)).rows.map(
+      (r) => toGlobalId(type, r.id),
+    );
+  const last = page[0] ?? (await sql<{ started_at: Date; id: string }>`
+    select started_at, id from calls where org_id = ${org.id}::int8 order by started_at, id limit 1`.execute(db)).rows[0]!;
+  return {
+    token: await signToken(new TextEncoder().encode(JWT_SECRET), { issuer: 'switchboard', audience: 'switchboard-api' }, {
+      userId: org.user_id,
+      orgId: org.id,
+      role: 'admin',
+      expiresInSeconds: 24 * 3600,
+    }),
+    orgCalls: counted[0]!.n,
+    facts: {
+      page200Cursor: encodeCursor(callOrdering({ direction: 'desc' }), last.started_at, last.id),
+      nodeIds: [...(await sample('calls', 'Call', 30)), ...(await sample('contacts', 'Contact', 15)), ...(await sample('agents', 'Agent', 5))],
+      search: 'garc',
+    },
+  };
+}
+
+/** Runs each scenario once in-process and keeps the statements it issued, for the ceiling to replay. */
+async function recordStatements(url: string, scenarios: Scenario[], target: Target): Promise<Record<string, StatementRecord[]>> {
+  const pool = createPool({ connectionString: url, max: 10 });
+  const recorded: Record<string, StatementRecord[]> = {};
+  let current: string | undefined;
+  const app = await createApp({
+    config: loadConfig({ databaseUrl: url, auth: { kind: 'hs256', secret: new TextEncoder().encode(JWT_SECRET), issuer: 'switchboard', audience: 'switchboard-api' } }),
+    db: createDb(pool),
+    logger: createLogger({ level: 'silent' }),
+    onOperation: (report) => {
+      if (current) recorded[current] = report.statements.statements ?? [];
+    },
+  });
+  const address = await app.listen(0, '127.0.0.1');
+  try {
+    for (const scenario of scenarios) {
+      current = scenario.name;
+      await graphql(`http://127.0.0.1:${address.port}/graphql`, scenario, target);
+    }
+  } finally {
+    await app.close();
+    await pool.end();
+  }
+  return recorded;
+}
+
+// ---------------------------------------------------------------- processes
+
+async function startProcess(config: Config, url: string, statementsFile: string, port: number): Promise<ChildProcess> {
+  const script = config === 'ceiling' ? ['dist/bench/ceiling.js', statementsFile] : ['dist/src/cli/start.js'];
+  const child = spawn(process.execPath, script, {
+    cwd: PROJECT_ROOT,
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      DATABASE_URL: url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      JWT_SECRET,
+      RECORDINGS_SECRET: JWT_SECRET,
+      PG_POOL_SIZE: '10',
+      SWITCHBOARD_BATCHING: config === 'naive' ? 'off' : 'on',
+    },
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${config} exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`${config} did not become live`);
+    const live = await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false);
+    if (live) return child;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function peakRssMb(pid: number | undefined): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
+    return Math.round(kb / 1024);
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------- measuring
+
+interface BenchRequest {
+  url: string;
+  method: 'POST';
+  headers: Record<string, string>;
+  body: string;
+}
+
+function requestFor(config: Config, port: number, scenario: Scenario, target: Target): BenchRequest {
+  if (config === 'ceiling') {
+    return { url: `http://127.0.0.1:${port}/scenario/${scenario.name}`, method: 'POST', headers: {}, body: '{}' };
+  }
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${target.token}` },
+    body: JSON.stringify({ query: scenario.query, variables: variablesFor(scenario, target.facts) }),
+  };
+}
+
+async function graphql(url: string, scenario: Scenario, target: Target): Promise<void> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${target.token}` },
+    body: JSON.stringify({ query: scenario.query, variables: variablesFor(scenario, target.facts) }),
+  });
+  const body = (await response.json()) as { errors?: unknown[] };
+  if (!response.ok || body.errors) throw new Error(`${scenario.name} failed: ${JSON.stringify(body.errors ?? response.status)}`);
+}
+
+async function statementsSoFar(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(`
+    select coalesce(sum(s.calls), 0) as n from pg_stat_statements s
+    join pg_database d on d.oid = s.dbid
+    where d.datname = current_database() and s.query not ilike '%pg_stat_statements%'`);
+  return Number(rows[0]!.n);
+}
+
+async function measure(config: Config, port: number, pid: number | undefined, scenario: Scenario, target: Target, client: pg.Client, calls: number): Promise<ScenarioResult> {
+  const request = requestFor(config, port, scenario, target);
+  // Preflight: a scenario that errors must not be timed as if it worked.
+  const check = await fetch(request.url, request);
+  const checkBody = (await check.json()) as { errors?: unknown[] };
+  if (!check.ok || checkBody.errors) throw new Error(`${config}/${scenario.name}: ${JSON.stringify(checkBody.errors ?? check.status)}`);
+  // Warm-up, bounded in time.
+  await autocannon({ ...request, connections: CONNECTIONS, duration: Math.min(2, DURATION) });
+
+  const before = await statementsSoFar(client);
+  const result = await autocannon({ ...request, connections: CONNECTIONS, duration: DURATION, amount: 200_000 });
+  const after = await statementsSoFar(client);
+  const completed = result.requests.total;
+  return {
+    dataset: calls,
+    orgCalls: target.orgCalls,
+    config,
+    scenario: scenario.name,
+    requestsPerSecond: Math.round(result.requests.average * 10) / 10,
+    latency: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+    requests: completed,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    statementsPerOperation: completed > 0 ? Math.round(((after - before) / completed) * 100) / 100 : null,
+    peakRssMb: peakRssMb(pid),
+  };
+}
+
+async function runDataset(url: string, calls: number, scenarios: Scenario[], configs: Config[]): Promise<ScenarioResult[]> {
+  const pool = createPool({ connectionString: url, max: 2, statementTimeoutMs: 0 });
+  const db = createDb(pool);
+  const results: ScenarioResult[] = [];
+  try {
+    await prepareDataset(db, calls);
+    const target = await targetOf(db);
+    log(`dataset ${calls}: target organisation has ${target.orgCalls} calls`);
+    const statementsFile = path.join(os.tmpdir(), `switchboard-bench-statements-${process.pid}.json`);
+    writeFileSync(statementsFile, JSON.stringify(await recordStatements(url, scenarios, target)));
+
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const [index, config] of configs.entries()) {
+        const port = BASE_PORT + index;
+        const child = await startProcess(config, url, statementsFile, port);
+        try {
+          for (const scenario of scenarios) {
+            const result = await measure(config, port, child.pid, scenario, target, client, calls);
+            log(`${calls} ${config} ${scenario.name}: ${result.requestsPerSecond} req/s, p99 ${result.latency.p99} ms, ${result.statementsPerOperation} statements/op`);
+            results.push(result);
+          }
+        } finally {
+          child.kill('SIGTERM');
+          await new Promise((resolve) => child.once('exit', resolve));
+        }
+      }
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await pool.end();
+  }
+  return results;
+}
+
+async function machineFacts(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query<{ server_version: string }>('show server_version');
+  await client.end();
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    postgres: rows[0]!.server_version,
+    platform: `${os.type()} ${os.release()}`,
+  };
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
