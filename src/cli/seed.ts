@@ -6,7 +6,7 @@ import { migrateToLatest } from '../db/migrate';
 import { seedScale } from '../seed/scale';
 
 const USAGE = `usage: npm run seed -- [--orgs 20] [--calls 1000000] [--contacts-per-org 2000] [--agents-per-org 50]
-                       [--days 90] [--prefix scale] [--skew 0.4] [--seed 1] [--reset]`;
+                       [--days 90] [--prefix scale] [--skew 0.4] [--seed 1] [--parallel 2] [--reset]`;
 
 /**
  * `npm run seed`: a large benchmark dataset, generated inside PostgreSQL.
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
       prefix: { type: 'string' },
       skew: { type: 'string' },
       seed: { type: 'string' },
+      parallel: { type: 'string' },
       reset: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -40,10 +41,11 @@ async function main(): Promise<void> {
     return value;
   };
 
+  const parallel = number('parallel', values.parallel) ?? 2;
   const config = loadConfig();
   const location = await locateDatabase(config, (line) => console.error(line));
-  // Bulk statements run for tens of seconds: no statement timeout on this pool.
-  const pool = createPool({ connectionString: location.url, max: 1, statementTimeoutMs: 0 });
+  // One connection per organisation seeded at once; bulk statements run for seconds: no statement timeout.
+  const pool = createPool({ connectionString: location.url, max: parallel, statementTimeoutMs: 0 });
   try {
     const db = createDb(pool);
     await migrateToLatest(db);
@@ -56,6 +58,7 @@ async function main(): Promise<void> {
       prefix: values.prefix,
       skew: number('skew', values.skew),
       seed: number('seed', values.seed),
+      parallel,
       reset: values.reset,
       log: (line) => console.error(line),
     });
