@@ -1,0 +1,111 @@
+import path from 'node:path';
+
+/**
+ * Abuse limits, persisted documents, CORS and the body limit: the settings
+ * that decide what a request may ask for before it costs any work. Read from
+ * the environment by `protectionFromEnv`, merged into `Config`.
+ */
+
+/** Per-operation limits; every one is always on. */
+export interface QueryLimits {
+  /** Deepest field nesting (`MAX_QUERY_DEPTH`). */
+  maxDepth: number;
+  /** Aliased fields (`MAX_ALIASES`). */
+  maxAliases: number;
+  /** Lexical tokens in the document; parsing stops past it (`MAX_QUERY_TOKENS`). */
+  maxTokens: number;
+  /** Directives (`MAX_DIRECTIVES`). */
+  maxDirectives: number;
+  /** Fields weighted by page sizes (`MAX_QUERY_COST`, see src/limits/measure.ts). */
+  maxCost: number;
+}
+
+export type TrustedDocumentsMode = 'off' | 'allow' | 'only';
+
+export interface TrustedDocumentsConfig {
+  /** `off`: ignore any manifest. `allow`: manifest ids and arbitrary operations. `only`: manifest documents only, no APQ. */
+  mode: TrustedDocumentsMode;
+  /** A GraphQL Codegen `persisted-documents.json` or an Apollo persisted-query manifest. */
+  manifestPath: string | undefined;
+}
+
+export interface ProtectionConfig {
+  queryLimits: QueryLimits;
+  trustedDocuments: TrustedDocumentsConfig;
+  /** Origins allowed to call /graphql from a browser; `*` allows any origin (never with credentials). */
+  corsOrigins: string[];
+  /** Largest POST body accepted (`MAX_BODY_BYTES`). */
+  bodyLimitBytes: number;
+}
+
+/**
+ * Defaults sit well above every dashboard query in the test suite (deepest: 8
+ * levels; costliest: about 21,600 for 100 calls with 100 nested calls each;
+ * most tokens: under 200, GraphiQL's introspection about 190) and far below
+ * harm: a third nested page of 100 is rejected.
+ */
+export const DEFAULT_QUERY_LIMITS: QueryLimits = {
+  maxDepth: 12,
+  maxAliases: 30,
+  maxTokens: 2000,
+  maxDirectives: 50,
+  maxCost: 50_000,
+};
+
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+
+export function protectionFromEnv(env: NodeJS.ProcessEnv = process.env): ProtectionConfig {
+  const limit = (name: string, fallback: number) => positiveInt(env, name, fallback);
+  return {
+    queryLimits: {
+      maxDepth: limit('MAX_QUERY_DEPTH', DEFAULT_QUERY_LIMITS.maxDepth),
+      maxAliases: limit('MAX_ALIASES', DEFAULT_QUERY_LIMITS.maxAliases),
+      maxTokens: limit('MAX_QUERY_TOKENS', DEFAULT_QUERY_LIMITS.maxTokens),
+      maxDirectives: limit('MAX_DIRECTIVES', DEFAULT_QUERY_LIMITS.maxDirectives),
+      maxCost: limit('MAX_QUERY_COST', DEFAULT_QUERY_LIMITS.maxCost),
+    },
+    trustedDocuments: trustedDocumentsFromEnv(env),
+    corsOrigins: corsOriginsFrom(env.CORS_ORIGINS ?? ''),
+    bodyLimitBytes: limit('MAX_BODY_BYTES', DEFAULT_BODY_LIMIT_BYTES),
+  };
+}
+
+function trustedDocumentsFromEnv(env: NodeJS.ProcessEnv): TrustedDocumentsConfig {
+  const manifestPath = env.TRUSTED_DOCUMENTS_MANIFEST ? path.resolve(env.TRUSTED_DOCUMENTS_MANIFEST) : undefined;
+  const raw = env.TRUSTED_DOCUMENTS_MODE || (manifestPath ? 'allow' : 'off');
+  if (raw !== 'off' && raw !== 'allow' && raw !== 'only') {
+    throw new Error(`TRUSTED_DOCUMENTS_MODE must be off, allow or only, got "${raw}"`);
+  }
+  if (raw !== 'off' && !manifestPath) throw new Error(`TRUSTED_DOCUMENTS_MODE=${raw} needs TRUSTED_DOCUMENTS_MANIFEST`);
+  return { mode: raw, manifestPath };
+}
+
+/** `https://app.example.com, http://localhost:5173` → exact origins; a malformed entry stops the start. */
+export function corsOriginsFrom(raw: string): string[] {
+  const origins: string[] = [];
+  for (const entry of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+    if (entry === '*') {
+      origins.push(entry);
+      continue;
+    }
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    // An origin is scheme://host[:port] and nothing more; a path would never match a browser's Origin.
+    const bare = url && url.origin !== 'null' && url.pathname === '/' && !url.search && !url.hash && !url.username;
+    if (!url || !bare) throw new Error(`CORS_ORIGINS: "${entry}" is not an origin like https://app.example.com`);
+    origins.push(url.origin);
+  }
+  return origins;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}

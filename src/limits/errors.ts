@@ -1,0 +1,28 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
+export type LimitCode = 'QUERY_TOO_DEEP' | 'TOO_MANY_ALIASES' | 'TOO_MANY_DIRECTIVES' | 'QUERY_TOO_COMPLEX' | 'TOO_MANY_TOKENS';
+
+/**
+ * A request over a limit: 400 with a code to switch on. Production says which
+ * limit but not its value, so nobody can tune an attack to sit just under it;
+ * development names both numbers to help whoever wrote the query.
+ */
+export function limitError(code: LimitCode, what: string, actual: number | undefined, limit: number, production: boolean): GraphQLError {
+  const detail = production ? '' : actual === undefined ? ` (limit ${limit})` : ` (${actual}, limit ${limit})`;
+  return new GraphQLError(`${what}${detail}`, { extensions: { code, http: { status: 400 } } });
+}
+
+// graphql-js words it "more that" in 16.x and "more than" in some releases; match both.
+const TOKEN_LIMIT_MESSAGE = /^Syntax Error: Document contains more tha[nt] \d+ tokens\. Parsing aborted\.$/;
+
+/**
+ * Parsing stops at `maxTokens` with a generic GRAPHQL_PARSE_FAILED that names
+ * the limit. Turn it into TOO_MANY_TOKENS, with the number only outside
+ * production. The HTTP status (400) is already set by then.
+ */
+export function formatTokenLimitError(formatted: GraphQLFormattedError, maxTokens: number, production: boolean): GraphQLFormattedError {
+  if (formatted.extensions?.code !== 'GRAPHQL_PARSE_FAILED' || !TOKEN_LIMIT_MESSAGE.test(formatted.message)) return formatted;
+  const { message, extensions } = limitError('TOO_MANY_TOKENS', 'The query document is too large', undefined, maxTokens, production);
+  const { http: _http, ...clientExtensions } = extensions;
+  return { message, extensions: clientExtensions };
+}

@@ -1,0 +1,371 @@
+import { buildSchema, parse } from 'graphql';
+import { protectionFromEnv, type QueryLimits } from '../src/config/protection';
+import type { Db } from '../src/db/database';
+import { typeDefs } from '../src/graphql/apollo';
+import { operationCost } from '../src/limits/measure';
+import { openTestDb } from './support/db';
+import { createAgent, createCalls, createContact, createOrg, type TestOrg } from './support/factories';
+import { startTestServer, type TestServer } from './support/server';
+
+/**
+ * Abuse limits: depth, aliases, tokens, directives and cost are refused with a
+ * 400 JSON error and a code, before any SQL runs; production does not say
+ * where the limits are. CORS follows an allow-list.
+ */
+
+const schema = buildSchema(typeDefs);
+const cost = (query: string, variables: Record<string, unknown> = {}, operationName?: string, withSchema = true) =>
+  operationCost(parse(query), operationName, variables, withSchema ? schema : undefined);
+
+describe('operationCost: fields cost 1, connections multiply their children by the page size', () => {
+  it('counts each field once', () => {
+    expect(cost('{ viewer { role user { id name } } }')).toBe(5);
+  });
+
+  it('multiplies by a literal first', () => {
+    expect(cost('{ calls(first: 10) { nodes { id } } }')).toBe(1 + 10 * 2);
+  });
+
+  it('multiplies by first given as a variable, or by the variable default', () => {
+    const query = 'query ($n: Int) { calls(first: $n) { nodes { id } } }';
+    expect(cost(query, { n: 50 })).toBe(1 + 50 * 2);
+    expect(cost('query ($n: Int = 30) { calls(first: $n) { nodes { id } } }')).toBe(1 + 30 * 2);
+    expect(cost('query ($n: Int = 30) { calls(first: $n) { nodes { id } } }', { n: 5 })).toBe(1 + 5 * 2);
+  });
+
+  it('counts last like first', () => {
+    expect(cost('{ calls(last: 7) { nodes { id } } }')).toBe(1 + 7 * 2);
+  });
+
+  it('takes 20 for a connection without first/last, or the schema default when there is one', () => {
+    expect(cost('{ calls { nodes { id } } }')).toBe(1 + 20 * 2);
+    expect(cost('query ($n: Int) { calls(first: $n) { nodes { id } } }', { n: null })).toBe(1 + 20 * 2);
+    // agentLeaderboard(first: Int = 10)
+    expect(cost('{ agentLeaderboard(range: { preset: LAST_7_DAYS }) { rank agent { id } } }')).toBe(1 + 10 * 3);
+    // Without a schema nothing says `calls` is a connection.
+    expect(cost('{ calls { nodes { id } } }', {}, undefined, false)).toBe(3);
+  });
+
+  it('multiplies nested connections', () => {
+    const query = '{ agents(first: 10) { nodes { calls(first: 5) { nodes { id } } } } }';
+    expect(cost(query)).toBe(1 + 10 * (1 + (1 + 5 * (1 + 1))));
+  });
+
+  it('counts named and inline fragments where they are spread', () => {
+    const query = `
+      { calls(first: 10) { ...Page } }
+      fragment Page on CallConnection { nodes { id ... on Call { status agent { ...Name } } } }
+      fragment Name on Agent { name }`;
+    expect(cost(query)).toBe(1 + 10 * (1 + 1 + 1 + (1 + 1)));
+  });
+
+  it('multiplies nodes(ids:) by the number of ids, and __typename is free', () => {
+    expect(cost('query ($ids: [ID!]!) { nodes(ids: $ids) { id __typename } }', { ids: ['a', 'b', 'c'] })).toBe(1 + 3 * 1);
+  });
+
+  it('measures the named operation', () => {
+    const document = 'query Small { viewer { role } } query Big { calls(first: 100) { nodes { id } } }';
+    expect(cost(document, {}, 'Small')).toBe(2);
+    expect(cost(document, {}, 'Big')).toBe(201);
+  });
+
+  it('measures exponentially spread fragments in linear time', () => {
+    const fragments = Array.from({ length: 40 }, (_, i) => `fragment F${i} on Viewer { ...F${i + 1} ...F${i + 1} }`).join('\n');
+    const started = performance.now();
+    const value = cost(`{ viewer { ...F0 } } ${fragments} fragment F40 on Viewer { role }`);
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(value).toBe(1 + 2 ** 40);
+  });
+});
+
+describe('limits configuration', () => {
+  it('has defaults, reads each limit from the environment and refuses nonsense', () => {
+    const defaults = protectionFromEnv({});
+    expect(defaults.queryLimits).toEqual({ maxDepth: 12, maxAliases: 30, maxTokens: 2000, maxDirectives: 50, maxCost: 50_000 });
+    expect(defaults.bodyLimitBytes).toBe(1024 * 1024);
+    expect(defaults.corsOrigins).toEqual([]);
+    expect(defaults.trustedDocuments).toEqual({ mode: 'off', manifestPath: undefined });
+    const custom = protectionFromEnv({
+      MAX_QUERY_DEPTH: '5',
+      MAX_ALIASES: '6',
+      MAX_QUERY_TOKENS: '7',
+      MAX_DIRECTIVES: '8',
+      MAX_QUERY_COST: '9',
+      MAX_BODY_BYTES: '10',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173/',
+    });
+    expect(custom.queryLimits).toEqual({ maxDepth: 5, maxAliases: 6, maxTokens: 7, maxDirectives: 8, maxCost: 9 });
+    expect(custom.bodyLimitBytes).toBe(10);
+    expect(custom.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(() => protectionFromEnv({ MAX_QUERY_DEPTH: '0' })).toThrow(/MAX_QUERY_DEPTH/);
+    expect(() => protectionFromEnv({ MAX_QUERY_COST: 'lots' })).toThrow(/MAX_QUERY_COST/);
+    expect(() => protectionFromEnv({ CORS_ORIGINS: 'https://app.example.com/path' })).toThrow(/CORS_ORIGINS/);
+    expect(() => protectionFromEnv({ CORS_ORIGINS: 'app.example.com' })).toThrow(/CORS_ORIGINS/);
+  });
+});
+
+describe('limits over HTTP: refused with a 4xx JSON error and a code, before any database work', () => {
+  let db: Db;
+  let closeDb: () => Promise<void>;
+  let dev: TestServer;
+  let prod: TestServer;
+  let defaults: TestServer;
+  let org: TestOrg;
+  let devToken: string;
+  let prodToken: string;
+  let defaultsToken: string;
+
+  const tight: QueryLimits = { maxDepth: 4, maxAliases: 3, maxTokens: 60, maxDirectives: 3, maxCost: 500 };
+
+  beforeAll(async () => {
+    ({ db, close: closeDb } = openTestDb());
+    dev = await startTestServer({ overrides: { queryLimits: tight, corsOrigins: ['https://app.example.com'], bodyLimitBytes: 4096 } });
+    prod = await startTestServer({ overrides: { env: 'production', queryLimits: tight, corsOrigins: ['*'] } });
+    defaults = await startTestServer();
+    org = await createOrg(db);
+    [devToken, prodToken, defaultsToken] = await Promise.all([dev.tokenFor(org), prod.tokenFor(org), defaults.tokenFor(org)]);
+    const agents = await Promise.all([createAgent(db, org.id), createAgent(db, org.id)]);
+    const contact = await createContact(db, org.id);
+    await createCalls(db, org.id, Array.from({ length: 6 }, (_, i) => ({ agentId: agents[i % 2]!, contactId: contact })));
+  });
+
+  afterAll(async () => {
+    await Promise.all([dev.close(), prod.close(), defaults.close()]);
+    await closeDb();
+  });
+
+  interface Reply {
+    status: number;
+    headers: Headers;
+    text: string;
+    body: { data?: any; errors?: { message: string; locations?: unknown; extensions?: { code?: string } }[] }; // any: inspected per case
+  }
+
+  const tokenOf = (server: TestServer) => (server === dev ? devToken : server === prod ? prodToken : defaultsToken);
+
+  /** A request whose reply must be JSON without a stack trace, and whose operation ran no SQL when refused. */
+  async function post(server: TestServer, payload: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+    server.operations.length = 0;
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(server)}`, ...headers },
+      body: JSON.stringify(payload),
+    });
+    return reply(response);
+  }
+
+  async function reply(response: Response): Promise<Reply> {
+    const text = await response.text();
+    expect(response.headers.get('content-type')).toMatch(/^application\/(graphql-response\+)?json/);
+    expect(text).not.toMatch(/stacktrace|node_modules|\bat \S+ \(|\.(ts|js):\d+:\d+/);
+    return { status: response.status, headers: response.headers, text, body: JSON.parse(text) as Reply['body'] };
+  }
+
+  function expectRefused(server: TestServer, result: Reply, code: string) {
+    expect(result.status).toBe(400);
+    expect(result.body.data).toBeUndefined();
+    expect(result.body.errors).toHaveLength(1);
+    expect(result.body.errors![0]!.extensions?.code).toBe(code);
+    // Refused before execution: the operation was reported and ran no statement.
+    expect(server.operations).toHaveLength(1);
+    expect(server.operations[0]!.statements.count).toBe(0);
+  }
+
+  const deep = '{ calls(first: 2) { nodes { agent { calls(first: 2) { nodes { id } } } } } }'; // depth 6
+  const aliased = '{ a: viewer { role } b: viewer { role } c: viewer { role } d: viewer { role } }';
+  const manyTokens = `{ viewer { ${'role '.repeat(60)}} }`;
+  const directives = '{ viewer { role @include(if: true) user { id @skip(if: false) name @include(if: true) email @include(if: true) } } }';
+  const costly = '{ calls(first: 100) { nodes { id status agent { id name } } } }'; // 1 + 100 × 6
+
+  describe('development names the limit', () => {
+    it('depth over the limit is QUERY_TOO_DEEP', async () => {
+      const result = await post(dev, { query: deep });
+      expectRefused(dev, result, 'QUERY_TOO_DEEP');
+      expect(result.body.errors![0]!.message).toMatch(/6, limit 4/);
+    });
+
+    it('depth counts through fragments, but fragments add no level themselves', async () => {
+      const atLimit = await post(dev, { query: '{ calls(first: 1) { ...C } } fragment C on CallConnection { nodes { agent { id } } }' });
+      expect(atLimit.status).toBe(200);
+      expect(atLimit.body.errors).toBeUndefined();
+      const over = await post(dev, { query: '{ calls(first: 1) { ...C } } fragment C on CallConnection { nodes { agent { phoneNumbers { id } } } }' });
+      expectRefused(dev, over, 'QUERY_TOO_DEEP');
+    });
+
+    it('aliases over the limit are TOO_MANY_ALIASES, counting a fragment each time it is spread', async () => {
+      expectRefused(dev, await post(dev, { query: aliased }), 'TOO_MANY_ALIASES');
+      const spread = '{ viewer { ...R } v: viewer { ...R } } fragment R on Viewer { r1: role r2: role }';
+      expectRefused(dev, await post(dev, { query: spread }), 'TOO_MANY_ALIASES');
+      const ok = await post(dev, { query: '{ a: viewer { role } b: viewer { role } c: viewer { role } }' });
+      expect(ok.body.errors).toBeUndefined();
+      expect(ok.body.data).toEqual({ a: { role: 'ADMIN' }, b: { role: 'ADMIN' }, c: { role: 'ADMIN' } });
+    });
+
+    it('a document over the token limit is TOO_MANY_TOKENS, and parsing stops there', async () => {
+      const result = await post(dev, { query: manyTokens });
+      expectRefused(dev, result, 'TOO_MANY_TOKENS');
+      expect(result.body.errors![0]!.message).toMatch(/limit 60/);
+      expect(result.body.errors![0]!.locations).toBeUndefined();
+      // An ordinary syntax error keeps its own code.
+      expect((await post(dev, { query: '{ viewer { role }' })).body.errors![0]!.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    });
+
+    it('directives over the limit are TOO_MANY_DIRECTIVES', async () => {
+      expectRefused(dev, await post(dev, { query: directives }), 'TOO_MANY_DIRECTIVES');
+    });
+
+    it('cost over the limit is QUERY_TOO_COMPLEX, with first as a literal', async () => {
+      const result = await post(dev, { query: costly });
+      expectRefused(dev, result, 'QUERY_TOO_COMPLEX');
+      expect(result.body.errors![0]!.message).toMatch(/601, limit 500/);
+    });
+
+    it('first as a variable is counted, and so is a variable default', async () => {
+      const query = 'query Page($n: Int) { calls(first: $n) { nodes { id status agent { id name } } } }';
+      expectRefused(dev, await post(dev, { query, variables: { n: 100 } }), 'QUERY_TOO_COMPLEX');
+      const small = await post(dev, { query, variables: { n: 10 } });
+      expect(small.status).toBe(200);
+      expect(small.body.data.calls.nodes).toHaveLength(6);
+      const withDefault = 'query Page($n: Int = 100) { calls(first: $n) { nodes { id status agent { id name } } } }';
+      expectRefused(dev, await post(dev, { query: withDefault }), 'QUERY_TOO_COMPLEX');
+    });
+
+    it('a GET is limited the same way', async () => {
+      dev.operations.length = 0;
+      const response = await fetch(`${dev.url}/graphql?query=${encodeURIComponent(costly)}`, {
+        headers: { authorization: `Bearer ${devToken}`, 'apollo-require-preflight': 'true' },
+      });
+      expectRefused(dev, await reply(response), 'QUERY_TOO_COMPLEX');
+    });
+
+    it('the body limit is configurable and refused with a 413 JSON error', async () => {
+      const result = await post(dev, { query: '{ viewer { role } }', variables: { padding: 'x'.repeat(5000) } });
+      expect(result.status).toBe(413);
+      expect(result.body.errors![0]!.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
+      expect((await post(dev, { query: '{ viewer { role } }', variables: { padding: 'x'.repeat(3000) } })).status).toBe(200);
+    });
+  });
+
+  describe('production does not say where the limits are', () => {
+    const cases: [string, string][] = [
+      [deep, 'QUERY_TOO_DEEP'],
+      [aliased, 'TOO_MANY_ALIASES'],
+      [manyTokens, 'TOO_MANY_TOKENS'],
+      [directives, 'TOO_MANY_DIRECTIVES'],
+      [costly, 'QUERY_TOO_COMPLEX'],
+    ];
+
+    it.each(cases)('%s → %s, with no number in the message', async (query, code) => {
+      const result = await post(prod, { query });
+      expectRefused(prod, result, code);
+      expect(result.body.errors![0]!.message).not.toMatch(/\d/);
+      expect(result.text).not.toMatch(/\b(4|3|60|500|601)\b/);
+    });
+
+    it('introspection is refused in production and served in development', async () => {
+      const query = '{ __schema { queryType { name } } }';
+      const refused = await post(prod, { query });
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors![0]!.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(refused.body.errors![0]!.message).toMatch(/introspection/i);
+      const served = await post(dev, { query });
+      expect(served.body.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+    });
+
+    it('field suggestions are left out in production and given in development', async () => {
+      const query = '{ viewer { rol } }';
+      const production = await post(prod, { query });
+      expect(production.body.errors![0]!.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(production.body.errors![0]!.message).not.toMatch(/Did you mean/);
+      const development = await post(dev, { query });
+      expect(development.body.errors![0]!.message).toMatch(/Did you mean "role"/);
+    });
+  });
+
+  describe('the default limits', () => {
+    it('let a deep dashboard operation with large pages through', async () => {
+      const dashboard = `
+        query Deep($n: Int!, $m: Int!) {
+          calls(first: $n) {
+            totalCount
+            edges {
+              cursor
+              node {
+                id status hasRecording
+                agent { id name calls(first: $m) { totalCount nodes { id contact { id name } } } phoneNumbers { number } }
+                contact { id name lastCall { id startedAt } appointments { id } }
+                appointment { id value }
+              }
+            }
+          }
+          agents(first: 100) { nodes { id name calls(first: 100) { nodes { id } } } }
+          dashboard(range: { preset: LAST_30_DAYS }) { totalCalls { current } }
+        }`;
+      const result = await post(defaults, { query: dashboard, variables: { n: 100, m: 10 } });
+      expect(result.status).toBe(200);
+      expect(result.body.errors).toBeUndefined();
+      expect(result.body.data.calls.edges).toHaveLength(6);
+      expect(defaults.operations[0]!.statements.count).toBeGreaterThan(0);
+    });
+
+    it('refuse a third nested page of 100', async () => {
+      const query = '{ calls(first: 100) { nodes { agent { calls(first: 100) { nodes { contact { calls(first: 100) { nodes { id } } } } } } } } }';
+      expectRefused(defaults, await post(defaults, { query }), 'QUERY_TOO_COMPLEX');
+    });
+  });
+
+  describe('CORS', () => {
+    const origin = 'https://app.example.com';
+
+    it('an allowed origin gets its origin back, with Vary and credentials', async () => {
+      const result = await post(dev, { query: '{ viewer { role } }' }, { origin });
+      expect(result.status).toBe(200);
+      expect(result.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(result.headers.get('access-control-allow-credentials')).toBe('true');
+      expect(result.headers.get('vary')).toMatch(/origin/i);
+    });
+
+    it('an unknown origin gets no CORS headers, so the browser keeps the response from it', async () => {
+      const result = await post(dev, { query: '{ viewer { role } }' }, { origin: 'https://evil.example' });
+      expect(result.headers.get('access-control-allow-origin')).toBeNull();
+      expect(result.headers.get('access-control-allow-credentials')).toBeNull();
+    });
+
+    it('a preflight from an allowed origin is answered with the methods and headers', async () => {
+      dev.operations.length = 0;
+      const response = await fetch(`${dev.url}/graphql`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      });
+      expect(response.status).toBe(204);
+      expect(response.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(response.headers.get('access-control-allow-methods')).toMatch(/POST/);
+      expect(response.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+      expect(response.headers.get('access-control-allow-headers')).toMatch(/content-type/);
+      expect(response.headers.get('access-control-max-age')).toBe('600');
+      expect(dev.operations).toHaveLength(0);
+    });
+
+    it('a preflight from an unknown origin gets no CORS headers', async () => {
+      const response = await fetch(`${dev.url}/graphql`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+      });
+      expect(response.status).toBe(204);
+      expect(response.headers.get('access-control-allow-origin')).toBeNull();
+      expect(response.headers.get('access-control-allow-methods')).toBeNull();
+    });
+
+    it('a wildcard allow-list answers * and never allows credentials with it', async () => {
+      const result = await post(prod, { query: '{ viewer { role } }' }, { origin: 'https://anyone.example' });
+      expect(result.status).toBe(200);
+      expect(result.headers.get('access-control-allow-origin')).toBe('*');
+      expect(result.headers.get('access-control-allow-credentials')).toBeNull();
+    });
+
+    it('without an allow-list there are no CORS headers at all', async () => {
+      const result = await post(defaults, { query: '{ viewer { role } }' }, { origin });
+      expect(result.headers.get('access-control-allow-origin')).toBeNull();
+    });
+  });
+});
