@@ -5,17 +5,25 @@ import { GraphQLError } from 'graphql';
 import { InvalidTokenError, bearerToken, createTokenVerifier } from './auth/tokens';
 import type { Config } from './config/config';
 import type { Db } from './db/database';
+import { poolOf } from './db/observe';
 import { withStatementLog, type OperationStatements } from './db/statementLog';
 import { createApolloServer } from './graphql/apollo';
 import type { Context } from './graphql/context';
 import { unauthenticated } from './graphql/errors';
 import { handleGraphiql } from './http/graphiql';
+import { handleCors } from './http/cors';
 import { handleGraphql } from './http/graphqlHandler';
 import { serveRecording } from './http/recordings';
-import { sendJson } from './http/respond';
+import { sendGraphQLError, sendJson } from './http/respond';
 import { createLoaders } from './loaders';
 import type { Logger } from './logger';
+import { checkReadiness, type Readiness } from './observability/health';
+import { createMetrics } from './observability/metrics';
+import { operationPlugin } from './observability/operationPlugin';
+import { withRequestContext } from './observability/requestContext';
+import { logSlowStatements } from './observability/slowStatements';
 import { createRecordingSigner, type RecordingSigner } from './recordings/signer';
+import { loadPersistedSettings } from './persisted/settings';
 
 export interface OperationReport {
   orgId: string | undefined;
@@ -39,10 +47,22 @@ export interface AppOptions {
 export interface App {
   server: http.Server;
   listen(port: number, host?: string): Promise<AddressInfo>;
+  /** True from the moment drain() starts: /health/ready answers 503 from then on. */
+  isDraining(): boolean;
+  /** What /health/ready answers. */
+  readiness(): Promise<Readiness>;
+  /**
+   * Shutdown: readiness turns false, the listener closes (new connections are
+   * refused), in-flight requests get up to graceMs (default SHUTDOWN_GRACE_MS)
+   * to finish, then the remaining connections are cut. The pool is the caller's.
+   */
+  drain(graceMs?: number): Promise<void>;
+  /** drain() with the configured grace. */
   close(): Promise<void>;
 }
 
-const BODY_LIMIT_BYTES = 1024 * 1024;
+/** A readiness probe answers within this, even when the pool is stuck. */
+const READINESS_TIMEOUT_MS = 2000;
 
 /**
  * The whole HTTP surface: GraphQL, GraphiQL, recordings. A request flows one
@@ -53,8 +73,29 @@ export async function createApp(options: AppOptions): Promise<App> {
   const production = config.env === 'production';
   const signer = options.signer ?? createRecordingSigner(config.recordings);
   const verifier = createTokenVerifier(config.auth);
-  const apollo = createApolloServer({ production, logError: (error) => logger.error({ err: error }, 'internal error') });
+  const persisted = await loadPersistedSettings(config.trustedDocuments);
+  const metrics = createMetrics(db);
+  const stopSlowLog = logSlowStatements(db, logger, config.slowStatementMs);
+  // createPool already keeps an idle connection's death (database restart) from
+  // crashing the process; this makes it visible.
+  const pool = poolOf(db);
+  const onPoolError = (error: Error) => logger.warn({ err: error }, 'idle database connection lost');
+  pool?.on('error', onPoolError);
+  const apollo = createApolloServer({
+    production,
+    logError: (error, { code, requestId }) =>
+      code === 'INTERNAL_SERVER_ERROR'
+        ? logger.error({ err: error, requestId }, 'internal error')
+        : logger.warn({ err: error, requestId, code }, 'database error'),
+    plugins: [operationPlugin(metrics, logger)],
+    queryLimits: config.queryLimits,
+    defaultPageSize: config.defaultPageSize,
+    automaticPersistedQueries: persisted.mode !== 'only',
+  });
   await apollo.start();
+  let draining = false;
+  let drained: Promise<void> | undefined;
+  const checkReady = () => checkReadiness(db, { draining, timeoutMs: READINESS_TIMEOUT_MS });
 
   async function buildContext(req: IncomingMessage, report: OperationReport): Promise<Context> {
     let principal;
@@ -89,12 +130,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/graphql') {
+      if (handleCors(req, res, config.corsOrigins)) return;
       await withStatementLog(options.onOperation !== undefined, async (statements) => {
         const report: OperationReport = { orgId: undefined, statements };
         await handleGraphql(req, res, url, {
           apollo,
           buildContext: (request) => buildContext(request, report),
-          bodyLimitBytes: BODY_LIMIT_BYTES,
+          bodyLimitBytes: config.bodyLimitBytes,
+          persisted,
         });
         options.onOperation?.(report);
       });
@@ -104,6 +147,16 @@ export async function createApp(options: AppOptions): Promise<App> {
       return serveRecording(req, res, url, config.recordings);
     }
     if (url.pathname === '/health/live') return sendJson(res, 200, { status: 'ok' });
+    if (url.pathname === '/health/ready') {
+      const readiness = await checkReady();
+      return sendJson(res, readiness.ready ? 200 : 503, readiness.body);
+    }
+    if (url.pathname === '/metrics') {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+      res.end(text);
+      return;
+    }
     if (
       !production &&
       handleGraphiql(req, res, { endpoint: '/graphql', ...(options.devToken ? { devToken: options.devToken } : {}) })
@@ -118,10 +171,26 @@ export async function createApp(options: AppOptions): Promise<App> {
     sendJson(res, 404, { error: 'not found' });
   }
 
+  let inFlight = 0;
+  let allFinished: (() => void) | undefined;
   const server = http.createServer((req, res) => {
     const requestId = randomUUID();
     res.setHeader('x-request-id', requestId);
-    route(req, res).catch((error: unknown) => {
+    inFlight += 1;
+    metrics.requestStarted();
+    res.once('close', () => {
+      inFlight -= 1;
+      metrics.requestFinished();
+      if (inFlight === 0) allFinished?.();
+    });
+    if (draining) {
+      // A request on a connection kept alive from before shutdown: send the client elsewhere.
+      res.setHeader('connection', 'close');
+      if (!pathOf(req).startsWith('/health/')) {
+        return sendGraphQLError(res, 503, 'SHUTTING_DOWN', 'The server is shutting down');
+      }
+    }
+    withRequestContext({ requestId }, () => route(req, res)).catch((error: unknown) => {
       logger.error({ err: error, requestId }, 'unhandled request error');
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } }] });
       else res.destroy();
@@ -138,12 +207,35 @@ export async function createApp(options: AppOptions): Promise<App> {
         server.once('error', reject);
         server.listen(port, host, () => resolve(server.address() as AddressInfo));
       }),
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await apollo.stop();
-    },
+    isDraining: () => draining,
+    readiness: checkReady,
+    drain,
+    close: () => drain(),
   };
+
+  async function drain(graceMs = config.shutdownGraceMs): Promise<void> {
+    if (drained) return drained;
+    draining = true;
+    drained = (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const finished = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (allFinished = resolve));
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<'grace over'>((resolve) => (timer = setTimeout(() => resolve('grace over'), graceMs)));
+      const outcome = await Promise.race([finished, graceOver]);
+      clearTimeout(timer);
+      if (outcome === 'grace over') logger.warn({ inFlight, graceMs }, 'shutdown grace over; closing remaining connections');
+      server.closeAllConnections();
+      await closed;
+      await apollo.stop();
+      metrics.close();
+      stopSlowLog();
+      pool?.off('error', onPoolError);
+    })();
+    return drained;
+  }
+}
+
+function pathOf(req: IncomingMessage): string {
+  return new URL(req.url ?? '/', 'http://localhost').pathname;
 }

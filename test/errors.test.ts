@@ -231,7 +231,8 @@ describe('errors: every bad request gets a clear JSON error and the server carri
       const reply = await postJson({ query: `{ viewer { role } call(id: "${brokenCallId}") { id recordingUrl } }` });
       expect(reply.status).toBe(200);
       expect(reply.body.errors).toEqual([
-        { message: 'Internal server error', path: ['call', 'recordingUrl'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+        // requestId: the same id as the x-request-id header and the log line for this error.
+        { message: 'Internal server error', path: ['call', 'recordingUrl'], extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: expect.any(String) } },
       ]);
       expect(reply.body.data).toEqual({ viewer: { role: 'ADMIN' }, call: { id: brokenCallId, recordingUrl: null } });
       expect(reply.text).not.toMatch(/orgs\/0|outside organisation|ForeignRecordingError/);

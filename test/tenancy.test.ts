@@ -290,7 +290,8 @@ describe('tenancy: another organisation is indistinguishable from nothing', () =
       });
       expect(response.body.data).toEqual({ call: { recordingUrl: null } });
       expect(response.body.errors).toEqual([
-        { message: 'Internal server error', path: ['call', 'recordingUrl'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+        // requestId: the same id as the x-request-id header and the log line for this error.
+        { message: 'Internal server error', path: ['call', 'recordingUrl'], extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: expect.any(String) } },
       ]);
       expect(JSON.stringify(response.body)).not.toContain(`orgs/${orgB.id}/`);
     });

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { createApp } from '../app';
 import { loadConfig } from '../config/config';
 import { locateDatabase } from '../db/connect';
-import { createDb, createPool } from '../db/database';
+import { createDb, createPool, poolOptionsFor } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { createLogger } from '../logger';
 import { seedDemoData } from '../seed/demo';
@@ -11,14 +11,15 @@ import { devTokenFor } from './devToken';
 /**
  * `npm start`: database (embedded unless DATABASE_URL), migrations, demo data
  * when the database is empty, then the API. SIGINT/SIGTERM shut down in order:
- * stop accepting, finish in-flight requests, close the pool, stop PostgreSQL.
+ * readiness false, stop accepting, finish in-flight requests (SHUTDOWN_GRACE_MS),
+ * close the pool, stop PostgreSQL, exit 0.
  */
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const config = loadConfig();
   const logger = createLogger();
   const location = await locateDatabase(config, (line) => logger.debug({ postgres: line }));
-  const pool = createPool({ connectionString: location.url, max: config.poolSize });
+  const pool = createPool(poolOptionsFor(config, location.url));
   const db = createDb(pool);
   await migrateToLatest(db);
 
@@ -44,11 +45,12 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 15_000);
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
+    // Only if something below hangs past the grace: drain itself is bounded by it.
+    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs + 10_000);
     force.unref();
     try {
-      await app.close();
+      await app.drain(config.shutdownGraceMs);
       await pool.end();
       await location.release();
       logger.info('stopped');

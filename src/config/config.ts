@@ -1,13 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { protectionFromEnv, type ProtectionConfig } from './protection';
 
 /**
  * Everything configurable, read once from the environment. Development
  * defaults make `npm start` work with no setup; production refuses to start
  * without the secrets it must not invent.
  */
-export interface Config {
+export interface Config extends ProtectionConfig {
   env: 'development' | 'production' | 'test';
   port: number;
   host: string;
@@ -16,6 +17,16 @@ export interface Config {
   dataDir: string;
   embeddedPgPort: number;
   poolSize: number;
+  /** Bounds opening a connection and waiting for a free one (pool exhausted). */
+  pgConnectTimeoutMs: number;
+  /** How long an unused pooled connection stays open. */
+  pgIdleTimeoutMs: number;
+  /** `statement_timeout` on every connection: the server cancels anything longer. */
+  pgStatementTimeoutMs: number;
+  /** Statements at or above this many milliseconds are logged with their SQL. */
+  slowStatementMs: number;
+  /** How long shutdown waits for in-flight requests before closing their connections. */
+  shutdownGraceMs: number;
   auth: AuthConfig;
   recordings: RecordingsConfig;
   maxPageSize: number;
@@ -113,11 +124,18 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     dataDir,
     embeddedPgPort: intFromEnv('EMBEDDED_PG_PORT', 54329),
     poolSize: intFromEnv('PG_POOL_SIZE', 10),
+    pgConnectTimeoutMs: intFromEnv('PG_CONNECT_TIMEOUT_MS', 5000),
+    pgIdleTimeoutMs: intFromEnv('PG_IDLE_TIMEOUT_MS', 30_000),
+    pgStatementTimeoutMs: intFromEnv('PG_STATEMENT_TIMEOUT_MS', 5000),
+    slowStatementMs: intFromEnv('SLOW_STATEMENT_MS', 100),
+    shutdownGraceMs: intFromEnv('SHUTDOWN_GRACE_MS', 10_000),
     auth,
     recordings,
     maxPageSize: 100,
     defaultPageSize: 20,
     batching: process.env.SWITCHBOARD_BATCHING !== 'off',
+    // Query limits, trusted documents, CORS and the body limit (src/config/protection.ts).
+    ...protectionFromEnv(),
     ...overrides,
   };
 }

@@ -1,5 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import type { Config } from '../config/config';
+import { registerDb, type QueryEvent } from './observe';
 import type { Database } from './schema';
 import { recordStatement } from './statementLog';
 
@@ -13,30 +15,66 @@ export interface PoolOptions {
   connectionString: string;
   max: number;
   statementTimeoutMs?: number;
+  /** Bounds both opening a connection and waiting for a free one when the pool is full. */
+  connectionTimeoutMs?: number;
+  /** How long an unused connection stays open in the pool. */
+  idleTimeoutMs?: number;
+  /** Shows in pg_stat_activity; tests set their own to find their connections. */
+  applicationName?: string;
 }
 
-export function createPool({ connectionString, max, statementTimeoutMs = 5000 }: PoolOptions): pg.Pool {
+/** The pool settings the configuration asks for (PG_POOL_SIZE, PG_*_TIMEOUT_MS). */
+export function poolOptionsFor(
+  config: Pick<Config, 'poolSize' | 'pgConnectTimeoutMs' | 'pgIdleTimeoutMs' | 'pgStatementTimeoutMs'>,
+  connectionString: string,
+): PoolOptions {
+  return {
+    connectionString,
+    max: config.poolSize,
+    connectionTimeoutMs: config.pgConnectTimeoutMs,
+    idleTimeoutMs: config.pgIdleTimeoutMs,
+    statementTimeoutMs: config.pgStatementTimeoutMs,
+  };
+}
+
+export function createPool({
+  connectionString,
+  max,
+  statementTimeoutMs = 5000,
+  connectionTimeoutMs = 5000,
+  idleTimeoutMs = 30_000,
+  applicationName = 'switchboard',
+}: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max,
-    connectionTimeoutMillis: 5000,
-    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: connectionTimeoutMs,
+    idleTimeoutMillis: idleTimeoutMs,
     // Set on every connection by the server itself, so a runaway statement or a
     // forgotten transaction can never hold a connection forever.
     options: `-c statement_timeout=${statementTimeoutMs} -c idle_in_transaction_session_timeout=10000`,
-    application_name: 'switchboard',
+    application_name: applicationName,
   });
   // An idle client losing its connection (database restart) must not crash the
   // process; the pool discards it and the next checkout reconnects.
   pool.on('error', () => {});
+  // The pool only listens while a client is idle. A checked-out client between
+  // statements (held across awaits) would otherwise crash the process with an
+  // unhandled 'error'; its next query fails instead and release discards it.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
 export function createDb(pool: pg.Pool): Db {
-  return new Kysely<Database>({
+  // Assigned once the instance exists; no statement runs before that.
+  let notify: (event: QueryEvent) => void = () => {};
+  const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
     log(event) {
       recordStatement(event.query.sql, event.query.parameters, event.queryDurationMillis);
+      notify({ sql: event.query.sql, durationMs: event.queryDurationMillis, failed: event.level === 'error' });
     },
   });
+  notify = registerDb(db, pool);
+  return db;
 }

@@ -8,24 +8,50 @@ import { PROJECT_ROOT } from '../config/config';
 import { resolvers } from '../resolvers';
 import type { Context } from './context';
 import { currentStatements } from '../db/statementLog';
+import { databaseFailure } from '../db/failures';
+import { currentRequestId } from '../observability/requestContext';
+import { failureStatusPlugin } from './failureStatus';
+import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../config/protection';
+import { formatTokenLimitError } from '../limits/errors';
+import { queryLimitsPlugin } from '../limits/plugin';
+import { persistedQueryNotFoundStatusPlugin } from '../persisted/notFoundStatus';
 
 export const typeDefs = readFileSync(path.join(PROJECT_ROOT, 'schema.graphql'), 'utf8');
 
 export interface ApolloOptions {
   production: boolean;
-  /** Called with any error that is masked as INTERNAL_SERVER_ERROR. */
-  logError: (error: unknown) => void;
+  /** Called with any error that is masked: INTERNAL_SERVER_ERROR, or a database failure's own code. */
+  logError: (error: unknown, info: { code: string; requestId: string | undefined }) => void;
+  /** More plugins (metrics, operation logs); they run after ours. */
+  plugins?: ApolloServerPlugin<Context>[];
+  /** Depth, alias, token, directive and cost limits (src/limits); DEFAULT_QUERY_LIMITS when absent. */
+  queryLimits?: QueryLimits;
+  /** A connection's page size without `first`/`last`, for the cost limit. Default 20. */
+  defaultPageSize?: number;
+  /** Apollo's APQ; off in trusted-documents `only` mode so nothing can ever be registered. Default on. */
+  automaticPersistedQueries?: boolean;
 }
 
 /**
  * Errors a client may see verbatim carry a code we chose; anything else is a
  * bug or an infrastructure failure and is masked — no SQL, no stack trace.
+ * Database outages, a full pool and statement timeouts get codes of their own
+ * (DATABASE_UNAVAILABLE, DATABASE_BUSY, STATEMENT_TIMEOUT) so clients can retry.
+ * Masked errors carry the request id that the log line for them carries.
  */
 function maskInternalErrors(logError: ApolloOptions['logError']) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     if (formatted.extensions?.code !== 'INTERNAL_SERVER_ERROR') return formatted;
-    logError(unwrapResolverError(error));
-    return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    const original = unwrapResolverError(error);
+    const requestId = currentRequestId();
+    const failure = databaseFailure(original);
+    const code = failure?.code ?? 'INTERNAL_SERVER_ERROR';
+    logError(original, { code, requestId });
+    return {
+      message: failure?.message ?? 'Internal server error',
+      path: formatted.path,
+      extensions: { code, ...(requestId ? { requestId } : {}) },
+    };
   };
 }
 
@@ -46,6 +72,8 @@ const statementStatsPlugin: ApolloServerPlugin<Context> = {
 };
 
 export function createApolloServer(options: ApolloOptions): ApolloServer<Context> {
+  const queryLimits = options.queryLimits ?? DEFAULT_QUERY_LIMITS;
+  const maskErrors = maskInternalErrors(options.logError);
   return new ApolloServer<Context>({
     typeDefs,
     resolvers,
@@ -56,7 +84,18 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<Context
     allowBatchedHttpRequests: false,
     // Shutdown is ours (src/cli/start.ts): drain HTTP, close the pool, stop PostgreSQL, exit 0.
     stopOnTerminationSignals: false,
-    formatError: maskInternalErrors(options.logError),
-    plugins: [ApolloServerPluginLandingPageDisabled(), ...(options.production ? [] : [statementStatsPlugin])],
+    // Parsing stops past the token limit, before any other work.
+    parseOptions: { maxLexicalTokens: queryLimits.maxTokens },
+    // APQ uses Apollo's in-memory cache: per instance (see README, "Persisted queries").
+    persistedQueries: options.automaticPersistedQueries === false ? false : {},
+    formatError: (formatted, error) => maskErrors(formatTokenLimitError(formatted, queryLimits.maxTokens, options.production), error),
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      queryLimitsPlugin({ limits: queryLimits, production: options.production, defaultPageSize: options.defaultPageSize ?? 20 }),
+      persistedQueryNotFoundStatusPlugin,
+      ...(options.production ? [] : [statementStatsPlugin]),
+      failureStatusPlugin,
+      ...(options.plugins ?? []),
+    ],
   });
 }

@@ -1,13 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { Context } from '../graphql/context';
+import type { PersistedSettings } from '../persisted/resolve';
 import { BodyTooLargeError, readBody } from './body';
+import { rewritePersistedRequest } from './persistedRequest';
 import { sendGraphQLError } from './respond';
 
 export interface GraphqlHandlerOptions {
   apollo: ApolloServer<Context>;
   buildContext: (req: IncomingMessage) => Promise<Context>;
   bodyLimitBytes: number;
+  /** Trusted documents and APQ ids, resolved before Apollo sees the request. */
+  persisted?: PersistedSettings;
 }
 
 /**
@@ -42,12 +46,19 @@ export async function handleGraphql(req: IncomingMessage, res: ServerResponse, u
     return sendGraphQLError(res, 405, 'METHOD_NOT_ALLOWED', 'Use GET or POST');
   }
 
+  let search = url.search;
+  if (options.persisted) {
+    const rewrite = rewritePersistedRequest(req.method, body, url, options.persisted);
+    if (rewrite.kind === 'reject') return sendGraphQLError(res, rewrite.status, rewrite.code, rewrite.message);
+    ({ body, search } = rewrite);
+  }
+
   const headers = new HeaderMap();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
   const result = await options.apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: req.method, headers, search: url.search, body },
+    httpGraphQLRequest: { method: req.method, headers, search, body },
     context: () => options.buildContext(req),
   });
 

@@ -1,0 +1,79 @@
+/**
+ * Which database failures a client should hear about by name. Everything
+ * else stays an internal error. Matching is on pg's SQLSTATE codes, Node's
+ * socket error codes, and the few fixed messages pg and pg-pool throw
+ * without a code.
+ */
+export type DatabaseFailureCode = 'DATABASE_UNAVAILABLE' | 'DATABASE_BUSY' | 'STATEMENT_TIMEOUT';
+
+export interface DatabaseFailure {
+  code: DatabaseFailureCode;
+  message: string;
+}
+
+const MESSAGES: Record<DatabaseFailureCode, string> = {
+  DATABASE_UNAVAILABLE: 'The database is unavailable; try again shortly',
+  DATABASE_BUSY: 'The database is busy; try again shortly',
+  STATEMENT_TIMEOUT: 'The query took too long and was cancelled',
+};
+
+const BY_CODE: Record<string, DatabaseFailureCode> = {
+  // query_canceled: statement_timeout is the only thing that cancels our statements.
+  '57014': 'STATEMENT_TIMEOUT',
+  // admin_shutdown, crash_shutdown, cannot_connect_now (starting up / shutting down)
+  '57P01': 'DATABASE_UNAVAILABLE',
+  '57P02': 'DATABASE_UNAVAILABLE',
+  '57P03': 'DATABASE_UNAVAILABLE',
+  // connection_exception class
+  '08000': 'DATABASE_UNAVAILABLE',
+  '08001': 'DATABASE_UNAVAILABLE',
+  '08003': 'DATABASE_UNAVAILABLE',
+  '08006': 'DATABASE_UNAVAILABLE',
+  // too_many_connections: the server is full, not gone
+  '53300': 'DATABASE_BUSY',
+  ECONNREFUSED: 'DATABASE_UNAVAILABLE',
+  ECONNRESET: 'DATABASE_UNAVAILABLE',
+  EPIPE: 'DATABASE_UNAVAILABLE',
+  ETIMEDOUT: 'DATABASE_UNAVAILABLE',
+  EHOSTUNREACH: 'DATABASE_UNAVAILABLE',
+  ENOTFOUND: 'DATABASE_UNAVAILABLE',
+  EAI_AGAIN: 'DATABASE_UNAVAILABLE',
+};
+
+const BY_MESSAGE: [RegExp, DatabaseFailureCode][] = [
+  // pg-pool: every connection is checked out and none came back within connectionTimeoutMillis.
+  [/^timeout exceeded when trying to connect$/, 'DATABASE_BUSY'],
+  // pg: the socket closed under a query, or opening one timed out.
+  [/^Connection terminated/, 'DATABASE_UNAVAILABLE'],
+  [/^Client has encountered a connection error and is not queryable$/, 'DATABASE_UNAVAILABLE'],
+  [/^Cannot use a pool after calling end on the pool$/, 'DATABASE_UNAVAILABLE'],
+];
+
+interface ErrorLike {
+  code?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  /** AggregateError: Node's happy-eyeballs connect reports one failure per address. */
+  errors?: unknown;
+  /** graphql-js wraps anything that is not `instanceof Error` (so, under jest, Node's own errors) as NonErrorThrown. */
+  thrownValue?: unknown;
+}
+
+// Duck-typed, not instanceof: socket errors come from Node's own realm, which
+// is not the caller's under jest's module sandbox.
+export function databaseFailure(error: unknown, depth = 0): DatabaseFailure | undefined {
+  if (typeof error !== 'object' || error === null || depth > 3) return undefined;
+  const { code, message, cause, errors, thrownValue } = error as ErrorLike;
+  let kind = typeof code === 'string' ? BY_CODE[code] : undefined;
+  if (typeof message === 'string') kind ??= BY_MESSAGE.find(([pattern]) => pattern.test(message))?.[1];
+  if (kind) return { code: kind, message: MESSAGES[kind] };
+  for (const inner of Array.isArray(errors) ? errors : []) {
+    const found = databaseFailure(inner, depth + 1);
+    if (found) return found;
+  }
+  for (const inner of [thrownValue, cause]) {
+    const found = inner === undefined ? undefined : databaseFailure(inner, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
