@@ -117,6 +117,7 @@ async function benchPostgres(): Promise<BenchPostgres> {
       port: Number(process.env.BENCH_PG_PORT ?? 54339),
       persistent: true,
       database: 'postgres',
+      ...(process.env.BENCH_PG_LOG ? { onLog: (line: string) => log(`postgres: ${line.trim()}`) } : {}),
     });
     base = embedded.url;
     stop = () => embedded.stop();
@@ -338,6 +339,7 @@ async function runDataset(url: string, calls: number, scenarios: Scenario[], con
     log(`dataset ${calls}: target organisation has ${target.orgCalls} calls`);
     const statementsFile = path.join(os.tmpdir(), `switchboard-bench-statements-${process.pid}.json`);
     writeFileSync(statementsFile, JSON.stringify(await recordStatements(url, scenarios, target)));
+    log('recorded statements');
 
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -345,6 +347,7 @@ async function runDataset(url: string, calls: number, scenarios: Scenario[], con
       for (const [index, config] of configs.entries()) {
         const port = BASE_PORT + index;
         const child = await startProcess(config, url, statementsFile, port);
+        log(`${config} is live`);
         try {
           for (const scenario of scenarios) {
             const result = await measure(config, port, child.pid, scenario, target, client, calls);
