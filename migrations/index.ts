@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_core';
 import * as m0002 from './0002_call_rollups';
 import * as m0003 from './0003_covering_indexes';
+import * as m0004 from './0004_org_daily_rollups';
 
 /**
  * Migrations in order. A static list (not a folder scan) so the same code runs
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
   '0002_call_rollups': m0002,
   '0003_covering_indexes': m0003,
+  '0004_org_daily_rollups': m0004,
 };

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database';
 
 export interface RollupDifference {
-  table: 'call_daily_rollups' | 'appointment_daily_rollups';
+  table: 'call_daily_rollups' | 'call_daily_org_rollups' | 'appointment_daily_rollups';
   org_id: string;
   day: string;
   rollup: string | null;
@@ -41,6 +41,26 @@ export async function rollupDifferences(db: Db, orgId?: string): Promise<RollupD
       where r.org_id is null or w.org_id is null
          or (r.calls, r.duration_sum, r.cost_sum) is distinct from (w.calls, w.duration_sum, w.cost_sum)
     ),
+    org_rolled as (
+      select org_id, day, direction, status, outcome, sentiment, calls::bigint as calls,
+             duration_sum::bigint as duration_sum, cost_sum::numeric as cost_sum
+      from call_daily_org_rollups where ${org} and (calls <> 0 or duration_sum <> 0 or cost_sum <> 0)
+    ),
+    org_raw as (
+      select org_id, day, direction, status, outcome, sentiment, sum(calls)::bigint as calls,
+             sum(duration_sum)::bigint as duration_sum, sum(cost_sum)::numeric as cost_sum
+      from raw group by 1, 2, 3, 4, 5, 6
+    ),
+    org_diff as (
+      select 'call_daily_org_rollups' as "table", coalesce(r.org_id, w.org_id) as org_id, coalesce(r.day, w.day)::text as day,
+             row(r.direction, r.status, r.outcome, r.sentiment, r.calls, r.duration_sum, r.cost_sum)::text as rollup,
+             row(w.direction, w.status, w.outcome, w.sentiment, w.calls, w.duration_sum, w.cost_sum)::text as raw
+      from org_rolled r
+      full join org_raw w on (r.org_id, r.day, r.direction, r.status) = (w.org_id, w.day, w.direction, w.status)
+        and coalesce(r.outcome, '') = coalesce(w.outcome, '') and coalesce(r.sentiment, '') = coalesce(w.sentiment, '')
+      where r.org_id is null or w.org_id is null
+         or (r.calls, r.duration_sum, r.cost_sum) is distinct from (w.calls, w.duration_sum, w.cost_sum)
+    ),
     appointments_rolled as (
       select org_id, day, agent_id, status, appointments::bigint as appointments, value_sum::numeric as value_sum
       from appointment_daily_rollups where ${org} and (appointments <> 0 or value_sum <> 0)
@@ -64,6 +84,8 @@ export async function rollupDifferences(db: Db, orgId?: string): Promise<RollupD
          or (r.appointments, r.value_sum) is distinct from (w.appointments, w.value_sum)
     )
     select "table", org_id, day, rollup, raw from call_diff
+    union all
+    select "table", org_id, day, rollup, raw from org_diff
     union all
     select "table", org_id, day, rollup, raw from appointment_diff
     order by 1, 2, 3
