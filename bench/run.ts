@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -53,7 +54,6 @@ const CONNECTIONS = SMOKE ? 2 : Number(args.connections);
 const CONFIGS = args.configs.split(',') as Config[];
 const SWEEP = SMOKE ? [] : args.sweep.split(',').filter(Boolean).map(Number);
 const JWT_SECRET = randomBytes(32).toString('base64url');
-const BASE_PORT = 4700;
 
 type Config = 'switchboard' | 'naive' | 'ceiling';
 
@@ -85,13 +85,14 @@ async function main(): Promise<void> {
       sweep,
     };
     const markdown = formatReport(report);
-    const dir = path.join(PROJECT_ROOT, 'bench', 'results');
+    // Smoke runs (CI) are kept out of the committed results.
+    const dir = path.join(PROJECT_ROOT, 'bench', 'results', ...(SMOKE ? ['smoke'] : []));
     mkdirSync(dir, { recursive: true });
     const stamp = report.startedAt.replace(/[:.]/g, '-');
     writeFileSync(path.join(dir, `${stamp}.json`), JSON.stringify(report, null, 2));
     writeFileSync(path.join(dir, `${stamp}.md`), markdown);
     process.stdout.write(markdown + '\n');
-    log(`results: bench/results/${stamp}.{json,md}`);
+    log(`results: ${path.relative(PROJECT_ROOT, dir)}/${stamp}.{json,md}`);
   } finally {
     await server.stop();
   }
@@ -252,6 +253,18 @@ async function startProcess(config: Config, url: string, statementsFile: string,
   }
 }
 
+/** A port nothing listens on right now, so a run never collides with a dev server. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 function peakRssMb(pid: number | undefined): number | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -311,7 +324,9 @@ async function measure(config: Config, port: number, pid: number | undefined, sc
   await autocannon({ ...request, connections: CONNECTIONS, duration: Math.min(2, DURATION) });
 
   const before = await statementsSoFar(client);
-  const result = await autocannon({ ...request, connections: CONNECTIONS, duration: DURATION, amount: 200_000 });
+  // Bounded in time (duration) and in count (maxOverallRequests). Not `amount`:
+  // autocannon ignores the duration when an amount is given.
+  const result = await autocannon({ ...request, connections: CONNECTIONS, duration: DURATION, maxOverallRequests: 200_000 });
   const after = await statementsSoFar(client);
   const completed = result.requests.total;
   return {
@@ -344,8 +359,8 @@ async function runDataset(url: string, calls: number, scenarios: Scenario[], con
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      for (const [index, config] of configs.entries()) {
-        const port = BASE_PORT + index;
+      for (const config of configs) {
+        const port = await freePort();
         const child = await startProcess(config, url, statementsFile, port);
         log(`${config} is live`);
         try {
