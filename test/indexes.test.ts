@@ -14,7 +14,7 @@ const ORGS = 12;
 const CALLS_PER_ORG = 6000;
 const CONTACTS_PER_ORG = 600;
 const SCANNED_TABLES = [
-  'calls', 'contacts', 'call_daily_rollups', 'appointments', 'appointment_daily_rollups', 'call_transcripts', 'phone_numbers', 'agents',
+  'calls', 'contacts', 'call_daily_agent_rollups', 'call_daily_org_rollups', 'appointments', 'appointment_daily_rollups', 'appointment_daily_org_rollups', 'call_transcripts', 'phone_numbers', 'agents',
 ];
 
 interface PlanNode {

@@ -179,9 +179,9 @@ describe('rollups equal raw aggregation under random writes', () => {
       .insertInto('calls')
       .values({ org_id: org.id, agent_id: agent, direction: 'inbound', status: 'completed', from_number: '+15550000001', to_number: '+15550000002', started_at: new Date('2026-05-05T15:00:00Z') })
       .execute();
-    await sql`update call_daily_rollups set calls = calls + 1 where org_id = ${org.id}::int8`.execute(db);
+    await sql`update call_daily_agent_rollups set calls = calls + 1 where org_id = ${org.id}::int8`.execute(db);
     const differences = await rollupDifferences(db, org.id);
     expect(differences).toHaveLength(1);
-    expect(differences[0]).toMatchObject({ table: 'call_daily_rollups', org_id: org.id, day: '2026-05-05' });
+    expect(differences[0]).toMatchObject({ table: 'call_daily_agent_rollups', org_id: org.id, day: '2026-05-05' });
   });
 });

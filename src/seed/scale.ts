@@ -246,7 +246,7 @@ export async function seedScale(db: Db, options: ScaleOptions): Promise<ScaleRes
   await phase('vacuum analyze', () => db.connection().execute(async (conn) => {
     await sql`set statement_timeout = 0`.execute(conn);
     await sql`vacuum (analyze) organisations, users, memberships, agents, phone_numbers, contacts, calls, appointments,
-      call_daily_rollups, appointment_daily_rollups`.execute(conn);
+      call_daily_org_rollups, call_daily_agent_rollups, appointment_daily_rollups, appointment_daily_org_rollups`.execute(conn);
     await sql`reset statement_timeout`.execute(conn);
   }));
   return finish(await summary(db, prefix), false);
@@ -628,25 +628,29 @@ function updateContacts({ u }: Gen, orgId: string): string {
 
 /** Rollups must agree with the raw rows exactly (count, duration, cost, value): the triggers stayed on. */
 async function verify(trx: Trx, prefix: string, specs: readonly OrgSpec[]): Promise<void> {
-  const { rows } = await sql<{ slug: string; calls: string; rolled_calls: string; appointments: string; rolled_appointments: string }>`
+  const { rows } = await sql<{ slug: string; calls: string; rolled_calls: string; rolled_agent_calls: string; appointments: string; rolled_appointments: string }>`
     with orgs as (select id, slug from organisations where slug ~ ${slugPattern(prefix)}),
     calls as (select org_id, count(*) || '/' || sum(duration_seconds) || '/' || sum(cost) as figures
               from calls where org_id in (select id from orgs) group by org_id),
     rolled_calls as (select org_id, sum(calls) || '/' || sum(duration_sum) || '/' || sum(cost_sum) as figures
-                     from call_daily_rollups where org_id in (select id from orgs) group by org_id),
+                     from call_daily_org_rollups where org_id in (select id from orgs) group by org_id),
+    rolled_agent_calls as (select org_id, sum(calls) || '/' || sum(duration_sum) || '/' || sum(cost_sum) as figures
+                           from call_daily_agent_rollups where org_id in (select id from orgs) group by org_id),
     appointments as (select org_id, count(*) || '/' || sum(value) as figures
                      from appointments where org_id in (select id from orgs) group by org_id),
     rolled_appointments as (select org_id, sum(appointments) || '/' || sum(value_sum) as figures
                             from appointment_daily_rollups where org_id in (select id from orgs) group by org_id)
     select o.slug, coalesce(c.figures, '0/0/0') as calls, coalesce(rc.figures, '0/0/0') as rolled_calls,
+           coalesce(rac.figures, '0/0/0') as rolled_agent_calls,
            coalesce(a.figures, '0/0') as appointments, coalesce(ra.figures, '0/0') as rolled_appointments
     from orgs o left join calls c on c.org_id = o.id left join rolled_calls rc on rc.org_id = o.id
+    left join rolled_agent_calls rac on rac.org_id = o.id
     left join appointments a on a.org_id = o.id left join rolled_appointments ra on ra.org_id = o.id`.execute(trx);
   for (const spec of specs) {
     const row = rows.find((r) => r.slug === spec.slug);
-    if (!row || row.calls !== row.rolled_calls || row.appointments !== row.rolled_appointments
+    if (!row || row.calls !== row.rolled_calls || row.calls !== row.rolled_agent_calls || row.appointments !== row.rolled_appointments
       || row.calls.split('/')[0] !== String(spec.calls)) {
-      throw new Error(`${spec.slug}: rollups disagree with raw rows (calls ${row?.calls} vs ${row?.rolled_calls}, `
+      throw new Error(`${spec.slug}: rollups disagree with raw rows (calls ${row?.calls} vs ${row?.rolled_calls} / ${row?.rolled_agent_calls}, `
         + `expected ${spec.calls}; appointments ${row?.appointments} vs ${row?.rolled_appointments})`);
     }
   }
@@ -658,7 +662,7 @@ type Summary = Pick<ScaleResult, 'organisations' | 'calls' | 'contacts' | 'agent
 async function summary(db: Db | Trx, prefix: string): Promise<Summary> {
   const { rows } = await sql<{ id: string; slug: string; timezone: string; calls: string; contacts: string; agents: string; appointments: string }>`
     select o.id, o.slug, o.timezone,
-           (select coalesce(sum(calls), 0) from call_daily_rollups r where r.org_id = o.id) as calls,
+           (select coalesce(sum(calls), 0) from call_daily_org_rollups r where r.org_id = o.id) as calls,
            (select count(*) from contacts c where c.org_id = o.id) as contacts,
            (select count(*) from agents a where a.org_id = o.id) as agents,
            (select coalesce(sum(appointments), 0) from appointment_daily_rollups r where r.org_id = o.id) as appointments

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../db/database';
+import { PREPARED, type Db } from '../db/database';
 import { periodCtes, type RangeSpec } from './periods';
 
 export interface AgentFigures {
@@ -59,7 +59,7 @@ export async function agentFigures(
   now: Date,
 ): Promise<AgentFigures[]> {
   const { rows } = await sql<AgentFigures>`
-    with ${periodCtes({ orgId, range, now, withPrevious: false, agentIds })}
+    ${PREPARED} with ${periodCtes({ orgId, range, now, withPrevious: false, agentIds })}
     ${perAgentSelect(sql`select a.id, a.name from agents a where a.org_id = ${orgId}::int8 and a.id = any(${agentIds}::int8[])`)}
   `.execute(db);
   return rows;
@@ -76,7 +76,7 @@ export async function agentLeaderboard(
 ): Promise<LeaderboardRow[]> {
   const order = sql.raw(`${METRIC_ORDER[metric]} desc nulls last, name, agent_id`);
   const { rows } = await sql<LeaderboardRow>`
-    with ${periodCtes({ orgId, range, now, withPrevious: false })}
+    ${PREPARED} with ${periodCtes({ orgId, range, now, withPrevious: false })}
     select (row_number() over (order by ${order}))::int as rank, agent_id, calls, completed, "answeredRate", "averageDurationSeconds", cost, appointments, "conversionRate"
     from (
       ${perAgentSelect(sql`select a.id, a.name from agents a where a.org_id = ${orgId}::int8 and a.status <> 'archived'`)}

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../db/database';
+import { PREPARED, type Db } from '../db/database';
 import { periodCtes, type RangeSpec } from './periods';
 
 export type Interval = 'hour' | 'day' | 'week' | 'month';
@@ -102,7 +102,7 @@ export async function analyticsSeries(
   const groupAppointments = groupBy === 'agent' ? sql`coalesce(a.appointments, 0)` : sql`null`;
 
   const { rows } = await sql<{ range: AnalyticsSeries['range']; buckets: AnalyticsSeries['buckets'] | null; groups: AnalyticsSeries['groups'] | null }>`
-    with ${periodCtes({ orgId, range, now, withPrevious: false, rawOnly: interval === 'hour' || source === 'raw', byAgent: groupBy === 'agent' })},
+    ${PREPARED} with ${periodCtes({ orgId, range, now, withPrevious: false, rawOnly: interval === 'hour' || source === 'raw', byAgent: groupBy === 'agent' })},
     bucket_list as (${b.list}),
     call_buckets as (
       select ${b.callBucket} as bucket, ${group} as grp,

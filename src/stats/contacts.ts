@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database';
+import { PREPARED, type Db } from '../db/database';
 import { periodCtes, type RangeSpec } from './periods';
 
 export interface ContactFigures {
@@ -15,7 +15,7 @@ export interface ContactFigures {
 /** Lead tiers and coverage in one pass over the organisation's contacts index. */
 export async function contactFigures(db: Db, orgId: string, range: RangeSpec, now: Date): Promise<ContactFigures> {
   const { rows } = await sql<ContactFigures>`
-    with ${periodCtes({ orgId, range, now, withPrevious: false, rawOnly: true })}
+    ${PREPARED} with ${periodCtes({ orgId, range, now, withPrevious: false, rawOnly: true })}
     select count(*)::int as total,
            (count(*) filter (where ct.lead_score >= 70))::int as hot,
            (count(*) filter (where ct.lead_score >= 40 and ct.lead_score < 70))::int as warm,

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database';
+import { PREPARED, type Db } from '../db/database';
 import { periodCtes, type RangeSpec } from './periods';
 
 export interface PeriodFigures {
@@ -50,7 +50,7 @@ export async function dashboardFigures(
   source: 'rollups' | 'raw' = 'rollups',
 ): Promise<DashboardFigures> {
   const { rows } = await sql<DashboardRow>`
-    with ${periodCtes({ orgId, range, now, withPrevious: true, rawOnly: source === 'raw', byAgent: false })}
+    ${PREPARED} with ${periodCtes({ orgId, range, now, withPrevious: true, rawOnly: source === 'raw', byAgent: false })}
     select
       (select json_agg(json_build_object('period', period, 'from', from_at, 'to', to_at)) from split) as periods,
       (select json_agg(h) from (

@@ -29,8 +29,11 @@ export interface PeriodOptions {
   /** Restrict facts to these agents (agent stats). */
   agentIds?: readonly string[];
   /**
-   * Whether facts need the agent: if not, whole days read the organisation-level
-   * rollup (~50× fewer rows for an organisation with 50 agents); `agent_id` is then null.
+   * Whether facts need the agent. If so, whole days read the agent rollup, which
+   * keys agent and status only: direction, outcome and sentiment are then null
+   * for rollup rows, so agent facts may only be split by status. If not, whole
+   * days read the organisation rollup (~50× fewer rows for an organisation with
+   * 50 agents) and `agent_id` is null.
    */
   byAgent?: boolean;
 }
@@ -127,20 +130,25 @@ export function periodCtes(options: PeriodOptions): RawBuilder<unknown> {
       cross join lateral (select ${wholeDays}) w
     ),
     call_facts as (
-      select s.period, r.day, ${byAgent ? sql`r.agent_id` : sql`null::int8`} as agent_id, r.direction, r.status, r.outcome,
+      ${byAgent ? sql`
+      select s.period, r.day, r.agent_id, null::text as direction, r.status, null::text as outcome,
+             null::text as sentiment, r.calls::bigint as calls, r.duration_sum, r.cost_sum, null::timestamptz as started_at
+      from split s
+      join call_daily_agent_rollups r
+        on r.org_id = ${org} and r.day >= s.whole_from and r.day < s.whole_to ${rollupAgents}` : sql`
+      select s.period, r.day, null::int8 as agent_id, r.direction, r.status, r.outcome,
              r.sentiment, r.calls::bigint as calls, r.duration_sum, r.cost_sum, null::timestamptz as started_at
       from split s
-      join ${byAgent ? sql`call_daily_rollups` : sql`call_daily_org_rollups`} r
-        on r.org_id = ${org} and r.day >= s.whole_from and r.day < s.whole_to ${byAgent ? rollupAgents : sql``}
+      join call_daily_org_rollups r on r.org_id = ${org} and r.day >= s.whole_from and r.day < s.whole_to`}
       union all ${rawCalls('from_at', 'head_to')}
       union all ${rawCalls('tail_from', 'to_at')}
     ),
     appointment_facts as (
-      select s.period, r.day, r.agent_id, r.status, r.appointments::bigint as appointments, r.value_sum,
-             null::timestamptz as created_at
+      select s.period, r.day, ${byAgent ? sql`r.agent_id` : sql`null::int8`} as agent_id, r.status,
+             r.appointments::bigint as appointments, r.value_sum, null::timestamptz as created_at
       from split s
-      join appointment_daily_rollups r on r.org_id = ${org} and r.day >= s.whole_from and r.day < s.whole_to
-        ${rollupAgents}
+      join ${byAgent ? sql`appointment_daily_rollups` : sql`appointment_daily_org_rollups`} r
+        on r.org_id = ${org} and r.day >= s.whole_from and r.day < s.whole_to ${byAgent ? rollupAgents : sql``}
       union all ${rawAppointments('from_at', 'head_to')}
       union all ${rawAppointments('tail_from', 'to_at')}
     )`;
