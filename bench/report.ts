@@ -1,3 +1,5 @@
+import type { ProfileSummary } from './profile';
+
 /** Result shapes and the markdown table `npm run bench` prints and BENCHMARKS.md quotes. */
 export interface ScenarioResult {
   dataset: number;
@@ -20,6 +22,8 @@ export interface BenchReport {
   machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; postgres: string; platform: string };
   results: ScenarioResult[];
   sweep: ScenarioResult[];
+  /** Self time of the switchboard server over every scenario (`--profile`). */
+  profile: ProfileSummary | null;
 }
 
 const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
@@ -83,6 +87,16 @@ export function formatReport(report: BenchReport): string {
           .sort((a, b) => a.scenario.localeCompare(b.scenario) || a.dataset - b.dataset)
           .map((r) => [r.dataset.toLocaleString('en'), r.orgCalls.toLocaleString('en'), r.scenario, r.requestsPerSecond, ms(r.latency.p50), ms(r.latency.p99), r.statementsPerOperation ?? '–']),
       ),
+    );
+  }
+  if (report.profile) {
+    lines.push(
+      '',
+      'Where switchboard spends its CPU over all scenarios (self time, share of non-idle samples; `--profile`):',
+      '',
+      table(['package', 'share %'], report.profile.packages.map((p) => [p.name, p.sharePercent])),
+      '',
+      table(['function', 'share %'], report.profile.functions.map((f) => [f.name.replace(/\|/g, '\\|'), f.sharePercent])),
     );
   }
   return lines.join('\n');

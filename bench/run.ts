@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,7 @@ import { createLogger } from '../src/logger';
 import { encodeCursor } from '../src/pagination/cursor';
 import { callOrdering } from '../src/queries/calls';
 import { seedScale } from '../src/seed/scale';
+import { summariseProfile, type ProfileSummary } from './profile';
 import { formatReport, type ScenarioResult } from './report';
 import { loadScenarios, variablesFor, type DatasetFacts, type Scenario } from './scenarios';
 
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
     scenarios: { type: 'string' },
     sweep: { type: 'string', default: '100000,1000000' },
     smoke: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
   },
 });
 
@@ -68,10 +70,10 @@ async function main(): Promise<void> {
     if (build.status !== 0) throw new Error('build failed');
 
     const scenarios = loadScenarios().filter((s) => !args.scenarios || args.scenarios.split(',').includes(s.name));
-    const main = await runDataset(server.urlFor(CALLS), CALLS, scenarios, CONFIGS);
+    const { results: main, profile } = await runDataset(server.urlFor(CALLS), CALLS, scenarios, CONFIGS, args.profile);
     const sweep: ScenarioResult[] = [];
     for (const size of SWEEP.filter((n) => n !== CALLS)) {
-      sweep.push(...(await runDataset(server.urlFor(size), size, scenarios.filter((s) => s.sweep), ['switchboard'])));
+      sweep.push(...(await runDataset(server.urlFor(size), size, scenarios.filter((s) => s.sweep), ['switchboard'], false)).results);
     }
     sweep.push(...main.filter((r) => r.config === 'switchboard' && scenarios.find((s) => s.name === r.scenario)?.sweep));
 
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
       machine,
       results: main,
       sweep,
+      profile,
     };
     const markdown = formatReport(report);
     // Smoke runs (CI) are kept out of the committed results.
@@ -226,9 +229,9 @@ async function recordStatements(url: string, scenarios: Scenario[], target: Targ
 
 // ---------------------------------------------------------------- processes
 
-async function startProcess(config: Config, url: string, statementsFile: string, port: number): Promise<ChildProcess> {
+async function startProcess(config: Config, url: string, statementsFile: string, port: number, nodeArgs: string[] = []): Promise<ChildProcess> {
   const script = config === 'ceiling' ? ['dist/bench/ceiling.js', statementsFile] : ['dist/src/cli/start.js'];
-  const child = spawn(process.execPath, script, {
+  const child = spawn(process.execPath, [...nodeArgs, ...script], {
     cwd: PROJECT_ROOT,
     stdio: 'ignore',
     env: {
@@ -344,10 +347,17 @@ async function measure(config: Config, port: number, pid: number | undefined, sc
   };
 }
 
-async function runDataset(url: string, calls: number, scenarios: Scenario[], configs: Config[]): Promise<ScenarioResult[]> {
+async function runDataset(
+  url: string,
+  calls: number,
+  scenarios: Scenario[],
+  configs: Config[],
+  profile: boolean,
+): Promise<{ results: ScenarioResult[]; profile: ProfileSummary | null }> {
   const pool = createPool({ connectionString: url, max: 2, statementTimeoutMs: 0 });
   const db = createDb(pool);
   const results: ScenarioResult[] = [];
+  let summary: ProfileSummary | null = null;
   try {
     await prepareDataset(db, calls);
     const target = await targetOf(db);
@@ -370,17 +380,48 @@ async function runDataset(url: string, calls: number, scenarios: Scenario[], con
             results.push(result);
           }
         } finally {
-          child.kill('SIGTERM');
-          await new Promise((resolve) => child.once('exit', resolve));
+          await stopProcess(child);
         }
       }
     } finally {
       await client.end();
     }
+    if (profile) summary = await profileScenarios(url, statementsFile, scenarios, target);
   } finally {
     await pool.end();
   }
-  return results;
+  return { results, profile: summary };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/**
+ * A separate, unmeasured pass: switchboard under --cpu-prof serves every
+ * scenario for the scenario duration, and the profile is summarised by self
+ * time. Separate so the profiler's overhead never shows in the table.
+ */
+async function profileScenarios(url: string, statementsFile: string, scenarios: Scenario[], target: Target): Promise<ProfileSummary> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-bench-profile-'));
+  const port = await freePort();
+  const child = await startProcess('switchboard', url, statementsFile, port, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  log('profiling switchboard');
+  try {
+    for (const scenario of scenarios) {
+      await autocannon({ ...requestFor('switchboard', port, scenario, target), connections: CONNECTIONS, duration: DURATION, maxOverallRequests: 200_000 });
+    }
+  } finally {
+    await stopProcess(child);
+  }
+  const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+  if (!file) throw new Error('the profiled server wrote no .cpuprofile');
+  const summary = summariseProfile(path.join(dir, file));
+  rmSync(dir, { recursive: true, force: true });
+  return summary;
 }
 
 async function machineFacts(url: string) {
