@@ -14,6 +14,7 @@ import { handleGraphiql } from './http/graphiql';
 import { handleCors } from './http/cors';
 import { handleGraphql } from './http/graphqlHandler';
 import { serveRecording } from './http/recordings';
+import { CALL_WEBHOOK_PATH, handleCallWebhook } from './http/webhooks';
 import { sendGraphQLError, sendJson } from './http/respond';
 import { createLoaders } from './loaders';
 import type { Logger } from './logger';
@@ -24,6 +25,7 @@ import { withRequestContext } from './observability/requestContext';
 import { logSlowStatements } from './observability/slowStatements';
 import { createRecordingSigner, type RecordingSigner } from './recordings/signer';
 import { loadPersistedSettings } from './persisted/settings';
+import { createWebhookMetrics } from './webhooks/metrics';
 
 export interface OperationReport {
   orgId: string | undefined;
@@ -75,6 +77,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const verifier = createTokenVerifier(config.auth);
   const persisted = await loadPersistedSettings(config.trustedDocuments);
   const metrics = createMetrics(db);
+  const webhookMetrics = createWebhookMetrics(metrics.registry);
   const stopSlowLog = logSlowStatements(db, logger, config.slowStatementMs);
   // createPool already keeps an idle connection's death (database restart) from
   // crashing the process; this makes it visible.
@@ -142,6 +145,16 @@ export async function createApp(options: AppOptions): Promise<App> {
         options.onOperation?.(report);
       });
       return;
+    }
+    const webhook = CALL_WEBHOOK_PATH.exec(url.pathname);
+    if (webhook) {
+      return handleCallWebhook(req, res, safeDecode(webhook[1] ?? ''), {
+        db,
+        logger,
+        metrics: webhookMetrics,
+        bodyLimitBytes: config.bodyLimitBytes,
+        toleranceSeconds: config.webhookToleranceSeconds,
+      });
     }
     if (url.pathname.startsWith('/recordings/') && config.recordings.kind === 'local') {
       return serveRecording(req, res, url, config.recordings);
@@ -233,6 +246,15 @@ export async function createApp(options: AppOptions): Promise<App> {
       pool?.off('error', onPoolError);
     })();
     return drained;
+  }
+}
+
+/** A malformed escape names no organisation (and is answered like any unknown one). */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return '';
   }
 }
 

@@ -2,6 +2,8 @@ import { sql } from 'kysely';
 import type { Db } from '../src/db/database';
 import { openTestDb } from './support/db';
 import { createOrg, type TestOrg } from './support/factories';
+import { callUpsert } from '../src/webhooks/apply';
+import { parseCallEvent } from '../src/webhooks/event';
 import { startTestServer, type TestServer } from './support/server';
 
 /**
@@ -149,6 +151,27 @@ describe('hot queries are served by indexes (EXPLAIN)', () => {
       });
       expect({ sql: statement.sql, seqScans }).toEqual({ sql: statement.sql, seqScans: [] });
     }
+  });
+
+  it('webhook ingestion: the call upsert finds its agent and contact through indexes', async () => {
+    const event = parseCallEvent({
+      id: 'evt_explain', type: 'call.ended', occurred_at: '2026-06-01T12:02:00Z', provider: 'retell',
+      call: { id: 'call_explain', agent_id: 'ag-1', direction: 'inbound', from: '+15550000012', to: '+12125550100',
+        started_at: '2026-06-01T12:00:00Z', status: 'completed' },
+    });
+    const compiled = callUpsert(org.id, event).compile(db);
+    const { rows } = await sql<{ 'QUERY PLAN': { Plan: PlanNode }[] }>`explain (format json) ${sql.raw(
+      compiled.sql.replace(/\$(\d+)/g, (_m, n: string) => literal(compiled.parameters[Number(n) - 1])),
+    )}`.execute(db);
+    const seqScans: string[] = [];
+    const indexes = new Set<string>();
+    walk(rows[0]!['QUERY PLAN'][0]!.Plan, (node) => {
+      if (node['Index Name']) indexes.add(node['Index Name']);
+      if (node['Node Type'] === 'Seq Scan' && SCANNED_TABLES.includes(node['Relation Name'] ?? '')) seqScans.push(node['Relation Name']!);
+    });
+    expect(seqScans).toEqual([]);
+    expect([...indexes]).toContain('contacts_by_phone');
+    for (const name of indexes) usedIndexes.add(name);
   });
 
   it('every non-constraint index is used by a hot operation (or kept for a stated reason)', async () => {

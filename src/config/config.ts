@@ -33,6 +33,8 @@ export interface Config extends ProtectionConfig {
   defaultPageSize: number;
   /** Turns DataLoader batching off (the classic N+1 shape) for the benchmark's naive baseline. */
   batching: boolean;
+  /** How far a webhook's signed timestamp may be from now, either way (`WEBHOOK_TOLERANCE_SECONDS`). */
+  webhookToleranceSeconds: number;
 }
 
 export type AuthConfig =
@@ -134,6 +136,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     maxPageSize: 100,
     defaultPageSize: 20,
     batching: process.env.SWITCHBOARD_BATCHING !== 'off',
+    webhookToleranceSeconds: intFromEnv('WEBHOOK_TOLERANCE_SECONDS', 300),
     // Query limits, trusted documents, CORS and the body limit (src/config/protection.ts).
     ...protectionFromEnv(),
     ...overrides,

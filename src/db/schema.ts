@@ -113,6 +113,13 @@ export interface CallsTable {
   metadata: Json;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
+  /** The voice provider's call id; set by webhook ingestion (migration 0007), unique per organisation. */
+  provider_call_id: string | null;
+  /** `occurred_at` of the webhook event that last set each field group (merge rules: docs/webhooks.md). */
+  identity_at: Timestamp | null;
+  status_at: Timestamp | null;
+  report_at: Timestamp | null;
+  recording_at: Timestamp | null;
 }
 
 export interface CallTranscriptsTable {
@@ -121,6 +128,8 @@ export interface CallTranscriptsTable {
   text: string;
   segments: Json<TranscriptSegment[]>;
   created_at: DefaultedTimestamp;
+  /** `occurred_at` of the call.transcript_ready event that wrote it; null for transcripts written otherwise. */
+  reported_at: Timestamp | null;
 }
 
 export interface AppointmentsTable {
@@ -136,6 +145,30 @@ export interface AppointmentsTable {
   updated_at: DefaultedTimestamp;
 }
 
+export interface WebhookSecretsTable {
+  org_id: string;
+  id: Generated<string>;
+  secret: string;
+  created_at: DefaultedTimestamp;
+  expires_at: Timestamp | null;
+}
+
+export type WebhookEventOutcome = 'pending' | 'applied' | 'unknown_agent';
+
+export interface WebhookEventsTable {
+  org_id: string;
+  id: Generated<string>;
+  event_id: string;
+  type: string;
+  payload: Json<unknown>;
+  received_at: DefaultedTimestamp;
+  last_received_at: DefaultedTimestamp;
+  deliveries: ColumnType<number, number | undefined, number>;
+  outcome: ColumnType<WebhookEventOutcome, WebhookEventOutcome | undefined, WebhookEventOutcome>;
+  applied_at: Timestamp | null;
+  call_id: string | null;
+}
+
 export interface Database {
   organisations: OrganisationsTable;
   users: UsersTable;
@@ -146,6 +179,8 @@ export interface Database {
   calls: CallsTable;
   call_transcripts: CallTranscriptsTable;
   appointments: AppointmentsTable;
+  webhook_secrets: WebhookSecretsTable;
+  webhook_events: WebhookEventsTable;
 }
 
 export type OrganisationRow = Selectable<OrganisationsTable>;

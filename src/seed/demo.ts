@@ -1074,6 +1074,16 @@ async function writeOrganisation(trx: Transaction<Database>, plan: OrgPlan, reco
 }
 
 /**
+ * The demo organisations' webhook secret, printed in README and docs/webhooks.md
+ * so a developer can sign a test delivery at once. Known to everyone, so
+ * development only: production never seeds, and `npm run webhook:secret`
+ * rotates it away.
+ */
+export function demoWebhookSecret(slug: string): string {
+  return `whsec_demo_${slug}_not_for_production`;
+}
+
+/**
  * Seeds the demo organisations into an empty database; does nothing and
  * returns undefined when any organisation exists. One transaction: a failed
  * seed leaves no partial data (WAV files already written are harmless).
@@ -1097,6 +1107,7 @@ export async function seedDemoData(
     const organisations: DemoSeedResult['organisations'] = [];
     for (const plan of plans) {
       const id = await writeOrganisation(trx, plan, options.recordingsDir);
+      await trx.insertInto('webhook_secrets').values({ org_id: id, secret: demoWebhookSecret(plan.spec.slug) }).execute();
       organisations.push({ id, slug: plan.spec.slug, name: plan.spec.name });
     }
     return {

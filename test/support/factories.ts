@@ -202,3 +202,28 @@ export async function countRows(db: Db, table: 'calls' | 'contacts' | 'agents' |
     .executeTakeFirstOrThrow();
   return count;
 }
+
+/** An agent as a voice provider knows it: the pair webhook events name it by. */
+export interface ProviderAgent {
+  id: string;
+  provider: string;
+  providerAgentId: string;
+}
+
+export async function createProviderAgent(db: Db, orgId: string, options: { provider?: string; providerAgentId?: string } = {}): Promise<ProviderAgent> {
+  const provider = options.provider ?? 'retell';
+  const providerAgentId = options.providerAgentId ?? `agent_${unique()}`;
+  const { id } = await db
+    .insertInto('agents')
+    .values({ org_id: orgId, name: `Agent ${providerAgentId}`, provider, provider_agent_id: providerAgentId })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id, provider, providerAgentId };
+}
+
+/** A webhook secret for an organisation (random unless given); `expiresAt` in the past makes it inactive. */
+export async function createWebhookSecret(db: Db, orgId: string, options: { secret?: string; expiresAt?: Date } = {}): Promise<string> {
+  const secret = options.secret ?? `whsec_${randomBytes(24).toString('base64url')}`;
+  await db.insertInto('webhook_secrets').values({ org_id: orgId, secret, expires_at: options.expiresAt ?? null }).execute();
+  return secret;
+}
