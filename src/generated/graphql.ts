@@ -232,6 +232,8 @@ export type Call = Node & {
   summary: Maybe<Scalars['String']['output']>;
   toNumber: Scalars['PhoneNumber']['output'];
   transcript: Maybe<Transcript>;
+  /** When the call's row last changed: by the provider, or by `updateCall` or another write. */
+  updatedAt: Scalars['DateTime']['output'];
 };
 
 
@@ -1453,6 +1455,7 @@ export type CallResolvers<ContextType = Context, ParentType extends ResolversPar
   summary?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   toNumber?: Resolver<ResolversTypes['PhoneNumber'], ParentType, ContextType>;
   transcript?: Resolver<Maybe<ResolversTypes['Transcript']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 

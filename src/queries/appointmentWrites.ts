@@ -10,37 +10,38 @@ import { CALL_LIST_COLUMNS, type CallListRow } from './calls';
  * when it is cancelled, in the same transaction.
  */
 
-export type CallForBooking = CallListRow & {
-  /** The newest SCHEDULED appointment already booked on the call, if any. */
-  scheduled_appointment_id: string | null;
-};
-
 /**
  * The call a booking derives its contact and agent from, as the readers see
  * it, locked (FOR NO KEY UPDATE: it does not block inserts that merely
- * reference the call) so that two concurrent bookings on one call run one
- * after the other and the second sees the first's appointment.
+ * reference the call) so that concurrent bookings on one call queue up.
  */
-export async function lockCallForBooking(db: Db, orgId: string, callId: string): Promise<CallForBooking | undefined> {
+export async function lockCallForBooking(db: Db, orgId: string, callId: string): Promise<CallListRow | undefined> {
   return db
     .selectFrom('calls as c')
-    .select([
-      ...CALL_LIST_COLUMNS.map((column) => `c.${column}` as const),
-      (eb) =>
-        eb
-          .selectFrom('appointments as a')
-          .select('a.id')
-          .whereRef('a.org_id', '=', 'c.org_id')
-          .whereRef('a.call_id', '=', 'c.id')
-          .where('a.status', '=', 'scheduled')
-          .orderBy('a.created_at', 'desc')
-          .limit(1)
-          .as('scheduled_appointment_id'),
-    ])
+    .select(CALL_LIST_COLUMNS.map((column) => `c.${column}` as const))
     .where('c.org_id', '=', orgId)
     .where('c.id', '=', callId)
-    .forNoKeyUpdate('c')
+    .forNoKeyUpdate()
     .executeTakeFirst();
+}
+
+/**
+ * Whether the call has a SCHEDULED appointment. A statement of its own, run
+ * after lockCallForBooking: under READ COMMITTED each statement sees what was
+ * committed when it started, so a booking that waited for the lock sees the
+ * appointment the one before it committed (a subquery inside the locking
+ * statement would still see the world from before the wait).
+ */
+export async function hasScheduledAppointment(db: Db, orgId: string, callId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('appointments')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where('call_id', '=', callId)
+    .where('status', '=', 'scheduled')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 export interface NewAppointment {

@@ -78,6 +78,7 @@ export const Call: CallResolvers = {
   outcome: (call) => toGraphQLEnumOrNull(call.outcome),
   summary: (call) => call.summary,
   notes: (call) => call.notes,
+  updatedAt: (call) => call.updated_at,
   agent: async (call, _args, ctx) => {
     const agent = await ctx.loaders.agentById.load(call.agent_id);
     // The composite foreign key guarantees the agent exists in this organisation.

@@ -1,7 +1,13 @@
 import type { MutationResolvers } from '../../generated/graphql';
 import { badUserInput, notFound } from '../../graphql/errors';
 import { localIdOf } from '../../graphql/globalId';
-import { insertAppointment, lockAppointment, lockCallForBooking, setAppointmentStatus } from '../../queries/appointmentWrites';
+import {
+  hasScheduledAppointment,
+  insertAppointment,
+  lockAppointment,
+  lockCallForBooking,
+  setAppointmentStatus,
+} from '../../queries/appointmentWrites';
 import { toGraphQLEnum } from '../enums';
 import { requireRole } from './access';
 import { money } from './input';
@@ -30,7 +36,7 @@ export const appointmentMutations: Pick<MutationResolvers, 'bookAppointment' | '
       if (found.contact_id === null) {
         throw badUserInput('input.callId is a call without a contact, so there is no one to book for', 'input.callId');
       }
-      if (found.scheduled_appointment_id !== null) {
+      if (await hasScheduledAppointment(db, ctx.orgId, callId)) {
         throw badUserInput('input.callId already has a scheduled appointment; cancel it first', 'input.callId');
       }
       const booked = await insertAppointment(db, ctx.orgId, {
@@ -40,8 +46,7 @@ export const appointmentMutations: Pick<MutationResolvers, 'bookAppointment' | '
         scheduledAt,
         value,
       });
-      const { scheduled_appointment_id: _existing, ...callRow } = found;
-      return { appointment: booked, call: callRow };
+      return { appointment: booked, call: found };
     });
     ctx.loaders.appointmentById.prime(appointment.id, appointment);
     ctx.loaders.appointmentByCallId.prime(call.id, appointment);
