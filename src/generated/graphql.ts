@@ -160,15 +160,20 @@ export type AppointmentStatus =
   | 'NO_SHOW'
   | 'SCHEDULED';
 
+/** Which contact to archive. */
 export type ArchiveContactInput = {
+  /** The contact to archive. */
   id: Scalars['ID']['input'];
 };
 
+/** The result of `archiveContact`. */
 export type ArchiveContactPayload = {
   __typename?: 'ArchiveContactPayload';
+  /** The contact, now ARCHIVED. */
   contact: Contact;
 };
 
+/** Which number goes to which agent. */
 export type AssignPhoneNumberInput = {
   /** The agent that answers and places calls on this number from now on; not ARCHIVED. */
   agentId: Scalars['ID']['input'];
@@ -176,15 +181,18 @@ export type AssignPhoneNumberInput = {
   phoneNumberId: Scalars['ID']['input'];
 };
 
+/** The result of `assignPhoneNumber`: the number and both agents it concerns, for refetching their lists. */
 export type AssignPhoneNumberPayload = {
   __typename?: 'AssignPhoneNumberPayload';
   /** The agent that holds the number now. */
   agent: Agent;
+  /** The number, now routed to `agent`. */
   phoneNumber: PhoneNumberAssignment;
   /** The agent that held it before, if another one did. */
   previousAgent: Maybe<Agent>;
 };
 
+/** An appointment booked on a call. */
 export type BookAppointmentInput = {
   /** The call the appointment was booked on; the contact and agent come from it. */
   callId: Scalars['ID']['input'];
@@ -194,8 +202,10 @@ export type BookAppointmentInput = {
   value?: InputMaybe<Scalars['Float']['input']>;
 };
 
+/** The result of `bookAppointment`. */
 export type BookAppointmentPayload = {
   __typename?: 'BookAppointmentPayload';
+  /** The new appointment, SCHEDULED. */
   appointment: Appointment;
   /** The call it was booked on, whose `appointment` is now this one. */
   call: Call;
@@ -303,12 +313,16 @@ export type CallStatus =
   | 'RINGING'
   | 'VOICEMAIL';
 
+/** Which appointment to cancel. */
 export type CancelAppointmentInput = {
+  /** The appointment to cancel. */
   id: Scalars['ID']['input'];
 };
 
+/** The result of `cancelAppointment`. */
 export type CancelAppointmentPayload = {
   __typename?: 'CancelAppointmentPayload';
+  /** The appointment, now CANCELLED. */
   appointment: Appointment;
 };
 
@@ -393,6 +407,7 @@ export type CountByKey = {
   key: Scalars['String']['output'];
 };
 
+/** A new contact. Only `name` and `phone` are required. */
 export type CreateContactInput = {
   /** A single email address (at most 254 characters), or null for none. */
   email?: InputMaybe<Scalars['String']['input']>;
@@ -408,8 +423,10 @@ export type CreateContactInput = {
   tags?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
+/** The result of `createContact`. */
 export type CreateContactPayload = {
   __typename?: 'CreateContactPayload';
+  /** The new contact, as `contact(id)` would return it. */
   contact: Contact;
 };
 
@@ -1025,12 +1042,16 @@ export type Trend = {
   previous: Maybe<Scalars['Float']['output']>;
 };
 
+/** Which number to free. */
 export type UnassignPhoneNumberInput = {
+  /** A PhoneNumberAssignment id. */
   phoneNumberId: Scalars['ID']['input'];
 };
 
+/** The result of `unassignPhoneNumber`. */
 export type UnassignPhoneNumberPayload = {
   __typename?: 'UnassignPhoneNumberPayload';
+  /** The number, now without an agent. */
   phoneNumber: PhoneNumberAssignment;
   /** The agent that held the number, if any. */
   previousAgent: Maybe<Agent>;
@@ -1038,14 +1059,18 @@ export type UnassignPhoneNumberPayload = {
 
 /** Fields that are omitted keep their value; at least one must be given, and neither may be null. */
 export type UpdateAgentInput = {
+  /** The agent to change. */
   id: Scalars['ID']['input'];
   /** 1 to 100 characters; surrounding spaces are trimmed. */
   name?: InputMaybe<Scalars['String']['input']>;
+  /** ARCHIVED also releases the agent's phone numbers. */
   status?: InputMaybe<AgentStatus>;
 };
 
+/** The result of `updateAgent`. */
 export type UpdateAgentPayload = {
   __typename?: 'UpdateAgentPayload';
+  /** The agent after the change. */
   agent: Agent;
   /** The phone numbers archiving took from the agent; empty otherwise. */
   releasedPhoneNumbers: Array<PhoneNumberAssignment>;
@@ -1057,17 +1082,22 @@ export type UpdateAgentPayload = {
  * trimming is stored as null.
  */
 export type UpdateCallInput = {
+  /** The call to change. */
   id: Scalars['ID']['input'];
   /** At most 10,000 characters. */
   notes?: InputMaybe<Scalars['String']['input']>;
+  /** The call's outcome; null clears it. */
   outcome?: InputMaybe<CallOutcome>;
+  /** The call's sentiment; null clears it. */
   sentiment?: InputMaybe<Sentiment>;
   /** At most 10,000 characters. */
   summary?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** The result of `updateCall`. */
 export type UpdateCallPayload = {
   __typename?: 'UpdateCallPayload';
+  /** The call after the change. */
   call: Call;
 };
 
@@ -1078,6 +1108,7 @@ export type UpdateCallPayload = {
 export type UpdateContactInput = {
   /** A single email address, or null to remove it. */
   email?: InputMaybe<Scalars['String']['input']>;
+  /** The contact to change. */
   id: Scalars['ID']['input'];
   /** 0 to 100. */
   leadScore?: InputMaybe<Scalars['Int']['input']>;
@@ -1091,8 +1122,10 @@ export type UpdateContactInput = {
   tags?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
+/** The result of `updateContact`. */
 export type UpdateContactPayload = {
   __typename?: 'UpdateContactPayload';
+  /** The contact after the change. */
   contact: Contact;
 };
 
