@@ -4,6 +4,7 @@ import * as m0002 from './0002_call_rollups';
 import * as m0003 from './0003_covering_indexes';
 import * as m0004 from './0004_org_daily_rollups';
 import * as m0005 from './0005_agent_rollups';
+import * as m0006 from './0006_writes';
 import * as m0007 from './0007_call_ingestion';
 
 /**
@@ -17,5 +18,6 @@ export const migrations: Record<string, Migration> = {
   '0003_covering_indexes': m0003,
   '0004_org_daily_rollups': m0004,
   '0005_agent_rollups': m0005,
+  '0006_writes': m0006,
   '0007_call_ingestion': m0007,
 };

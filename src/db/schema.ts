@@ -109,6 +109,8 @@ export interface CallsTable {
   sentiment: Sentiment | null;
   outcome: CallOutcome | null;
   summary: string | null;
+  /** What people wrote about the call (0006); `summary` is the provider's. */
+  notes: string | null;
   recording_key: string | null;
   metadata: Json;
   created_at: DefaultedTimestamp;

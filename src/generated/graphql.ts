@@ -160,6 +160,57 @@ export type AppointmentStatus =
   | 'NO_SHOW'
   | 'SCHEDULED';
 
+/** Which contact to archive. */
+export type ArchiveContactInput = {
+  /** The contact to archive. */
+  id: Scalars['ID']['input'];
+};
+
+/** The result of `archiveContact`. */
+export type ArchiveContactPayload = {
+  __typename?: 'ArchiveContactPayload';
+  /** The contact, now ARCHIVED. */
+  contact: Contact;
+};
+
+/** Which number goes to which agent. */
+export type AssignPhoneNumberInput = {
+  /** The agent that answers and places calls on this number from now on; not ARCHIVED. */
+  agentId: Scalars['ID']['input'];
+  /** A PhoneNumberAssignment id (see `Agent.phoneNumbers`). */
+  phoneNumberId: Scalars['ID']['input'];
+};
+
+/** The result of `assignPhoneNumber`: the number and both agents it concerns, for refetching their lists. */
+export type AssignPhoneNumberPayload = {
+  __typename?: 'AssignPhoneNumberPayload';
+  /** The agent that holds the number now. */
+  agent: Agent;
+  /** The number, now routed to `agent`. */
+  phoneNumber: PhoneNumberAssignment;
+  /** The agent that held it before, if another one did. */
+  previousAgent: Maybe<Agent>;
+};
+
+/** An appointment booked on a call. */
+export type BookAppointmentInput = {
+  /** The call the appointment was booked on; the contact and agent come from it. */
+  callId: Scalars['ID']['input'];
+  /** When the appointment takes place: in the future, at most two years ahead. */
+  scheduledAt: Scalars['DateTime']['input'];
+  /** Pipeline value in US dollars: 0 to 1,000,000,000 with at most 2 decimals; default 0. */
+  value?: InputMaybe<Scalars['Float']['input']>;
+};
+
+/** The result of `bookAppointment`. */
+export type BookAppointmentPayload = {
+  __typename?: 'BookAppointmentPayload';
+  /** The new appointment, SCHEDULED. */
+  appointment: Appointment;
+  /** The call it was booked on, whose `appointment` is now this one. */
+  call: Call;
+};
+
 export type Call = Node & {
   __typename?: 'Call';
   agent: Agent;
@@ -176,6 +227,8 @@ export type Call = Node & {
   id: Scalars['ID']['output'];
   /** Provider metadata; loaded on demand, never by list queries. */
   metadata: Scalars['JSONObject']['output'];
+  /** What people wrote about the call (at most 10,000 characters); set with `updateCall`. */
+  notes: Maybe<Scalars['String']['output']>;
   outcome: Maybe<CallOutcome>;
   /**
    * A short-lived signed URL to play the recording; null when there is none.
@@ -185,9 +238,12 @@ export type Call = Node & {
   sentiment: Maybe<Sentiment>;
   startedAt: Scalars['DateTime']['output'];
   status: CallStatus;
+  /** The provider's AI summary of the call; editable with `updateCall`. */
   summary: Maybe<Scalars['String']['output']>;
   toNumber: Scalars['PhoneNumber']['output'];
   transcript: Maybe<Transcript>;
+  /** When the call's row last changed: by the provider, or by `updateCall` or another write. */
+  updatedAt: Scalars['DateTime']['output'];
 };
 
 
@@ -256,6 +312,19 @@ export type CallStatus =
   | 'QUEUED'
   | 'RINGING'
   | 'VOICEMAIL';
+
+/** Which appointment to cancel. */
+export type CancelAppointmentInput = {
+  /** The appointment to cancel. */
+  id: Scalars['ID']['input'];
+};
+
+/** The result of `cancelAppointment`. */
+export type CancelAppointmentPayload = {
+  __typename?: 'CancelAppointmentPayload';
+  /** The appointment, now CANCELLED. */
+  appointment: Appointment;
+};
 
 /** A contact (lead) the organisation's agents call. */
 export type Contact = Node & {
@@ -336,6 +405,29 @@ export type CountByKey = {
   __typename?: 'CountByKey';
   count: Scalars['NonNegativeInt']['output'];
   key: Scalars['String']['output'];
+};
+
+/** A new contact. Only `name` and `phone` are required. */
+export type CreateContactInput = {
+  /** A single email address (at most 254 characters), or null for none. */
+  email?: InputMaybe<Scalars['String']['input']>;
+  /** 0 to 100; default 0. */
+  leadScore?: InputMaybe<Scalars['Int']['input']>;
+  /** 1 to 200 characters; surrounding spaces are trimmed. */
+  name: Scalars['String']['input'];
+  /** E.164: a plus sign and 7 to 15 digits, e.g. +14155550123. */
+  phone: Scalars['String']['input'];
+  /** Default NEW. */
+  status?: InputMaybe<ContactStatus>;
+  /** Up to 20 tags of 1 to 50 characters each; duplicates are dropped. Default none. */
+  tags?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+/** The result of `createContact`. */
+export type CreateContactPayload = {
+  __typename?: 'CreateContactPayload';
+  /** The new contact, as `contact(id)` would return it. */
+  contact: Contact;
 };
 
 export type Dashboard = {
@@ -435,6 +527,339 @@ export type Metrics = {
   calls: Scalars['NonNegativeInt']['output'];
   completed: Scalars['NonNegativeInt']['output'];
   cost: Scalars['NonNegativeFloat']['output'];
+};
+
+/**
+ * Writes. Each mutation is one transaction: it succeeds completely or writes
+ * nothing. Several mutations in one document run one after another, each in its
+ * own transaction.
+ *
+ * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
+ * calls and books and cancels appointments. ADMIN can do everything, including
+ * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
+ * touches nothing, not even to check whether the id exists.
+ *
+ * Errors, each with `extensions.code`:
+ * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
+ *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
+ *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
+ *   such as a malformed DateTime, are refused before execution, also as
+ *   BAD_USER_INPUT, with the path in the message.)
+ * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
+ *   says which id. Another organisation's id gets exactly the same error.
+ * - FORBIDDEN: your role does not allow the mutation.
+ *
+ * A mutation's payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows. Payloads are null when the mutation
+ * failed.
+ */
+export type Mutation = {
+  __typename?: 'Mutation';
+  /**
+   * Sets a contact's status to ARCHIVED; archiving an archived contact changes
+   * nothing. An archived contact stays readable by id and still appears in
+   * `contacts` (filter with `status: ARCHIVED` to list them), in its calls and in
+   * statistics; `updateContact` with another status brings it back.
+   * Role: MEMBER or ADMIN.
+   */
+  archiveContact: Maybe<ArchiveContactPayload>;
+  /**
+   * Routes one of the organisation's phone numbers to an agent, taking it from
+   * the agent that held it, if any. An archived agent cannot receive a number.
+   * Role: ADMIN.
+   */
+  assignPhoneNumber: Maybe<AssignPhoneNumberPayload>;
+  /**
+   * Books an appointment from a call: the contact and the agent are the call's.
+   * The call must have a contact and no SCHEDULED appointment already (cancel
+   * that one first). The call's outcome is left as it is. The appointment counts
+   * in `appointmentsBooked` and `pipelineValue` at once. Role: MEMBER or ADMIN.
+   */
+  bookAppointment: Maybe<BookAppointmentPayload>;
+  /**
+   * Cancels a SCHEDULED appointment; cancelling a cancelled one changes nothing.
+   * COMPLETED and NO_SHOW appointments cannot be cancelled. It still counts as
+   * booked, but no longer in `pipelineValue`. Role: MEMBER or ADMIN.
+   */
+  cancelAppointment: Maybe<CancelAppointmentPayload>;
+  /** Creates a contact. Role: MEMBER or ADMIN. */
+  createContact: Maybe<CreateContactPayload>;
+  /** Takes a phone number away from its agent; unassigning an unassigned number changes nothing. Role: ADMIN. */
+  unassignPhoneNumber: Maybe<UnassignPhoneNumberPayload>;
+  /**
+   * Renames an agent or changes its status. Archiving an agent releases its
+   * phone numbers (they become unassigned), in the same transaction. Role: ADMIN.
+   */
+  updateAgent: Maybe<UpdateAgentPayload>;
+  /**
+   * Changes a call's outcome, sentiment, summary or notes; omitted fields keep
+   * their value, null clears one. Statistics reflect a new outcome or sentiment
+   * at once. Role: MEMBER or ADMIN.
+   */
+  updateCall: Maybe<UpdateCallPayload>;
+  /** Changes the given fields of a contact; omitted fields keep their value. Role: MEMBER or ADMIN. */
+  updateContact: Maybe<UpdateContactPayload>;
+};
+
+
+/**
+ * Writes. Each mutation is one transaction: it succeeds completely or writes
+ * nothing. Several mutations in one document run one after another, each in its
+ * own transaction.
+ *
+ * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
+ * calls and books and cancels appointments. ADMIN can do everything, including
+ * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
+ * touches nothing, not even to check whether the id exists.
+ *
+ * Errors, each with `extensions.code`:
+ * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
+ *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
+ *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
+ *   such as a malformed DateTime, are refused before execution, also as
+ *   BAD_USER_INPUT, with the path in the message.)
+ * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
+ *   says which id. Another organisation's id gets exactly the same error.
+ * - FORBIDDEN: your role does not allow the mutation.
+ *
+ * A mutation's payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows. Payloads are null when the mutation
+ * failed.
+ */
+export type MutationArchiveContactArgs = {
+  input: ArchiveContactInput;
+};
+
+
+/**
+ * Writes. Each mutation is one transaction: it succeeds completely or writes
+ * nothing. Several mutations in one document run one after another, each in its
+ * own transaction.
+ *
+ * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
+ * calls and books and cancels appointments. ADMIN can do everything, including
+ * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
+ * touches nothing, not even to check whether the id exists.
+ *
+ * Errors, each with `extensions.code`:
+ * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
+ *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
+ *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
+ *   such as a malformed DateTime, are refused before execution, also as
+ *   BAD_USER_INPUT, with the path in the message.)
+ * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
+ *   says which id. Another organisation's id gets exactly the same error.
+ * - FORBIDDEN: your role does not allow the mutation.
+ *
+ * A mutation's payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows. Payloads are null when the mutation
+ * failed.
+ */
+export type MutationAssignPhoneNumberArgs = {
+  input: AssignPhoneNumberInput;
+};
+
+
+/**
+ * Writes. Each mutation is one transaction: it succeeds completely or writes
+ * nothing. Several mutations in one document run one after another, each in its
+ * own transaction.
+ *
+ * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
+ * calls and books and cancels appointments. ADMIN can do everything, including
+ * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
+ * touches nothing, not even to check whether the id exists.
+ *
+ * Errors, each with `extensions.code`:
+ * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
+ *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
+ *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
+ *   such as a malformed DateTime, are refused before execution, also as
+ *   BAD_USER_INPUT, with the path in the message.)
+ * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
+ *   says which id. Another organisation's id gets exactly the same error.
+ * - FORBIDDEN: your role does not allow the mutation.
+ *
+ * A mutation's payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows. Payloads are null when the mutation
+ * failed.
+ */
+export type MutationBookAppointmentArgs = {
+  input: BookAppointmentInput;
+};
+
+
+/**
+ * Writes. Each mutation is one transaction: it succeeds completely or writes
+ * nothing. Several mutations in one document run one after another, each in its
+ * own transaction.
+ *
+ * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
+ * calls and books and cancels appointments. ADMIN can do everything, including
+ * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
+ * touches nothing, not even to check whether the id exists.
+ *
+ * Errors, each with `extensions.code`:
+ * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
+ *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
+ *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
+ *   such as a malformed DateTime, are refused before execution, also as
+ *   BAD_USER_INPUT, with the path in the message.)
+ * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
+ *   says which id. Another organisation's id gets exactly the same error.
+ * - FORBIDDEN: your role does not allow the mutation.
+ *
+ * A mutation's payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows. Payloads are null when the mutation
+ * failed.
+ */
+export type MutationCancelAppointmentArgs = {
+  input: CancelAppointmentInput;
+};
+
+
+/**
+ * Writes. Each mutation is one transaction: it succeeds completely or writes
+ * nothing. Several mutations in one document run one after another, each in its
+ * own transaction.
+ *
+ * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
+ * calls and books and cancels appointments. ADMIN can do everything, including
+ * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
+ * touches nothing, not even to check whether the id exists.
+ *
+ * Errors, each with `extensions.code`:
+ * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
+ *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
+ *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
+ *   such as a malformed DateTime, are refused before execution, also as
+ *   BAD_USER_INPUT, with the path in the message.)
+ * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
+ *   says which id. Another organisation's id gets exactly the same error.
+ * - FORBIDDEN: your role does not allow the mutation.
+ *
+ * A mutation's payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows. Payloads are null when the mutation
+ * failed.
+ */
+export type MutationCreateContactArgs = {
+  input: CreateContactInput;
+};
+
+
+/**
+ * Writes. Each mutation is one transaction: it succeeds completely or writes
+ * nothing. Several mutations in one document run one after another, each in its
+ * own transaction.
+ *
+ * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
+ * calls and books and cancels appointments. ADMIN can do everything, including
+ * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
+ * touches nothing, not even to check whether the id exists.
+ *
+ * Errors, each with `extensions.code`:
+ * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
+ *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
+ *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
+ *   such as a malformed DateTime, are refused before execution, also as
+ *   BAD_USER_INPUT, with the path in the message.)
+ * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
+ *   says which id. Another organisation's id gets exactly the same error.
+ * - FORBIDDEN: your role does not allow the mutation.
+ *
+ * A mutation's payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows. Payloads are null when the mutation
+ * failed.
+ */
+export type MutationUnassignPhoneNumberArgs = {
+  input: UnassignPhoneNumberInput;
+};
+
+
+/**
+ * Writes. Each mutation is one transaction: it succeeds completely or writes
+ * nothing. Several mutations in one document run one after another, each in its
+ * own transaction.
+ *
+ * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
+ * calls and books and cancels appointments. ADMIN can do everything, including
+ * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
+ * touches nothing, not even to check whether the id exists.
+ *
+ * Errors, each with `extensions.code`:
+ * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
+ *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
+ *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
+ *   such as a malformed DateTime, are refused before execution, also as
+ *   BAD_USER_INPUT, with the path in the message.)
+ * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
+ *   says which id. Another organisation's id gets exactly the same error.
+ * - FORBIDDEN: your role does not allow the mutation.
+ *
+ * A mutation's payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows. Payloads are null when the mutation
+ * failed.
+ */
+export type MutationUpdateAgentArgs = {
+  input: UpdateAgentInput;
+};
+
+
+/**
+ * Writes. Each mutation is one transaction: it succeeds completely or writes
+ * nothing. Several mutations in one document run one after another, each in its
+ * own transaction.
+ *
+ * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
+ * calls and books and cancels appointments. ADMIN can do everything, including
+ * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
+ * touches nothing, not even to check whether the id exists.
+ *
+ * Errors, each with `extensions.code`:
+ * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
+ *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
+ *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
+ *   such as a malformed DateTime, are refused before execution, also as
+ *   BAD_USER_INPUT, with the path in the message.)
+ * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
+ *   says which id. Another organisation's id gets exactly the same error.
+ * - FORBIDDEN: your role does not allow the mutation.
+ *
+ * A mutation's payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows. Payloads are null when the mutation
+ * failed.
+ */
+export type MutationUpdateCallArgs = {
+  input: UpdateCallInput;
+};
+
+
+/**
+ * Writes. Each mutation is one transaction: it succeeds completely or writes
+ * nothing. Several mutations in one document run one after another, each in its
+ * own transaction.
+ *
+ * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
+ * calls and books and cancels appointments. ADMIN can do everything, including
+ * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
+ * touches nothing, not even to check whether the id exists.
+ *
+ * Errors, each with `extensions.code`:
+ * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
+ *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
+ *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
+ *   such as a malformed DateTime, are refused before execution, also as
+ *   BAD_USER_INPUT, with the path in the message.)
+ * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
+ *   says which id. Another organisation's id gets exactly the same error.
+ * - FORBIDDEN: your role does not allow the mutation.
+ *
+ * A mutation's payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows. Payloads are null when the mutation
+ * failed.
+ */
+export type MutationUpdateContactArgs = {
+  input: UpdateContactInput;
 };
 
 /** An object with a globally unique, opaque id. */
@@ -617,6 +1042,93 @@ export type Trend = {
   previous: Maybe<Scalars['Float']['output']>;
 };
 
+/** Which number to free. */
+export type UnassignPhoneNumberInput = {
+  /** A PhoneNumberAssignment id. */
+  phoneNumberId: Scalars['ID']['input'];
+};
+
+/** The result of `unassignPhoneNumber`. */
+export type UnassignPhoneNumberPayload = {
+  __typename?: 'UnassignPhoneNumberPayload';
+  /** The number, now without an agent. */
+  phoneNumber: PhoneNumberAssignment;
+  /** The agent that held the number, if any. */
+  previousAgent: Maybe<Agent>;
+};
+
+/** Fields that are omitted keep their value; at least one must be given, and neither may be null. */
+export type UpdateAgentInput = {
+  /** The agent to change. */
+  id: Scalars['ID']['input'];
+  /** 1 to 100 characters; surrounding spaces are trimmed. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** ARCHIVED also releases the agent's phone numbers. */
+  status?: InputMaybe<AgentStatus>;
+};
+
+/** The result of `updateAgent`. */
+export type UpdateAgentPayload = {
+  __typename?: 'UpdateAgentPayload';
+  /** The agent after the change. */
+  agent: Agent;
+  /** The phone numbers archiving took from the agent; empty otherwise. */
+  releasedPhoneNumbers: Array<PhoneNumberAssignment>;
+};
+
+/**
+ * Fields that are omitted keep their value; null clears one. At least one field
+ * besides `id` must be given. Text is trimmed, and text that is empty after
+ * trimming is stored as null.
+ */
+export type UpdateCallInput = {
+  /** The call to change. */
+  id: Scalars['ID']['input'];
+  /** At most 10,000 characters. */
+  notes?: InputMaybe<Scalars['String']['input']>;
+  /** The call's outcome; null clears it. */
+  outcome?: InputMaybe<CallOutcome>;
+  /** The call's sentiment; null clears it. */
+  sentiment?: InputMaybe<Sentiment>;
+  /** At most 10,000 characters. */
+  summary?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The result of `updateCall`. */
+export type UpdateCallPayload = {
+  __typename?: 'UpdateCallPayload';
+  /** The call after the change. */
+  call: Call;
+};
+
+/**
+ * Fields that are omitted keep their value. `email` may be null (no email); the
+ * other fields may not. At least one field besides `id` must be given.
+ */
+export type UpdateContactInput = {
+  /** A single email address, or null to remove it. */
+  email?: InputMaybe<Scalars['String']['input']>;
+  /** The contact to change. */
+  id: Scalars['ID']['input'];
+  /** 0 to 100. */
+  leadScore?: InputMaybe<Scalars['Int']['input']>;
+  /** 1 to 200 characters; surrounding spaces are trimmed. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** E.164: a plus sign and 7 to 15 digits. */
+  phone?: InputMaybe<Scalars['String']['input']>;
+  /** Any status; a status other than ARCHIVED brings an archived contact back. */
+  status?: InputMaybe<ContactStatus>;
+  /** Replaces all tags: up to 20 of 1 to 50 characters; [] removes them. */
+  tags?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+/** The result of `updateContact`. */
+export type UpdateContactPayload = {
+  __typename?: 'UpdateContactPayload';
+  /** The contact after the change. */
+  contact: Contact;
+};
+
 export type User = {
   __typename?: 'User';
   email: Scalars['EmailAddress']['output'];
@@ -727,6 +1239,12 @@ export type ResolversTypes = {
   AnalyticsGroupBy: AnalyticsGroupBy;
   Appointment: ResolverTypeWrapper<AppointmentListRow>;
   AppointmentStatus: AppointmentStatus;
+  ArchiveContactInput: ArchiveContactInput;
+  ArchiveContactPayload: ResolverTypeWrapper<Omit<ArchiveContactPayload, 'contact'> & { contact: ResolversTypes['Contact'] }>;
+  AssignPhoneNumberInput: AssignPhoneNumberInput;
+  AssignPhoneNumberPayload: ResolverTypeWrapper<Omit<AssignPhoneNumberPayload, 'agent' | 'phoneNumber' | 'previousAgent'> & { agent: ResolversTypes['Agent'], phoneNumber: ResolversTypes['PhoneNumberAssignment'], previousAgent?: Maybe<ResolversTypes['Agent']> }>;
+  BookAppointmentInput: BookAppointmentInput;
+  BookAppointmentPayload: ResolverTypeWrapper<Omit<BookAppointmentPayload, 'appointment' | 'call'> & { appointment: ResolversTypes['Appointment'], call: ResolversTypes['Call'] }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Call: ResolverTypeWrapper<CallListRow>;
   CallConnection: ResolverTypeWrapper<Connection<CallListRow>>;
@@ -737,6 +1255,8 @@ export type ResolversTypes = {
   CallOrderField: CallOrderField;
   CallOutcome: CallOutcome;
   CallStatus: CallStatus;
+  CancelAppointmentInput: CancelAppointmentInput;
+  CancelAppointmentPayload: ResolverTypeWrapper<Omit<CancelAppointmentPayload, 'appointment'> & { appointment: ResolversTypes['Appointment'] }>;
   Contact: ResolverTypeWrapper<ContactListRow>;
   ContactConnection: ResolverTypeWrapper<Connection<ContactListRow>>;
   ContactEdge: ResolverTypeWrapper<Omit<ContactEdge, 'node'> & { node: ResolversTypes['Contact'] }>;
@@ -745,6 +1265,8 @@ export type ResolversTypes = {
   ContactStats: ResolverTypeWrapper<ContactFigures>;
   ContactStatus: ContactStatus;
   CountByKey: ResolverTypeWrapper<CountByKey>;
+  CreateContactInput: CreateContactInput;
+  CreateContactPayload: ResolverTypeWrapper<Omit<CreateContactPayload, 'contact'> & { contact: ResolversTypes['Contact'] }>;
   Dashboard: ResolverTypeWrapper<DashboardFigures>;
   DateRange: ResolverTypeWrapper<DateRange>;
   DateRangeInput: DateRangeInput;
@@ -760,6 +1282,7 @@ export type ResolversTypes = {
   LeaderboardEntry: ResolverTypeWrapper<LeaderboardRow>;
   LeaderboardMetric: LeaderboardMetric;
   Metrics: ResolverTypeWrapper<BucketMetrics>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   NonNegativeFloat: ResolverTypeWrapper<Scalars['NonNegativeFloat']['output']>;
   NonNegativeInt: ResolverTypeWrapper<Scalars['NonNegativeInt']['output']>;
@@ -777,6 +1300,14 @@ export type ResolversTypes = {
   TranscriptSegment: ResolverTypeWrapper<TranscriptSegmentRow>;
   Trend: ResolverTypeWrapper<Trend>;
   URL: ResolverTypeWrapper<Scalars['URL']['output']>;
+  UnassignPhoneNumberInput: UnassignPhoneNumberInput;
+  UnassignPhoneNumberPayload: ResolverTypeWrapper<Omit<UnassignPhoneNumberPayload, 'phoneNumber' | 'previousAgent'> & { phoneNumber: ResolversTypes['PhoneNumberAssignment'], previousAgent?: Maybe<ResolversTypes['Agent']> }>;
+  UpdateAgentInput: UpdateAgentInput;
+  UpdateAgentPayload: ResolverTypeWrapper<Omit<UpdateAgentPayload, 'agent' | 'releasedPhoneNumbers'> & { agent: ResolversTypes['Agent'], releasedPhoneNumbers: Array<ResolversTypes['PhoneNumberAssignment']> }>;
+  UpdateCallInput: UpdateCallInput;
+  UpdateCallPayload: ResolverTypeWrapper<Omit<UpdateCallPayload, 'call'> & { call: ResolversTypes['Call'] }>;
+  UpdateContactInput: UpdateContactInput;
+  UpdateContactPayload: ResolverTypeWrapper<Omit<UpdateContactPayload, 'contact'> & { contact: ResolversTypes['Contact'] }>;
   User: ResolverTypeWrapper<UserListRow>;
   Viewer: ResolverTypeWrapper<Context>;
 };
@@ -792,18 +1323,28 @@ export type ResolversParentTypes = {
   AnalyticsBucket: AnalyticsBucketModel;
   AnalyticsGroup: AnalyticsGroupModel;
   Appointment: AppointmentListRow;
+  ArchiveContactInput: ArchiveContactInput;
+  ArchiveContactPayload: Omit<ArchiveContactPayload, 'contact'> & { contact: ResolversParentTypes['Contact'] };
+  AssignPhoneNumberInput: AssignPhoneNumberInput;
+  AssignPhoneNumberPayload: Omit<AssignPhoneNumberPayload, 'agent' | 'phoneNumber' | 'previousAgent'> & { agent: ResolversParentTypes['Agent'], phoneNumber: ResolversParentTypes['PhoneNumberAssignment'], previousAgent?: Maybe<ResolversParentTypes['Agent']> };
+  BookAppointmentInput: BookAppointmentInput;
+  BookAppointmentPayload: Omit<BookAppointmentPayload, 'appointment' | 'call'> & { appointment: ResolversParentTypes['Appointment'], call: ResolversParentTypes['Call'] };
   Boolean: Scalars['Boolean']['output'];
   Call: CallListRow;
   CallConnection: Connection<CallListRow>;
   CallEdge: Omit<CallEdge, 'node'> & { node: ResolversParentTypes['Call'] };
   CallFilter: CallFilter;
   CallOrder: CallOrder;
+  CancelAppointmentInput: CancelAppointmentInput;
+  CancelAppointmentPayload: Omit<CancelAppointmentPayload, 'appointment'> & { appointment: ResolversParentTypes['Appointment'] };
   Contact: ContactListRow;
   ContactConnection: Connection<ContactListRow>;
   ContactEdge: Omit<ContactEdge, 'node'> & { node: ResolversParentTypes['Contact'] };
   ContactOrder: ContactOrder;
   ContactStats: ContactFigures;
   CountByKey: CountByKey;
+  CreateContactInput: CreateContactInput;
+  CreateContactPayload: Omit<CreateContactPayload, 'contact'> & { contact: ResolversParentTypes['Contact'] };
   Dashboard: DashboardFigures;
   DateRange: DateRange;
   DateRangeInput: DateRangeInput;
@@ -815,6 +1356,7 @@ export type ResolversParentTypes = {
   JSONObject: Scalars['JSONObject']['output'];
   LeaderboardEntry: LeaderboardRow;
   Metrics: BucketMetrics;
+  Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   NonNegativeFloat: Scalars['NonNegativeFloat']['output'];
   NonNegativeInt: Scalars['NonNegativeInt']['output'];
@@ -828,6 +1370,14 @@ export type ResolversParentTypes = {
   TranscriptSegment: TranscriptSegmentRow;
   Trend: Trend;
   URL: Scalars['URL']['output'];
+  UnassignPhoneNumberInput: UnassignPhoneNumberInput;
+  UnassignPhoneNumberPayload: Omit<UnassignPhoneNumberPayload, 'phoneNumber' | 'previousAgent'> & { phoneNumber: ResolversParentTypes['PhoneNumberAssignment'], previousAgent?: Maybe<ResolversParentTypes['Agent']> };
+  UpdateAgentInput: UpdateAgentInput;
+  UpdateAgentPayload: Omit<UpdateAgentPayload, 'agent' | 'releasedPhoneNumbers'> & { agent: ResolversParentTypes['Agent'], releasedPhoneNumbers: Array<ResolversParentTypes['PhoneNumberAssignment']> };
+  UpdateCallInput: UpdateCallInput;
+  UpdateCallPayload: Omit<UpdateCallPayload, 'call'> & { call: ResolversParentTypes['Call'] };
+  UpdateContactInput: UpdateContactInput;
+  UpdateContactPayload: Omit<UpdateContactPayload, 'contact'> & { contact: ResolversParentTypes['Contact'] };
   User: UserListRow;
   Viewer: Context;
 };
@@ -902,6 +1452,21 @@ export type AppointmentResolvers<ContextType = Context, ParentType extends Resol
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type ArchiveContactPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ArchiveContactPayload'] = ResolversParentTypes['ArchiveContactPayload']> = {
+  contact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
+};
+
+export type AssignPhoneNumberPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AssignPhoneNumberPayload'] = ResolversParentTypes['AssignPhoneNumberPayload']> = {
+  agent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType>;
+  phoneNumber?: Resolver<ResolversTypes['PhoneNumberAssignment'], ParentType, ContextType>;
+  previousAgent?: Resolver<Maybe<ResolversTypes['Agent']>, ParentType, ContextType>;
+};
+
+export type BookAppointmentPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['BookAppointmentPayload'] = ResolversParentTypes['BookAppointmentPayload']> = {
+  appointment?: Resolver<ResolversTypes['Appointment'], ParentType, ContextType>;
+  call?: Resolver<ResolversTypes['Call'], ParentType, ContextType>;
+};
+
 export type CallResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Call'] = ResolversParentTypes['Call']> = {
   agent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType>;
   appointment?: Resolver<Maybe<ResolversTypes['Appointment']>, ParentType, ContextType>;
@@ -914,6 +1479,7 @@ export type CallResolvers<ContextType = Context, ParentType extends ResolversPar
   hasRecording?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   metadata?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
+  notes?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   outcome?: Resolver<Maybe<ResolversTypes['CallOutcome']>, ParentType, ContextType>;
   recordingUrl?: Resolver<Maybe<ResolversTypes['URL']>, ParentType, ContextType, Partial<CallRecordingUrlArgs>>;
   sentiment?: Resolver<Maybe<ResolversTypes['Sentiment']>, ParentType, ContextType>;
@@ -922,6 +1488,7 @@ export type CallResolvers<ContextType = Context, ParentType extends ResolversPar
   summary?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   toNumber?: Resolver<ResolversTypes['PhoneNumber'], ParentType, ContextType>;
   transcript?: Resolver<Maybe<ResolversTypes['Transcript']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
@@ -935,6 +1502,10 @@ export type CallConnectionResolvers<ContextType = Context, ParentType extends Re
 export type CallEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CallEdge'] = ResolversParentTypes['CallEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Call'], ParentType, ContextType>;
+};
+
+export type CancelAppointmentPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CancelAppointmentPayload'] = ResolversParentTypes['CancelAppointmentPayload']> = {
+  appointment?: Resolver<ResolversTypes['Appointment'], ParentType, ContextType>;
 };
 
 export type ContactResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact']> = {
@@ -981,6 +1552,10 @@ export type ContactStatsResolvers<ContextType = Context, ParentType extends Reso
 export type CountByKeyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CountByKey'] = ResolversParentTypes['CountByKey']> = {
   count?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
   key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type CreateContactPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CreateContactPayload'] = ResolversParentTypes['CreateContactPayload']> = {
+  contact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
 };
 
 export type DashboardResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Dashboard'] = ResolversParentTypes['Dashboard']> = {
@@ -1031,6 +1606,18 @@ export type MetricsResolvers<ContextType = Context, ParentType extends Resolvers
   calls?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
   completed?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
   cost?: Resolver<ResolversTypes['NonNegativeFloat'], ParentType, ContextType>;
+};
+
+export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  archiveContact?: Resolver<Maybe<ResolversTypes['ArchiveContactPayload']>, ParentType, ContextType, RequireFields<MutationArchiveContactArgs, 'input'>>;
+  assignPhoneNumber?: Resolver<Maybe<ResolversTypes['AssignPhoneNumberPayload']>, ParentType, ContextType, RequireFields<MutationAssignPhoneNumberArgs, 'input'>>;
+  bookAppointment?: Resolver<Maybe<ResolversTypes['BookAppointmentPayload']>, ParentType, ContextType, RequireFields<MutationBookAppointmentArgs, 'input'>>;
+  cancelAppointment?: Resolver<Maybe<ResolversTypes['CancelAppointmentPayload']>, ParentType, ContextType, RequireFields<MutationCancelAppointmentArgs, 'input'>>;
+  createContact?: Resolver<Maybe<ResolversTypes['CreateContactPayload']>, ParentType, ContextType, RequireFields<MutationCreateContactArgs, 'input'>>;
+  unassignPhoneNumber?: Resolver<Maybe<ResolversTypes['UnassignPhoneNumberPayload']>, ParentType, ContextType, RequireFields<MutationUnassignPhoneNumberArgs, 'input'>>;
+  updateAgent?: Resolver<Maybe<ResolversTypes['UpdateAgentPayload']>, ParentType, ContextType, RequireFields<MutationUpdateAgentArgs, 'input'>>;
+  updateCall?: Resolver<Maybe<ResolversTypes['UpdateCallPayload']>, ParentType, ContextType, RequireFields<MutationUpdateCallArgs, 'input'>>;
+  updateContact?: Resolver<Maybe<ResolversTypes['UpdateContactPayload']>, ParentType, ContextType, RequireFields<MutationUpdateContactArgs, 'input'>>;
 };
 
 export type NodeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
@@ -1111,6 +1698,24 @@ export interface UrlScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes[
   name: 'URL';
 }
 
+export type UnassignPhoneNumberPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UnassignPhoneNumberPayload'] = ResolversParentTypes['UnassignPhoneNumberPayload']> = {
+  phoneNumber?: Resolver<ResolversTypes['PhoneNumberAssignment'], ParentType, ContextType>;
+  previousAgent?: Resolver<Maybe<ResolversTypes['Agent']>, ParentType, ContextType>;
+};
+
+export type UpdateAgentPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UpdateAgentPayload'] = ResolversParentTypes['UpdateAgentPayload']> = {
+  agent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType>;
+  releasedPhoneNumbers?: Resolver<Array<ResolversTypes['PhoneNumberAssignment']>, ParentType, ContextType>;
+};
+
+export type UpdateCallPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UpdateCallPayload'] = ResolversParentTypes['UpdateCallPayload']> = {
+  call?: Resolver<ResolversTypes['Call'], ParentType, ContextType>;
+};
+
+export type UpdateContactPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UpdateContactPayload'] = ResolversParentTypes['UpdateContactPayload']> = {
+  contact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
+};
+
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
   email?: Resolver<ResolversTypes['EmailAddress'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1132,14 +1737,19 @@ export type Resolvers<ContextType = Context> = {
   AnalyticsBucket?: AnalyticsBucketResolvers<ContextType>;
   AnalyticsGroup?: AnalyticsGroupResolvers<ContextType>;
   Appointment?: AppointmentResolvers<ContextType>;
+  ArchiveContactPayload?: ArchiveContactPayloadResolvers<ContextType>;
+  AssignPhoneNumberPayload?: AssignPhoneNumberPayloadResolvers<ContextType>;
+  BookAppointmentPayload?: BookAppointmentPayloadResolvers<ContextType>;
   Call?: CallResolvers<ContextType>;
   CallConnection?: CallConnectionResolvers<ContextType>;
   CallEdge?: CallEdgeResolvers<ContextType>;
+  CancelAppointmentPayload?: CancelAppointmentPayloadResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
   ContactConnection?: ContactConnectionResolvers<ContextType>;
   ContactEdge?: ContactEdgeResolvers<ContextType>;
   ContactStats?: ContactStatsResolvers<ContextType>;
   CountByKey?: CountByKeyResolvers<ContextType>;
+  CreateContactPayload?: CreateContactPayloadResolvers<ContextType>;
   Dashboard?: DashboardResolvers<ContextType>;
   DateRange?: DateRangeResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
@@ -1147,6 +1757,7 @@ export type Resolvers<ContextType = Context> = {
   JSONObject?: GraphQLScalarType;
   LeaderboardEntry?: LeaderboardEntryResolvers<ContextType>;
   Metrics?: MetricsResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   NonNegativeFloat?: GraphQLScalarType;
   NonNegativeInt?: GraphQLScalarType;
@@ -1159,6 +1770,10 @@ export type Resolvers<ContextType = Context> = {
   TranscriptSegment?: TranscriptSegmentResolvers<ContextType>;
   Trend?: TrendResolvers<ContextType>;
   URL?: GraphQLScalarType;
+  UnassignPhoneNumberPayload?: UnassignPhoneNumberPayloadResolvers<ContextType>;
+  UpdateAgentPayload?: UpdateAgentPayloadResolvers<ContextType>;
+  UpdateCallPayload?: UpdateCallPayloadResolvers<ContextType>;
+  UpdateContactPayload?: UpdateContactPayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;
 };

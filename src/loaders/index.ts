@@ -52,3 +52,13 @@ export function createLoaders(db: Db, orgId: string, options: LoaderOptions, now
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
+
+/**
+ * After a write, everything this request has loaded so far may be stale (a
+ * moved phone number, a call's new outcome inside a cached page, an agent's
+ * stats). Forgetting it all is cheap — it is one request's memo — and keeps a
+ * later field or a second mutation in the same document from reading old rows.
+ */
+export function forgetLoadedRows(loaders: Loaders): void {
+  for (const loader of Object.values(loaders)) loader.clearAll();
+}

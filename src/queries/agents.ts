@@ -4,7 +4,7 @@ import type { AgentRow, AgentStatus, PhoneNumberRow } from '../db/schema';
 import { and, finishPage, keysetBounds, scanDirection, type Page } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
 
-const AGENT_COLUMNS = [
+export const AGENT_COLUMNS = [
   'id', 'org_id', 'name', 'status', 'provider', 'provider_agent_id', 'language', 'created_at', 'updated_at',
 ] as const;
 export type AgentListRow = Pick<AgentRow, (typeof AGENT_COLUMNS)[number]>;
@@ -60,7 +60,7 @@ export async function findAgentsByIds(db: Db, orgId: string, ids: readonly strin
 }
 
 export type PhoneNumberListRow = Pick<PhoneNumberRow, 'id' | 'org_id' | 'e164' | 'provider' | 'provider_number_id' | 'agent_id'>;
-const PHONE_COLUMNS = ['id', 'org_id', 'e164', 'provider', 'provider_number_id', 'agent_id'] as const;
+export const PHONE_COLUMNS = ['id', 'org_id', 'e164', 'provider', 'provider_number_id', 'agent_id'] as const;
 
 export async function findPhoneNumbersByAgents(
   db: Db,

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database';
 import type { AppointmentRow } from '../db/schema';
 
-const APPOINTMENT_COLUMNS = [
+export const APPOINTMENT_COLUMNS = [
   'id', 'org_id', 'contact_id', 'call_id', 'agent_id', 'scheduled_at', 'status', 'value', 'created_at',
 ] as const;
 export type AppointmentListRow = Pick<AppointmentRow, (typeof APPOINTMENT_COLUMNS)[number]>;

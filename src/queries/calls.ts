@@ -12,7 +12,7 @@ import type { PageRequest } from '../pagination/pageArgs';
 /** Columns a list of calls reads: everything but the heavy ones. */
 export const CALL_LIST_COLUMNS = [
   'id', 'org_id', 'agent_id', 'contact_id', 'direction', 'status', 'from_number', 'to_number', 'started_at',
-  'ended_at', 'duration_seconds', 'cost', 'sentiment', 'outcome', 'summary', 'recording_key', 'created_at', 'updated_at',
+  'ended_at', 'duration_seconds', 'cost', 'sentiment', 'outcome', 'summary', 'notes', 'recording_key', 'created_at', 'updated_at',
 ] as const;
 export type CallListRow = Pick<CallRow, (typeof CALL_LIST_COLUMNS)[number]>;
 

@@ -6,7 +6,7 @@ import type { PageRequest } from '../pagination/pageArgs';
 import type { SortValueKind } from '../pagination/cursor';
 
 /** Columns a list of contacts reads: metadata is loaded on demand only. */
-const CONTACT_LIST_COLUMNS = [
+export const CONTACT_LIST_COLUMNS = [
   'id', 'org_id', 'name', 'phone', 'email', 'lead_score', 'status', 'tags', 'created_at', 'updated_at', 'last_contacted_at',
 ] as const;
 export type ContactListRow = Pick<ContactRow, (typeof CONTACT_LIST_COLUMNS)[number]>;

@@ -77,6 +77,8 @@ export const Call: CallResolvers = {
   sentiment: (call) => toGraphQLEnumOrNull(call.sentiment),
   outcome: (call) => toGraphQLEnumOrNull(call.outcome),
   summary: (call) => call.summary,
+  notes: (call) => call.notes,
+  updatedAt: (call) => call.updated_at,
   agent: async (call, _args, ctx) => {
     const agent = await ctx.loaders.agentById.load(call.agent_id);
     // The composite foreign key guarantees the agent exists in this organisation.

@@ -14,6 +14,7 @@ import { Call } from './calls';
 import { connectionResolvers } from './connections';
 import { Contact } from './contacts';
 import { Node } from './nodes';
+import { Mutation } from './mutations';
 import { Organisation, Query, User, Viewer } from './query';
 import type { AgentListRow } from '../queries/agents';
 import type { CallListRow, TranscriptListRow } from '../queries/calls';
@@ -31,6 +32,7 @@ export const resolvers: Resolvers = {
   PhoneNumber: PhoneNumberResolver,
   URL: URLResolver,
   Query,
+  Mutation,
   Viewer,
   User,
   Organisation,

@@ -1,0 +1,96 @@
+import type { MutationResolvers } from '../../generated/graphql';
+import { badUserInput, notFound } from '../../graphql/errors';
+import { localIdOf } from '../../graphql/globalId';
+import type { Context } from '../../graphql/context';
+import type { AgentListRow } from '../../queries/agents';
+import {
+  lockAgentForAssignment,
+  lockPhoneNumber,
+  releasePhoneNumbers,
+  setPhoneNumberAgent,
+  updateAgent,
+  type AgentPatch,
+} from '../../queries/agentWrites';
+import { toDbEnum } from '../enums';
+import { requireRole } from './access';
+import { notNull, requireSomeField, text } from './input';
+import { write } from './write';
+
+const MAX_NAME = 100;
+
+/** Agents named by a payload, through the by-id loader: one statement for all of them. */
+async function loadAgent(ctx: Context, id: string): Promise<AgentListRow> {
+  const agent = await ctx.loaders.agentById.load(id);
+  // Committed a moment ago in this organisation, and agents are never deleted.
+  if (!agent) throw new Error(`agent ${id} vanished after a write`);
+  return agent;
+}
+
+export const agentMutations: Pick<MutationResolvers, 'updateAgent' | 'assignPhoneNumber' | 'unassignPhoneNumber'> = {
+  updateAgent: async (_root, { input }, ctx) => {
+    requireRole(ctx.role, 'configuration');
+    const id = localIdOf('Agent', input.id, 'input.id');
+    const patch: AgentPatch = {};
+    const name = notNull(input.name, 'input.name');
+    if (name !== undefined) patch.name = text(name, 'input.name', { max: MAX_NAME });
+    const status = notNull(input.status, 'input.status');
+    if (status !== undefined) patch.status = toDbEnum(status);
+    requireSomeField(patch, 'name, status');
+
+    const { agent, released } = await write(ctx, async (db) => {
+      const updated = await updateAgent(db, ctx.orgId, id, patch);
+      if (!updated) throw notFound('Agent', 'input.id');
+      // An archived agent answers no calls, so it holds no numbers (the demo
+      // data follows the same rule); its numbers become free to reassign.
+      const freed = updated.status === 'archived' ? await releasePhoneNumbers(db, ctx.orgId, id) : [];
+      return { agent: updated, released: freed };
+    });
+    ctx.loaders.agentById.prime(agent.id, agent);
+    if (agent.status === 'archived') ctx.loaders.phoneNumbersByAgentId.prime(agent.id, []);
+    for (const phoneNumber of released) ctx.loaders.phoneNumberById.prime(phoneNumber.id, phoneNumber);
+    return { agent, releasedPhoneNumbers: released };
+  },
+
+  assignPhoneNumber: async (_root, { input }, ctx) => {
+    requireRole(ctx.role, 'configuration');
+    const phoneNumberId = localIdOf('PhoneNumberAssignment', input.phoneNumberId, 'input.phoneNumberId');
+    const agentId = localIdOf('Agent', input.agentId, 'input.agentId');
+
+    const { phoneNumber, previousAgentId } = await write(ctx, async (db) => {
+      // Agent first, then the number: the lock order archiving uses too.
+      const agent = await lockAgentForAssignment(db, ctx.orgId, agentId);
+      if (!agent) throw notFound('Agent', 'input.agentId');
+      if (agent.status === 'archived') {
+        throw badUserInput('input.agentId is an archived agent, and archived agents hold no phone numbers', 'input.agentId');
+      }
+      const current = await lockPhoneNumber(db, ctx.orgId, phoneNumberId);
+      if (!current) throw notFound('Phone number', 'input.phoneNumberId');
+      return {
+        phoneNumber: await setPhoneNumberAgent(db, ctx.orgId, phoneNumberId, agentId),
+        previousAgentId: current.agent_id !== agentId ? current.agent_id : null,
+      };
+    });
+    ctx.loaders.phoneNumberById.prime(phoneNumber.id, phoneNumber);
+    const [agent, previousAgent] = await Promise.all([
+      loadAgent(ctx, agentId),
+      previousAgentId ? loadAgent(ctx, previousAgentId) : null,
+    ]);
+    return { phoneNumber, agent, previousAgent };
+  },
+
+  unassignPhoneNumber: async (_root, { input }, ctx) => {
+    requireRole(ctx.role, 'configuration');
+    const phoneNumberId = localIdOf('PhoneNumberAssignment', input.phoneNumberId, 'input.phoneNumberId');
+
+    const { phoneNumber, previousAgentId } = await write(ctx, async (db) => {
+      const current = await lockPhoneNumber(db, ctx.orgId, phoneNumberId);
+      if (!current) throw notFound('Phone number', 'input.phoneNumberId');
+      return {
+        phoneNumber: await setPhoneNumberAgent(db, ctx.orgId, phoneNumberId, null),
+        previousAgentId: current.agent_id,
+      };
+    });
+    ctx.loaders.phoneNumberById.prime(phoneNumber.id, phoneNumber);
+    return { phoneNumber, previousAgent: previousAgentId ? await loadAgent(ctx, previousAgentId) : null };
+  },
+};
