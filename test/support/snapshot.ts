@@ -8,10 +8,11 @@ import type { Db } from '../../src/db/database';
  * query the server runs.
  */
 export async function orgSnapshot(db: Db, orgId: string): Promise<Record<string, unknown>> {
-  const tables = [
-    'agents', 'phone_numbers', 'contacts', 'calls', 'call_transcripts', 'appointments',
-    'call_daily_rollups', 'call_daily_org_rollups', 'appointment_daily_rollups',
-  ];
+  // Every table with an org_id: new tables (rollups, webhook events) are covered without editing this list.
+  const { rows: found } = await sql<{ table_name: string }>`
+    select table_name from information_schema.columns
+    where table_schema = 'public' and column_name = 'org_id' order by table_name`.execute(db);
+  const tables = found.map((r) => r.table_name);
   const snapshot: Record<string, unknown> = {};
   for (const table of tables) {
     const { rows } = await sql<{ rows: unknown }>`
