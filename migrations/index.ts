@@ -3,6 +3,7 @@ import * as m0001 from './0001_core';
 import * as m0002 from './0002_call_rollups';
 import * as m0003 from './0003_covering_indexes';
 import * as m0004 from './0004_org_daily_rollups';
+import * as m0008 from './0008_cache_invalidation';
 
 /**
  * Migrations in order. A static list (not a folder scan) so the same code runs
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0002_call_rollups': m0002,
   '0003_covering_indexes': m0003,
   '0004_org_daily_rollups': m0004,
+  '0008_cache_invalidation': m0008,
 };

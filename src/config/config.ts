@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { protectionFromEnv, type ProtectionConfig } from './protection';
+import { cachesFromEnv, type CacheConfig } from './caches';
 
 /**
  * Everything configurable, read once from the environment. Development
@@ -33,6 +34,8 @@ export interface Config extends ProtectionConfig {
   defaultPageSize: number;
   /** Turns DataLoader batching off (the classic N+1 shape) for the benchmark's naive baseline. */
   batching: boolean;
+  /** Response, entity and APQ caches and their invalidation listener (src/config/caches.ts). */
+  caches: CacheConfig;
 }
 
 export type AuthConfig =
@@ -134,6 +137,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     maxPageSize: 100,
     defaultPageSize: 20,
     batching: process.env.SWITCHBOARD_BATCHING !== 'off',
+    caches: cachesFromEnv(),
     // Query limits, trusted documents, CORS and the body limit (src/config/protection.ts).
     ...protectionFromEnv(),
     ...overrides,
