@@ -128,8 +128,11 @@ export function createRedisStore(url: string, prefix: string, onError: (error: u
       return new KeyvAdapter<string>(keyv as unknown as ConstructorParameters<typeof KeyvAdapter<string>>[0]);
     },
     async close() {
-      if (client.isOpen) await client.quit().catch(() => client.destroy());
-      else client.destroy();
+      // A graceful close waits for a server that may be gone; a client still reconnecting is just dropped.
+      if (!client.isReady) return client.destroy();
+      const timer = setTimeout(() => client.destroy(), 1000);
+      await client.close().catch(() => client.destroy());
+      clearTimeout(timer);
     },
   };
 }
