@@ -118,14 +118,12 @@ export function createRedisStore(url: string, prefix: string, onError: (error: u
   client.on('error', onError);
   // Connecting in the background: until it succeeds, every lookup is a miss.
   client.connect().catch(onError);
-  const stores: Keyv[] = [];
   return {
     cache(name) {
       const store = new KeyvRedis(client, { throwOnConnectError: false, throwOnErrors: true });
       const keyv = new Keyv({ store, namespace: `${prefix}:${name}`, throwOnErrors: true });
       keyv.on('error', onError);
-      stores.push(keyv);
-      return new KeyvAdapter<string>(keyv as unknown as ConstructorParameters<typeof KeyvAdapter<string>>[0]);
+      return new KeyvAdapter<string>(keyv);
     },
     async close() {
       // A graceful close waits for a server that may be gone; a client still reconnecting is just dropped.
