@@ -11,6 +11,7 @@ import pg from 'pg';
 import { createApp } from '../src/app';
 import { signToken } from '../src/auth/tokens';
 import { PROJECT_ROOT, loadConfig } from '../src/config/config';
+import { cachesOff } from '../src/config/caches';
 import { createDb, createPool, type Db } from '../src/db/database';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { migrateToLatest } from '../src/db/migrate';
@@ -207,7 +208,11 @@ async function recordStatements(url: string, scenarios: Scenario[], target: Targ
   const recorded: Record<string, StatementRecord[]> = {};
   let current: string | undefined;
   const app = await createApp({
-    config: loadConfig({ databaseUrl: url, auth: { kind: 'hs256', secret: new TextEncoder().encode(JWT_SECRET), issuer: 'switchboard', audience: 'switchboard-api' } }),
+    // Uncached: the ceiling replays the statements an answer really costs.
+    config: (() => {
+      const config = loadConfig({ databaseUrl: url, auth: { kind: 'hs256', secret: new TextEncoder().encode(JWT_SECRET), issuer: 'switchboard', audience: 'switchboard-api' } });
+      return { ...config, caches: cachesOff(config.caches) };
+    })(),
     db: createDb(pool),
     logger: createLogger({ level: 'silent' }),
     onOperation: (report) => {
@@ -244,6 +249,9 @@ async function startProcess(config: Config, url: string, statementsFile: string,
       RECORDINGS_SECRET: JWT_SECRET,
       PG_POOL_SIZE: '10',
       SWITCHBOARD_BATCHING: config === 'naive' ? 'off' : 'on',
+      // The scenarios measure uncached work (comparable with the ceiling) unless the caller asks for caches.
+      RESPONSE_CACHE: process.env.RESPONSE_CACHE ?? 'off',
+      ENTITY_CACHE: process.env.ENTITY_CACHE ?? 'off',
     },
   });
   const deadline = Date.now() + 60_000;

@@ -6,6 +6,7 @@ import * as m0004 from './0004_org_daily_rollups';
 import * as m0005 from './0005_agent_rollups';
 import * as m0006 from './0006_writes';
 import * as m0007 from './0007_call_ingestion';
+import * as m0008 from './0008_cache_invalidation';
 
 /**
  * Migrations in order. A static list (not a folder scan) so the same code runs
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0005_agent_rollups': m0005,
   '0006_writes': m0006,
   '0007_call_ingestion': m0007,
+  '0008_cache_invalidation': m0008,
 };

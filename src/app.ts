@@ -26,6 +26,10 @@ import { logSlowStatements } from './observability/slowStatements';
 import { createRecordingSigner, type RecordingSigner } from './recordings/signer';
 import { loadPersistedSettings } from './persisted/settings';
 import { createWebhookMetrics } from './webhooks/metrics';
+import type { CacheClock } from './cache/keyValue';
+import { responseCachePlugins } from './cache/responseCache';
+import { CacheRuntime, registerCaches } from './cache/runtime';
+import { registerCacheMetrics } from './observability/cacheMetrics';
 
 export interface OperationReport {
   orgId: string | undefined;
@@ -44,6 +48,8 @@ export interface AppOptions {
   onOperation?: (report: OperationReport) => void;
   /** The clock statistics take "today" from; tests pin it to stand on DST boundaries. */
   clock?: () => Date;
+  /** The clock cache TTLs run on (monotonic ms); tests advance one instead of sleeping. */
+  cacheClock?: CacheClock;
 }
 
 export interface App {
@@ -61,6 +67,8 @@ export interface App {
   drain(graceMs?: number): Promise<void>;
   /** drain() with the configured grace. */
   close(): Promise<void>;
+  /** Response, entity and APQ caches, and the LISTEN connection that invalidates them. */
+  caches: CacheRuntime;
 }
 
 /** A readiness probe answers within this, even when the pool is stuck. */
@@ -78,6 +86,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const persisted = await loadPersistedSettings(config.trustedDocuments);
   const metrics = createMetrics(db);
   const webhookMetrics = createWebhookMetrics(metrics.registry);
+  const caches = new CacheRuntime(config.caches, db, logger, options.cacheClock);
+  registerCaches(db, caches);
+  registerCacheMetrics(metrics.registry, caches);
+  await caches.start();
   const stopSlowLog = logSlowStatements(db, logger, config.slowStatementMs);
   // createPool already keeps an idle connection's death (database restart) from
   // crashing the process; this makes it visible.
@@ -90,10 +102,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       code === 'INTERNAL_SERVER_ERROR'
         ? logger.error({ err: error, requestId }, 'internal error')
         : logger.warn({ err: error, requestId, code }, 'database error'),
-    plugins: [operationPlugin(metrics, logger)],
+    plugins: [...responseCachePlugins(caches), operationPlugin(metrics, logger)],
     queryLimits: config.queryLimits,
     defaultPageSize: config.defaultPageSize,
     automaticPersistedQueries: persisted.mode !== 'only',
+    apqCache: caches.apqCache,
   });
   await apollo.start();
   let draining = false;
@@ -121,7 +134,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     return {
       ...principal,
       db,
-      loaders: createLoaders(db, principal.orgId, { batch: config.batching }, now),
+      loaders: createLoaders(db, principal.orgId, { batch: config.batching }, now, caches.entities),
       signer,
       origin: `${req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${host}`,
       limits: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize },
@@ -224,6 +237,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     readiness: checkReady,
     drain,
     close: () => drain(),
+    caches,
   };
 
   async function drain(graceMs = config.shutdownGraceMs): Promise<void> {
@@ -241,6 +255,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       server.closeAllConnections();
       await closed;
       await apollo.stop();
+      await caches.close();
       metrics.close();
       stopSlowLog();
       pool?.off('error', onPoolError);

@@ -161,7 +161,7 @@ describe('observability', () => {
       // Labels are a closed set; none is an organisation.
       const ours = samples.filter((s) => s.name.startsWith('switchboard_'));
       const labelNames = new Set(ours.flatMap((s) => Object.keys(s.labels)));
-      expect([...labelNames].sort()).toEqual(['code', 'le', 'operation', 'outcome', 'type']);
+      expect([...labelNames].sort()).toEqual(['cache', 'code', 'le', 'operation', 'outcome', 'type']);
       const labelValues = new Set(ours.flatMap((s) => Object.entries(s.labels).filter(([k]) => k !== 'le').map(([, v]) => v)));
       for (const tenant of [org.id, org.slug, 'Observed Org']) expect(labelValues.has(tenant)).toBe(false);
       expect(text).not.toContain(org.slug);

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { protectionFromEnv, type ProtectionConfig } from './protection';
+import { cachesFromEnv, type CacheConfig } from './caches';
 
 /**
  * Everything configurable, read once from the environment. Development
@@ -35,6 +36,8 @@ export interface Config extends ProtectionConfig {
   batching: boolean;
   /** How far a webhook's signed timestamp may be from now, either way (`WEBHOOK_TOLERANCE_SECONDS`). */
   webhookToleranceSeconds: number;
+  /** Response, entity and APQ caches and their invalidation listener (src/config/caches.ts). */
+  caches: CacheConfig;
 }
 
 export type AuthConfig =
@@ -137,6 +140,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     defaultPageSize: 20,
     batching: process.env.SWITCHBOARD_BATCHING !== 'off',
     webhookToleranceSeconds: intFromEnv('WEBHOOK_TOLERANCE_SECONDS', 300),
+    caches: cachesFromEnv(),
     // Query limits, trusted documents, CORS and the body limit (src/config/protection.ts).
     ...protectionFromEnv(),
     ...overrides,

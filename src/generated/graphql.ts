@@ -211,6 +211,20 @@ export type BookAppointmentPayload = {
   call: Call;
 };
 
+/**
+ * Cache hints for the server's response cache. A response is cached for the
+ * smallest maxAge among the fields it selects (a selection with maxAge 0 is not
+ * cached at all, e.g. `recordingUrl`, whose URL expires). Every write is seen by
+ * the next read anyway: the database invalidates the organisation's cached
+ * responses when any of its rows change; maxAge only bounds how long an answer may
+ * live without a write. Cached answers are keyed by organisation and role (and by
+ * user for PRIVATE data), never shared across tenants, and are never sent as HTTP
+ * caching headers.
+ */
+export type CacheControlScope =
+  | 'PRIVATE'
+  | 'PUBLIC';
+
 export type Call = Node & {
   __typename?: 'Call';
   agent: Agent;
@@ -1246,6 +1260,7 @@ export type ResolversTypes = {
   BookAppointmentInput: BookAppointmentInput;
   BookAppointmentPayload: ResolverTypeWrapper<Omit<BookAppointmentPayload, 'appointment' | 'call'> & { appointment: ResolversTypes['Appointment'], call: ResolversTypes['Call'] }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  CacheControlScope: CacheControlScope;
   Call: ResolverTypeWrapper<CallListRow>;
   CallConnection: ResolverTypeWrapper<Connection<CallListRow>>;
   CallDirection: CallDirection;
@@ -1381,6 +1396,14 @@ export type ResolversParentTypes = {
   User: UserListRow;
   Viewer: Context;
 };
+
+export type CacheControlDirectiveArgs = {
+  inheritMaxAge?: Maybe<Scalars['Boolean']['input']>;
+  maxAge?: Maybe<Scalars['Int']['input']>;
+  scope?: Maybe<CacheControlScope>;
+};
+
+export type CacheControlDirectiveResolver<Result, Parent, ContextType = Context, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type AgentResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Agent'] = ResolversParentTypes['Agent']> = {
   calls?: Resolver<ResolversTypes['CallConnection'], ParentType, ContextType, Partial<AgentCallsArgs>>;
@@ -1778,3 +1801,6 @@ export type Resolvers<ContextType = Context> = {
   Viewer?: ViewerResolvers<ContextType>;
 };
 
+export type DirectiveResolvers<ContextType = Context> = {
+  cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
+};

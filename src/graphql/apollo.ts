@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { PROJECT_ROOT } from '../config/config';
@@ -30,7 +32,25 @@ export interface ApolloOptions {
   defaultPageSize?: number;
   /** Apollo's APQ; off in trusted-documents `only` mode so nothing can ever be registered. Default on. */
   automaticPersistedQueries?: boolean;
+  /** Where APQ keeps registered queries (src/cache: bounded in memory, or Redis); Apollo's default in-memory cache when absent. */
+  apqCache?: KeyValueCache<string>;
 }
+
+/**
+ * The `@cacheControl` hints in schema.graphql drive only our own response
+ * cache (src/cache/responseCache.ts), whose keys carry the tenant. They never
+ * become HTTP headers: a browser, proxy or CDN caching a GraphQL GET by URL
+ * would not know that the answer depends on the Authorization header.
+ */
+const noHttpCachingPlugin: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        response.http.headers.set('cache-control', 'no-store');
+      },
+    };
+  },
+};
 
 /**
  * Errors a client may see verbatim carry a code we chose; anything else is a
@@ -86,11 +106,13 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<Context
     stopOnTerminationSignals: false,
     // Parsing stops past the token limit, before any other work.
     parseOptions: { maxLexicalTokens: queryLimits.maxTokens },
-    // APQ uses Apollo's in-memory cache: per instance (see README, "Persisted queries").
-    persistedQueries: options.automaticPersistedQueries === false ? false : {},
+    // APQ: src/cache's bounded in-memory cache per instance, or Redis shared by all (REDIS_URL).
+    persistedQueries: options.automaticPersistedQueries === false ? false : options.apqCache ? { cache: options.apqCache } : {},
     formatError: (formatted, error) => maskErrors(formatTokenLimitError(formatted, queryLimits.maxTokens, options.production), error),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+      noHttpCachingPlugin,
       queryLimitsPlugin({ limits: queryLimits, production: options.production, defaultPageSize: options.defaultPageSize ?? 20 }),
       persistedQueryNotFoundStatusPlugin,
       ...(options.production ? [] : [statementStatsPlugin]),

@@ -7,20 +7,28 @@ import { findMembersByIds, findOrganisationsByIds } from '../queries/organisatio
 import { rowByKeyLoader, rowsByKeyLoader, type LoaderOptions } from './byKey';
 import { callCountsByParentLoader, callPagesByParentLoader } from './callPages';
 import { agentStatsLoader } from './agentStats';
+import { cachedRowLists, cachedRows } from '../cache/cachedFetch';
+import type { EntityCaches } from '../cache/runtime';
 
 /**
  * The per-request loaders. Created in the request context and bound to the
  * caller's organisation: nothing a resolver can reach takes an organisation
  * id of its own, so no code path can read another tenant's rows.
  */
-export function createLoaders(db: Db, orgId: string, options: LoaderOptions, now: Date) {
+export function createLoaders(db: Db, orgId: string, options: LoaderOptions, now: Date, caches?: EntityCaches) {
+  const sameOrg = () => orgId;
   const byId = <Row extends { id: string }>(fetch: (db: Db, orgId: string, ids: readonly string[]) => Promise<Row[]>) =>
     rowByKeyLoader((ids) => fetch(db, orgId, ids), (row) => row.id, options);
 
   return {
-    organisationById: rowByKeyLoader((ids) => findOrganisationsByIds(db, ids), (row) => row.id, options),
-    memberById: byId(findMembersByIds),
-    agentById: byId(findAgentsByIds),
+    // Hot, rarely changing rows sit behind entity caches (src/cache) that the database invalidates.
+    organisationById: rowByKeyLoader(
+      cachedRows(caches?.organisations, (id) => id, (ids) => findOrganisationsByIds(db, ids), (row) => row.id),
+      (row) => row.id,
+      options,
+    ),
+    memberById: rowByKeyLoader(cachedRows(caches?.members, sameOrg, (ids) => findMembersByIds(db, orgId, ids), (row) => row.id), (row) => row.id, options),
+    agentById: rowByKeyLoader(cachedRows(caches?.agents, sameOrg, (ids) => findAgentsByIds(db, orgId, ids), (row) => row.id), (row) => row.id, options),
     contactById: byId(findContactsByIds),
     callById: byId(findCallsByIds),
     appointmentById: byId(findAppointmentsByIds),
@@ -39,7 +47,7 @@ export function createLoaders(db: Db, orgId: string, options: LoaderOptions, now
       options,
     ),
     phoneNumbersByAgentId: rowsByKeyLoader(
-      (ids) => findPhoneNumbersByAgents(db, orgId, ids),
+      cachedRowLists(caches?.phoneNumbersByAgent, orgId, (ids) => findPhoneNumbersByAgents(db, orgId, ids), (row) => row.agent_id ?? ''),
       (row) => row.agent_id ?? '',
       options,
     ),

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { createApp, type App } from '../../src/app';
 import { signToken } from '../../src/auth/tokens';
 import { loadConfig, type Config } from '../../src/config/config';
+import { cachesOff } from '../../src/config/caches';
 import { createDb, createPool, poolOptionsFor, type Db } from '../../src/db/database';
 import type { Role } from '../../src/db/schema';
 import { createLogger } from '../../src/logger';
@@ -64,6 +65,8 @@ export async function startAppServer(
     poolSize: 4,
     ...options.overrides,
   });
+  // Caches off unless asked for (see startTestServer): these specs watch statements, pools and logs.
+  if (!options.overrides?.caches) config.caches = cachesOff(config.caches);
   const applicationName = options.applicationName ?? `switchboard-test-${randomBytes(4).toString('hex')}`;
   const pool = createPool({ ...poolOptionsFor(config, databaseUrl), applicationName });
   const db = createDb(pool);

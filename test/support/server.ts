@@ -2,10 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { createApp, type OperationReport } from '../../src/app';
+import { createApp, type App, type OperationReport } from '../../src/app';
+import type { CacheClock } from '../../src/cache/keyValue';
+import { cachesOff } from '../../src/config/caches';
 import { signToken } from '../../src/auth/tokens';
 import { loadConfig, type Config } from '../../src/config/config';
-import { createDb, createPool } from '../../src/db/database';
+import { createDb, createPool, type Db } from '../../src/db/database';
 import type { Role } from '../../src/db/schema';
 import { createLogger } from '../../src/logger';
 import type { RecordingSigner } from '../../src/recordings/signer';
@@ -25,6 +27,10 @@ export interface TestServer {
   operations: OperationReport[];
   graphql<T = any>(query: string, options?: { variables?: Record<string, unknown>; token?: string | null; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>; // any: see GraphQLResponse
   tokenFor(org: TestOrg, role?: Role, options?: { expiresInSeconds?: number }): Promise<string>;
+  /** The app itself: its caches and their invalidation listener. */
+  app: App;
+  /** The app's own database handle (modules that take `db`, e.g. src/cache/phoneNumbers.ts, find its caches through it). */
+  db: Db;
   close(): Promise<void>;
 }
 
@@ -34,7 +40,19 @@ export interface TestServer {
  * operation's statements.
  */
 export async function startTestServer(
-  options: { signer?: RecordingSigner; overrides?: Partial<Config>; configure?: (config: Config) => Config; clock?: () => Date } = {},
+  options: {
+    signer?: RecordingSigner;
+    overrides?: Partial<Config>;
+    configure?: (config: Config) => Config;
+    clock?: () => Date;
+    /**
+     * Caches (response, entity) are off unless asked for: most specs count the
+     * statements an operation runs, or write fixtures between reads, and must
+     * measure uncached work. test/caches.test.ts turns them on.
+     */
+    caches?: boolean;
+    cacheClock?: CacheClock;
+  } = {},
 ): Promise<TestServer> {
   const recordingsDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-recordings-'));
   const base = loadConfig({
@@ -43,16 +61,19 @@ export async function startTestServer(
     recordings: { kind: 'local', dir: recordingsDir, secret: randomBytes(32), publicBaseUrl: undefined, defaultExpiresInSeconds: 900 },
     ...options.overrides,
   });
+  if (!options.caches && !options.overrides?.caches) base.caches = cachesOff(base.caches);
   const config = options.configure ? options.configure(base) : base;
   const pool = createPool({ connectionString: testDatabaseUrl(), max: 5 });
   const operations: OperationReport[] = [];
+  const db = createDb(pool);
   const app = await createApp({
     config,
-    db: createDb(pool),
+    db,
     logger: createLogger({ level: 'silent' }),
     onOperation: (report) => operations.push(report),
     ...(options.signer ? { signer: options.signer } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.cacheClock ? { cacheClock: options.cacheClock } : {}),
   });
   const address = await app.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${address.port}`;
@@ -77,6 +98,8 @@ export async function startTestServer(
       if (config.auth.kind !== 'hs256') throw new Error('test server uses HS256');
       return signToken(config.auth.secret, config.auth, { userId: org.users[role], orgId: org.id, role, ...tokenOptions });
     },
+    app,
+    db,
     async close() {
       await app.close();
       await pool.end();
