@@ -82,7 +82,7 @@ describe('caches', () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
         // One per table the transaction wrote: the calls, and the rollups its triggers maintained (they feed the panels).
         const ours = listener.received.filter((n) => n.orgId === org.id);
-        expect(ours.map((n) => n.table).sort()).toEqual(['call_daily_org_rollups', 'call_daily_rollups', 'calls']);
+        expect(ours.map((n) => n.table).sort()).toEqual(['call_daily_agent_rollups', 'call_daily_org_rollups', 'calls']);
         // All carry the writing transaction's id: the organisation's new generation.
         expect(new Set(ours.map((n) => n.generation)).size).toBe(1);
       } finally {
