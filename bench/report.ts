@@ -1,10 +1,11 @@
+import type { MixedResult } from './mixed';
 import type { ProfileSummary } from './profile';
 
 /** Result shapes and the markdown table `npm run bench` prints and BENCHMARKS.md quotes. */
 export interface ScenarioResult {
   dataset: number;
   orgCalls: number;
-  config: 'switchboard' | 'naive' | 'ceiling';
+  config: 'switchboard' | 'naive' | 'ceiling' | 'cached';
   scenario: string;
   requestsPerSecond: number;
   latency: { p50: number; p90: number; p99: number; max: number };
@@ -24,6 +25,8 @@ export interface BenchReport {
   sweep: ScenarioResult[];
   /** Self time of the switchboard server over every scenario (`--profile`). */
   profile: ProfileSummary | null;
+  /** The cached configuration under reads plus webhook writes (bench/mixed.ts). */
+  mixed: MixedResult | null;
 }
 
 const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
@@ -65,11 +68,12 @@ export function formatReport(report: BenchReport): string {
     'Throughput ratios (higher is better for switchboard/naive; switchboard/ceiling shows what the GraphQL layer keeps of raw SQL):',
     '',
     table(
-      ['scenario', 'switchboard/naive req/s', 'switchboard/ceiling req/s', 'SQL/op switchboard', 'SQL/op naive'],
+      ['scenario', 'switchboard/naive req/s', 'switchboard/ceiling req/s', 'cached/switchboard req/s', 'SQL/op switchboard', 'SQL/op naive'],
       scenarios.map((s) => [
         s,
         ratio(find(s, 'switchboard')?.requestsPerSecond, find(s, 'naive')?.requestsPerSecond),
         ratio(find(s, 'switchboard')?.requestsPerSecond, find(s, 'ceiling')?.requestsPerSecond),
+        ratio(find(s, 'cached')?.requestsPerSecond, find(s, 'switchboard')?.requestsPerSecond),
         find(s, 'switchboard')?.statementsPerOperation ?? '–',
         find(s, 'naive')?.statementsPerOperation ?? '–',
       ]),
@@ -89,6 +93,21 @@ export function formatReport(report: BenchReport): string {
       ),
     );
   }
+  if (report.mixed) {
+    const m = report.mixed;
+    lines.push(
+      '',
+      `Mixed load on the cached configuration: every read scenario but signed recording URLs in rotation, while ` +
+        `${m.writesPerSecond} webhook call events/s (${m.writes} in all, ${m.writeFailures} failed) invalidate the organisation's answers:`,
+      '',
+      table(
+        ['req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'response-cache hits', 'misses', 'hit rate %'],
+        [[m.requestsPerSecond, ms(m.latency.p50), ms(m.latency.p90), ms(m.latency.p99), ms(m.latency.max), m.errors, m.non2xx,
+          m.responseCache.hits, m.responseCache.misses, m.responseCache.hitRatePercent ?? '–']],
+      ),
+    );
+  }
+
   if (report.profile) {
     lines.push(
       '',

@@ -21,6 +21,7 @@ import { createLogger } from '../src/logger';
 import { encodeCursor } from '../src/pagination/cursor';
 import { callOrdering } from '../src/queries/calls';
 import { seedScale } from '../src/seed/scale';
+import { measureMixed, type MixedResult } from './mixed';
 import { summariseProfile, type ProfileSummary } from './profile';
 import { formatReport, type ScenarioResult } from './report';
 import { loadScenarios, variablesFor, type DatasetFacts, type Scenario } from './scenarios';
@@ -41,7 +42,9 @@ const { values: args } = parseArgs({
     skew: { type: 'string', default: '0.5' },
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10' },
-    configs: { type: 'string', default: 'switchboard,naive,ceiling' },
+    configs: { type: 'string', default: 'switchboard,naive,ceiling,cached' },
+    // Webhook call events per second during the mixed read/write run of the cached configuration.
+    'write-rate': { type: 'string', default: '5' },
     scenarios: { type: 'string' },
     sweep: { type: 'string', default: '100000,1000000' },
     smoke: { type: 'boolean', default: false },
@@ -55,10 +58,11 @@ const ORGS = SMOKE ? 2 : Number(args.orgs);
 const DURATION = SMOKE ? 1 : Number(args.duration);
 const CONNECTIONS = SMOKE ? 2 : Number(args.connections);
 const CONFIGS = args.configs.split(',') as Config[];
+const WRITE_RATE = Number(args['write-rate']);
 const SWEEP = SMOKE ? [] : args.sweep.split(',').filter(Boolean).map(Number);
 const JWT_SECRET = randomBytes(32).toString('base64url');
 
-type Config = 'switchboard' | 'naive' | 'ceiling';
+type Config = 'switchboard' | 'naive' | 'ceiling' | 'cached';
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -71,7 +75,7 @@ async function main(): Promise<void> {
     if (build.status !== 0) throw new Error('build failed');
 
     const scenarios = loadScenarios().filter((s) => !args.scenarios || args.scenarios.split(',').includes(s.name));
-    const { results: main, profile } = await runDataset(server.urlFor(CALLS), CALLS, scenarios, CONFIGS, args.profile);
+    const { results: main, profile, mixed } = await runDataset(server.urlFor(CALLS), CALLS, scenarios, CONFIGS, args.profile);
     const sweep: ScenarioResult[] = [];
     for (const size of SWEEP.filter((n) => n !== CALLS)) {
       sweep.push(...(await runDataset(server.urlFor(size), size, scenarios.filter((s) => s.sweep), ['switchboard'], false)).results);
@@ -87,6 +91,7 @@ async function main(): Promise<void> {
       results: main,
       sweep,
       profile,
+      mixed,
     };
     const markdown = formatReport(report);
     // Smoke runs (CI) are kept out of the committed results.
@@ -161,6 +166,8 @@ async function prepareDataset(db: Db, calls: number): Promise<void> {
 }
 
 interface Target {
+  orgId: string;
+  orgSlug: string;
   token: string;
   facts: DatasetFacts;
   orgCalls: number;
@@ -171,7 +178,7 @@ async function targetOf(db: Db): Promise<Target> {
   const org = await db
     .selectFrom('organisations as o')
     .innerJoin('memberships as m', 'm.org_id', 'o.id')
-    .select(['o.id', 'm.user_id'])
+    .select(['o.id', 'o.slug', 'm.user_id'])
     .where('o.slug', '=', 'bench-1')
     .where('m.role', '=', 'admin')
     .executeTakeFirstOrThrow();
@@ -193,6 +200,8 @@ async function targetOf(db: Db): Promise<Target> {
       role: 'admin',
       expiresInSeconds: 24 * 3600,
     }),
+    orgId: org.id,
+    orgSlug: org.slug,
     orgCalls: counted[0]!.n,
     facts: {
       page200Cursor: encodeCursor(callOrdering({ direction: 'desc' }), last.started_at, last.id),
@@ -249,9 +258,9 @@ async function startProcess(config: Config, url: string, statementsFile: string,
       RECORDINGS_SECRET: JWT_SECRET,
       PG_POOL_SIZE: '10',
       SWITCHBOARD_BATCHING: config === 'naive' ? 'off' : 'on',
-      // The scenarios measure uncached work (comparable with the ceiling) unless the caller asks for caches.
-      RESPONSE_CACHE: process.env.RESPONSE_CACHE ?? 'off',
-      ENTITY_CACHE: process.env.ENTITY_CACHE ?? 'off',
+      // Every configuration but `cached` measures uncached work, comparable with the ceiling.
+      RESPONSE_CACHE: config === 'cached' ? 'on' : 'off',
+      ENTITY_CACHE: config === 'cached' ? 'on' : 'off',
     },
   });
   const deadline = Date.now() + 60_000;
@@ -361,11 +370,12 @@ async function runDataset(
   scenarios: Scenario[],
   configs: Config[],
   profile: boolean,
-): Promise<{ results: ScenarioResult[]; profile: ProfileSummary | null }> {
+): Promise<{ results: ScenarioResult[]; profile: ProfileSummary | null; mixed: MixedResult | null }> {
   const pool = createPool({ connectionString: url, max: 2, statementTimeoutMs: 0 });
   const db = createDb(pool);
   const results: ScenarioResult[] = [];
   let summary: ProfileSummary | null = null;
+  let mixed: MixedResult | null = null;
   try {
     await prepareDataset(db, calls);
     const target = await targetOf(db);
@@ -394,11 +404,40 @@ async function runDataset(
     } finally {
       await client.end();
     }
+    if (configs.includes('cached')) mixed = await runMixed(db, url, statementsFile, scenarios, target);
     if (profile) summary = await profileScenarios(url, statementsFile, scenarios, target);
   } finally {
     await pool.end();
   }
-  return { results, profile: summary };
+  return { results, profile: summary, mixed };
+}
+
+/** The cached server under reads in rotation plus webhook writes (bench/mixed.ts). */
+async function runMixed(db: Db, url: string, statementsFile: string, scenarios: Scenario[], target: Target): Promise<MixedResult> {
+  const port = await freePort();
+  const child = await startProcess('cached', url, statementsFile, port);
+  try {
+    const reads = scenarios
+      .filter((s) => s.name !== 'calls-page-recording-url') // signed URLs are never cached, by design
+      .map((s) => {
+        const request = requestFor('cached', port, s, target);
+        return { method: request.method, path: '/graphql', headers: request.headers, body: request.body };
+      });
+    const result = await measureMixed({
+      db,
+      orgId: target.orgId,
+      orgSlug: target.orgSlug,
+      baseUrl: `http://127.0.0.1:${port}`,
+      reads,
+      connections: CONNECTIONS,
+      durationSeconds: DURATION,
+      writesPerSecond: WRITE_RATE,
+    });
+    log(`mixed (cached, ${result.writesPerSecond} webhook events/s): ${result.requestsPerSecond} req/s, p99 ${result.latency.p99} ms, response-cache hit rate ${result.responseCache.hitRatePercent}%`);
+    return result;
+  } finally {
+    await stopProcess(child);
+  }
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
