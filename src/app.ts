@@ -103,6 +103,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         ? logger.error({ err: error, requestId }, 'internal error')
         : logger.warn({ err: error, requestId, code }, 'database error'),
     plugins: [...responseCachePlugins(caches), operationPlugin(metrics, logger)],
+    cacheHints: config.caches.responseCache,
     queryLimits: config.queryLimits,
     defaultPageSize: config.defaultPageSize,
     automaticPersistedQueries: persisted.mode !== 'only',

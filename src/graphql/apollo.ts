@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
@@ -24,6 +25,11 @@ export interface ApolloOptions {
   production: boolean;
   /** Called with any error that is masked: INTERNAL_SERVER_ERROR, or a database failure's own code. */
   logError: (error: unknown, info: { code: string; requestId: string | undefined }) => void;
+  /**
+   * Whether anything reads cache hints (the response cache). Computing them
+   * costs a hook on every resolved field; without a response cache it is waste.
+   */
+  cacheHints: boolean;
   /** More plugins (metrics, operation logs); they run after ours. */
   plugins?: ApolloServerPlugin<Context>[];
   /** Depth, alias, token, directive and cost limits (src/limits); DEFAULT_QUERY_LIMITS when absent. */
@@ -111,7 +117,7 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<Context
     formatError: (formatted, error) => maskErrors(formatTokenLimitError(formatted, queryLimits.maxTokens, options.production), error),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
-      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+      options.cacheHints ? ApolloServerPluginCacheControl({ calculateHttpHeaders: false }) : ApolloServerPluginCacheControlDisabled(),
       noHttpCachingPlugin,
       queryLimitsPlugin({ limits: queryLimits, production: options.production, defaultPageSize: options.defaultPageSize ?? 20 }),
       persistedQueryNotFoundStatusPlugin,
