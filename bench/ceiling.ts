@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import pg from 'pg';
+// The same name switchboard gives a marked statement: the ceiling prepares what switchboard prepares.
+import { preparedStatementName } from '../src/db/database';
 
 /**
  * The raw-SQL ceiling: a minimal HTTP handler that runs exactly the SQL
@@ -20,11 +21,6 @@ interface RecordedStatement {
 const statements = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Record<string, RecordedStatement[]>;
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.PG_POOL_SIZE ?? 10) });
 
-/** Statements switchboard runs prepared (marked by src/db/database.ts) are prepared here too: same work, no GraphQL. */
-function preparedName(text: string): string | undefined {
-  return /^\s*\/\* prepared \*\//.test(text) ? `c_${createHash('sha1').update(text).digest('hex').slice(0, 20)}` : undefined;
-}
-
 const server = http.createServer((req, res) => {
   const name = (req.url ?? '').replace(/^\/scenario\//, '');
   const scenario = statements[name];
@@ -38,7 +34,7 @@ const server = http.createServer((req, res) => {
   }
   req.resume();
   req.on('end', () => {
-    Promise.all(scenario.map((s) => pool.query({ text: s.sql, values: s.parameters, name: preparedName(s.sql) }))).then(
+    Promise.all(scenario.map((s) => pool.query({ text: s.sql, values: s.parameters, name: preparedStatementName(s.sql) }))).then(
       (results) => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ data: results.map((r) => r.rows) }));

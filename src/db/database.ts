@@ -79,14 +79,31 @@ const MARKED = /^\s*\/\* prepared \*\//;
  */
 export const PREPARED = sql.raw(PREPARED_MARK);
 
+/** Names by statement text: the set of marked texts is fixed by the code, so this never grows past it. */
+const preparedNames = new Map<string, string>();
+
+/**
+ * The prepared-statement name of a marked statement (a digest of its text,
+ * computed once per text), or undefined for a statement that is not marked.
+ */
+export function preparedStatementName(text: string): string | undefined {
+  if (!MARKED.test(text)) return undefined;
+  let name = preparedNames.get(text);
+  if (name === undefined) {
+    name = `sb_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    preparedNames.set(text, name);
+  }
+  return name;
+}
+
 /** The pool as Kysely sees it, sending marked statements as named (prepared) ones. */
 function preparingPool(pool: pg.Pool): PostgresPool {
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
-    const query = (text: string, values: unknown[]) =>
-      MARKED.test(text)
-        ? client.query({ name: `sb_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`, text, values })
-        : client.query(text, values);
+    const query = (text: string, values: unknown[]) => {
+      const name = preparedStatementName(text);
+      return name ? client.query({ name, text, values }) : client.query(text, values);
+    };
     // The cast drops the cursor overload: Kysely only uses it when a cursor is configured, and none is.
     return { query: query as unknown as PostgresPoolClient['query'], release: () => client.release() };
   };
