@@ -8,6 +8,7 @@ import { rowByKeyLoader, rowsByKeyLoader, type LoaderOptions } from './byKey';
 import { callCountsByParentLoader, callPagesByParentLoader } from './callPages';
 import { agentStatsLoader } from './agentStats';
 import { cachedRowLists, cachedRows } from '../cache/cachedFetch';
+import type { EntityCache } from '../cache/entityCache';
 import type { EntityCaches } from '../cache/runtime';
 
 /**
@@ -17,8 +18,11 @@ import type { EntityCaches } from '../cache/runtime';
  */
 export function createLoaders(db: Db, orgId: string, options: LoaderOptions, now: Date, caches?: EntityCaches) {
   const sameOrg = () => orgId;
-  const byId = <Row extends { id: string }>(fetch: (db: Db, orgId: string, ids: readonly string[]) => Promise<Row[]>) =>
-    rowByKeyLoader((ids) => fetch(db, orgId, ids), (row) => row.id, options);
+  /** Rows of this organisation by id; behind an entity cache when one is given. */
+  const byId = <Row extends { id: string }>(
+    fetch: (db: Db, orgId: string, ids: readonly string[]) => Promise<Row[]>,
+    cache?: EntityCache<Row>,
+  ) => rowByKeyLoader(cachedRows(cache, sameOrg, (ids) => fetch(db, orgId, ids), (row) => row.id), (row) => row.id, options);
 
   return {
     // Hot, rarely changing rows sit behind entity caches (src/cache) that the database invalidates.
@@ -27,8 +31,8 @@ export function createLoaders(db: Db, orgId: string, options: LoaderOptions, now
       (row) => row.id,
       options,
     ),
-    memberById: rowByKeyLoader(cachedRows(caches?.members, sameOrg, (ids) => findMembersByIds(db, orgId, ids), (row) => row.id), (row) => row.id, options),
-    agentById: rowByKeyLoader(cachedRows(caches?.agents, sameOrg, (ids) => findAgentsByIds(db, orgId, ids), (row) => row.id), (row) => row.id, options),
+    memberById: byId(findMembersByIds, caches?.members),
+    agentById: byId(findAgentsByIds, caches?.agents),
     contactById: byId(findContactsByIds),
     callById: byId(findCallsByIds),
     appointmentById: byId(findAppointmentsByIds),
