@@ -54,9 +54,9 @@ export function summariseProfile(file: string, top = 12): ProfileSummary {
     const { functionName, url, lineNumber } = node.callFrame;
     if (!hits || functionName === '(idle)') continue;
     const where = url ? `${path.basename(url)}:${lineNumber + 1}` : '';
-    const name = `${functionName || '(anonymous)'} ${where}`.trim() + ` [${origin(url, functionName)}]`;
-    byFunction.set(name, (byFunction.get(name) ?? 0) + hits);
     const pkg = origin(url, functionName);
+    const name = `${functionName || '(anonymous)'} ${where}`.trim() + ` [${pkg}]`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + hits);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + hits);
   }
   const lines = (map: Map<string, number>) =>

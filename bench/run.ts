@@ -232,7 +232,7 @@ async function recordStatements(url: string, scenarios: Scenario[], target: Targ
   try {
     for (const scenario of scenarios) {
       current = scenario.name;
-      await graphql(`http://127.0.0.1:${address.port}/graphql`, scenario, target);
+      await expectSuccess(requestFor('switchboard', address.port, scenario, target), scenario.name);
     }
   } finally {
     await app.close();
@@ -316,14 +316,11 @@ function requestFor(config: Config, port: number, scenario: Scenario, target: Ta
   };
 }
 
-async function graphql(url: string, scenario: Scenario, target: Target): Promise<void> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${target.token}` },
-    body: JSON.stringify({ query: scenario.query, variables: variablesFor(scenario, target.facts) }),
-  });
+/** Sends one request and fails unless it succeeded without GraphQL errors: a broken scenario is never timed. */
+async function expectSuccess(request: BenchRequest, label: string): Promise<void> {
+  const response = await fetch(request.url, request);
   const body = (await response.json()) as { errors?: unknown[] };
-  if (!response.ok || body.errors) throw new Error(`${scenario.name} failed: ${JSON.stringify(body.errors ?? response.status)}`);
+  if (!response.ok || body.errors) throw new Error(`${label} failed: ${JSON.stringify(body.errors ?? response.status)}`);
 }
 
 async function statementsSoFar(client: pg.Client): Promise<number> {
@@ -336,10 +333,7 @@ async function statementsSoFar(client: pg.Client): Promise<number> {
 
 async function measure(config: Config, port: number, pid: number | undefined, scenario: Scenario, target: Target, client: pg.Client, calls: number): Promise<ScenarioResult> {
   const request = requestFor(config, port, scenario, target);
-  // Preflight: a scenario that errors must not be timed as if it worked.
-  const check = await fetch(request.url, request);
-  const checkBody = (await check.json()) as { errors?: unknown[] };
-  if (!check.ok || checkBody.errors) throw new Error(`${config}/${scenario.name}: ${JSON.stringify(checkBody.errors ?? check.status)}`);
+  await expectSuccess(request, `${config}/${scenario.name}`);
   // Warm-up, bounded in time.
   await autocannon({ ...request, connections: CONNECTIONS, duration: Math.min(2, DURATION) });
 
