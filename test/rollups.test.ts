@@ -8,7 +8,7 @@ import { dashboardFigures } from '../src/stats/dashboard';
 import type { RangeSpec } from '../src/stats/periods';
 import { rollupDifferences } from '../src/stats/rollupCheck';
 import { openTestDb } from './support/db';
-import { createAgent, createContact, createOrg, type TestOrg } from './support/factories';
+import { createAgent, createAppointment, createContact, createOrg, type TestOrg } from './support/factories';
 
 /**
  * Property: whatever writes happen — inserts, updates that move calls between
@@ -172,16 +172,23 @@ describe('rollups equal raw aggregation under random writes', () => {
     await expectStatisticsAgree(random, org, agents);
   });
 
-  it('the check reports a rollup that was tampered with', async () => {
+  it.each([
+    ['call_daily_agent_rollups', 'calls'],
+    ['call_daily_org_rollups', 'cost_sum'],
+    ['appointment_daily_rollups', 'appointments'],
+    ['appointment_daily_org_rollups', 'value_sum'],
+  ])('the check reports %s when its %s was tampered with', async (table, figure) => {
     const org = await createOrg(db);
     const agent = await createAgent(db, org.id);
     await db
       .insertInto('calls')
       .values({ org_id: org.id, agent_id: agent, direction: 'inbound', status: 'completed', from_number: '+15550000001', to_number: '+15550000002', started_at: new Date('2026-05-05T15:00:00Z') })
       .execute();
-    await sql`update call_daily_agent_rollups set calls = calls + 1 where org_id = ${org.id}::int8`.execute(db);
+    await createAppointment(db, org.id, { contactId: await createContact(db, org.id), agentId: agent, createdAt: new Date('2026-05-05T15:00:00Z') });
+    expect(await rollupDifferences(db, org.id)).toEqual([]);
+    await sql`update ${sql.table(table)} set ${sql.ref(figure)} = ${sql.ref(figure)} + 1 where org_id = ${org.id}::int8`.execute(db);
     const differences = await rollupDifferences(db, org.id);
     expect(differences).toHaveLength(1);
-    expect(differences[0]).toMatchObject({ table: 'call_daily_agent_rollups', org_id: org.id, day: '2026-05-05' });
+    expect(differences[0]).toMatchObject({ table, org_id: org.id, day: '2026-05-05' });
   });
 });
