@@ -204,7 +204,7 @@ describe('JWKS: a key endpoint outage never logs anyone out', () => {
   describe('no usable key: 503 AUTH_UNAVAILABLE with Retry-After, never 401', () => {
     it('on a fresh instance whose endpoint hangs: the start is bounded, a valid token gets 503 within about the timeout, and it recovers by itself', async () => {
       jwks.mode = 'hang';
-      const server = await start({ timeoutMs: 300, cooldownMs: 60_000 });
+      const server = await start({ timeoutMs: 300, cooldownMs: 1000 });
       const token = await rsa.sign(claims());
 
       // The client gives up at 3 s: a request waiting on the hanging endpoint would fail here, not answer.
@@ -217,7 +217,7 @@ describe('JWKS: a key endpoint outage never logs anyone out', () => {
       expect(await metric(server, 'switchboard_jwks_key_age_seconds')).toBe(-1);
       expect(failureLogs(server)[0]).toMatchObject({ msg: 'JWKS refresh failed; no usable keys, tokens get 503 AUTH_UNAVAILABLE', trigger: 'start' });
 
-      // The background retry (1 s, then doubling) finds the endpoint back without a restart.
+      // The background retry (1 s, then doubling), or a request past the cooldown, finds the endpoint back without a restart.
       jwks.mode = 'serve';
       await waitFor('the key set to recover', async () => (await probe(server, token)).status === 200, 5000);
       expect((await readiness(server)).body.checks.jwks).toBe('ok');
