@@ -110,8 +110,11 @@ export class JwksKeySet {
    * fetch does not list, …) mean the token is bad.
    */
   readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<KeyLike> => {
+    // At most one wait per request, so no request waits longer than one fetch's timeout.
+    let waited = false;
     if (!this.usable()) {
       await this.refreshOnDemand();
+      waited = true;
       if (!this.usable()) throw this.unavailable('no usable JWKS key (never fetched, or stale past JWKS_MAX_STALE_SECONDS)');
     }
     try {
@@ -120,7 +123,7 @@ export class JwksKeySet {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
     }
     // A kid we do not hold: the issuer may have rotated its keys since the last refresh.
-    await this.refreshOnDemand();
+    if (!waited) await this.refreshOnDemand();
     if (!this.usable()) throw this.unavailable('no usable JWKS key');
     try {
       return await this.held!.keys(header, token);
