@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GraphQLError } from 'graphql';
+import { JwksKeySet, KeySourceUnavailableError } from './auth/jwks';
 import { InvalidTokenError, bearerToken, createTokenVerifier } from './auth/tokens';
-import type { Config } from './config/config';
+import { DEFAULT_JWKS_TIMING, type Config } from './config/config';
 import type { Db } from './db/database';
 import { poolOf } from './db/observe';
 import { withStatementLog, type OperationStatements } from './db/statementLog';
 import { createApolloServer } from './graphql/apollo';
 import type { Context } from './graphql/context';
-import { unauthenticated } from './graphql/errors';
+import { authUnavailable, unauthenticated } from './graphql/errors';
 import { handleGraphiql } from './http/graphiql';
 import { handleCors } from './http/cors';
 import { handleGraphql } from './http/graphqlHandler';
@@ -30,6 +31,7 @@ import type { CacheClock } from './cache/keyValue';
 import { responseCachePlugins } from './cache/responseCache';
 import { CacheRuntime, registerCaches } from './cache/runtime';
 import { registerCacheMetrics } from './observability/cacheMetrics';
+import { registerJwksMetrics } from './observability/jwksMetrics';
 
 export interface OperationReport {
   orgId: string | undefined;
@@ -82,9 +84,14 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { config, db, logger } = options;
   const production = config.env === 'production';
   const signer = options.signer ?? createRecordingSigner(config.recordings);
-  const verifier = createTokenVerifier(config.auth);
   const persisted = await loadPersistedSettings(config.trustedDocuments);
+  const keySet = config.auth.kind === 'jwks' ? jwksKeySet(config.auth, logger) : undefined;
+  // Bounded by JWKS_TIMEOUT_MS: an unreachable endpoint delays the start that long, never more,
+  // and leaves the key set retrying in the background.
+  await keySet?.start();
+  const verifier = createTokenVerifier(config.auth, keySet);
   const metrics = createMetrics(db);
+  if (keySet) registerJwksMetrics(metrics.registry, keySet);
   const webhookMetrics = createWebhookMetrics(metrics.registry);
   const caches = new CacheRuntime(config.caches, db, logger, options.cacheClock);
   registerCaches(db, caches);
@@ -112,7 +119,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   await apollo.start();
   let draining = false;
   let drained: Promise<void> | undefined;
-  const checkReady = () => checkReadiness(db, { draining, timeoutMs: READINESS_TIMEOUT_MS });
+  const checkReady = () =>
+    checkReadiness(db, { draining, timeoutMs: READINESS_TIMEOUT_MS, ...(keySet ? { jwks: () => keySet.status().state } : {}) });
 
   async function buildContext(req: IncomingMessage, report: OperationReport): Promise<Context> {
     let principal;
@@ -123,11 +131,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     } catch (error) {
       if (error instanceof GraphQLError) throw error;
       if (error instanceof InvalidTokenError) throw unauthenticated(`Invalid token: ${error.message}`);
-      // The key source (JWKS) failed: not the caller's fault, and not a hang.
-      logger.warn({ err: error }, 'token verification unavailable');
-      throw new GraphQLError('Authentication is temporarily unavailable', {
-        extensions: { code: 'UNAUTHENTICATED', http: { status: 503 } },
-      });
+      // The key source (JWKS) failed: not the caller's fault, so never a 401 that logs them out.
+      // The key set logged the failed fetch once; a line per request would flood the log.
+      if (error instanceof KeySourceUnavailableError) throw authUnavailable(error.retryAfterSeconds);
+      // Anything else is a bug: Apollo masks it as INTERNAL_SERVER_ERROR and logError logs it.
+      throw error;
     }
     report.orgId = principal.orgId;
     const now = options.clock?.() ?? new Date();
@@ -257,12 +265,23 @@ export async function createApp(options: AppOptions): Promise<App> {
       await closed;
       await apollo.stop();
       await caches.close();
+      keySet?.close();
       metrics.close();
       stopSlowLog();
       pool?.off('error', onPoolError);
     })();
     return drained;
   }
+}
+
+function jwksKeySet(auth: Extract<Config['auth'], { kind: 'jwks' }>, logger: Logger): JwksKeySet {
+  const timing = {
+    timeoutMs: auth.timeoutMs ?? DEFAULT_JWKS_TIMING.timeoutMs,
+    refreshIntervalMs: auth.refreshIntervalMs ?? DEFAULT_JWKS_TIMING.refreshIntervalMs,
+    maxStaleMs: auth.maxStaleMs ?? DEFAULT_JWKS_TIMING.maxStaleMs,
+    cooldownMs: auth.cooldownMs ?? DEFAULT_JWKS_TIMING.cooldownMs,
+  };
+  return new JwksKeySet(new URL(auth.jwksUrl), timing, logger);
 }
 
 /** A malformed escape names no organisation (and is answered like any unknown one). */

@@ -1,6 +1,7 @@
-import { SignJWT, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { SignJWT, errors, jwtVerify } from 'jose';
 import type { AuthConfig } from '../config/config';
 import type { Role } from '../db/schema';
+import { KeySourceUnavailableError, type JwksKeySet } from './jwks';
 
 /**
  * Bearer JWTs. The organisation, user and role come only from a verified
@@ -16,36 +17,42 @@ const ROLES: readonly Role[] = ['admin', 'member', 'viewer'];
 const BIGINT_ID = /^[1-9][0-9]{0,17}$/;
 const CLOCK_TOLERANCE_SECONDS = 5;
 
+/** The token itself is bad (malformed, bad signature, expired, wrong issuer or audience, unknown key): 401. */
 export class InvalidTokenError extends Error {}
 
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
 
-export function createTokenVerifier(config: AuthConfig): TokenVerifier {
-  const key: Uint8Array | JWTVerifyGetKey =
-    config.kind === 'hs256'
-      ? config.secret
-      : createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: 2000, cooldownDuration: 30_000 });
-  const algorithms = config.kind === 'hs256' ? ['HS256'] : ['RS256', 'ES256', 'EdDSA'];
+/**
+ * Verification fails with exactly one of two errors a caller maps: InvalidTokenError
+ * (401) or KeySourceUnavailableError (503). Anything else is a bug.
+ * With `kind: 'jwks'` the keys come from `keySet` (src/auth/jwks.ts), which the
+ * caller starts and closes.
+ */
+export function createTokenVerifier(config: AuthConfig, keySet?: JwksKeySet): TokenVerifier {
+  if (config.kind === 'jwks' && !keySet) throw new Error('a JWKS verifier needs its key set');
+  const options = {
+    algorithms: config.kind === 'hs256' ? ['HS256'] : ['RS256', 'ES256', 'EdDSA'],
+    issuer: config.issuer,
+    audience: config.audience,
+    requiredClaims: ['exp', 'sub'],
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+  };
+  const verifyJwt = (token: string) =>
+    config.kind === 'hs256' ? jwtVerify(token, config.secret, options) : jwtVerify(token, keySet!.getKey, options);
 
   return {
     async verify(token) {
       try {
-        const { payload } = await jwtVerify(token, key as Uint8Array, {
-          algorithms,
-          issuer: config.issuer,
-          audience: config.audience,
-          requiredClaims: ['exp', 'sub'],
-          clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        });
+        const { payload } = await verifyJwt(token);
         const { sub, org, role } = payload as { sub?: unknown; org?: unknown; role?: unknown };
         if (typeof sub !== 'string' || !BIGINT_ID.test(sub)) throw new InvalidTokenError('token has no valid sub');
         if (typeof org !== 'string' || !BIGINT_ID.test(org)) throw new InvalidTokenError('token has no valid org');
         if (typeof role !== 'string' || !ROLES.includes(role as Role)) throw new InvalidTokenError('token has no valid role');
         return { userId: sub, orgId: org, role: role as Role };
       } catch (error) {
-        if (error instanceof InvalidTokenError) throw error;
+        if (error instanceof InvalidTokenError || error instanceof KeySourceUnavailableError) throw error;
         if (error instanceof errors.JWTExpired) throw new InvalidTokenError('token has expired');
         if (error instanceof errors.JOSEError) throw new InvalidTokenError('token is not valid');
         throw error;

@@ -42,7 +42,29 @@ export interface Config extends ProtectionConfig {
 
 export type AuthConfig =
   | { kind: 'hs256'; secret: Uint8Array; issuer: string; audience: string }
-  | { kind: 'jwks'; jwksUrl: string; issuer: string; audience: string };
+  | ({ kind: 'jwks'; jwksUrl: string; issuer: string; audience: string } & Partial<JwksTiming>);
+
+/**
+ * How the JWKS key set (src/auth/jwks.ts) is kept. Optional in AuthConfig so a
+ * caller may name only the URL; loadConfig fills them from the environment.
+ */
+export interface JwksTiming {
+  /** Bounds every fetch of the key set, the one at start included (`JWKS_TIMEOUT_MS`). */
+  timeoutMs: number;
+  /** Background refresh period while fetches succeed (`JWKS_REFRESH_INTERVAL_SECONDS`). */
+  refreshIntervalMs: number;
+  /** How long the last good keys stay in use while refreshes fail (`JWKS_MAX_STALE_SECONDS`). */
+  maxStaleMs: number;
+  /** At most one on-demand fetch (unknown `kid`, no usable keys) per this (`JWKS_COOLDOWN_SECONDS`). */
+  cooldownMs: number;
+}
+
+export const DEFAULT_JWKS_TIMING: JwksTiming = {
+  timeoutMs: 2000,
+  refreshIntervalMs: 300_000,
+  maxStaleMs: 86_400_000,
+  cooldownMs: 30_000,
+};
 
 export type RecordingsConfig =
   | { kind: 'local'; dir: string; secret: Uint8Array; publicBaseUrl: string | undefined; defaultExpiresInSeconds: number }
@@ -99,7 +121,16 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
   const audience = process.env.JWT_AUDIENCE ?? 'switchboard-api';
 
   const auth: AuthConfig = process.env.JWKS_URL
-    ? { kind: 'jwks', jwksUrl: process.env.JWKS_URL, issuer, audience }
+    ? {
+        kind: 'jwks',
+        jwksUrl: process.env.JWKS_URL,
+        issuer,
+        audience,
+        timeoutMs: intFromEnv('JWKS_TIMEOUT_MS', DEFAULT_JWKS_TIMING.timeoutMs),
+        refreshIntervalMs: intFromEnv('JWKS_REFRESH_INTERVAL_SECONDS', DEFAULT_JWKS_TIMING.refreshIntervalMs / 1000) * 1000,
+        maxStaleMs: intFromEnv('JWKS_MAX_STALE_SECONDS', DEFAULT_JWKS_TIMING.maxStaleMs / 1000) * 1000,
+        cooldownMs: intFromEnv('JWKS_COOLDOWN_SECONDS', DEFAULT_JWKS_TIMING.cooldownMs / 1000) * 1000,
+      }
     : { kind: 'hs256', secret: secretFromEnv('JWT_SECRET', env, dataDir, 'jwt'), issuer, audience };
 
   const defaultExpiresInSeconds = intFromEnv('RECORDING_URL_TTL_SECONDS', 900);

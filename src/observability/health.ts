@@ -1,12 +1,16 @@
 import { sql } from 'kysely';
 import { migrations } from '../../migrations';
+import type { KeySetState } from '../auth/jwks';
 import type { Db } from '../db/database';
 import { databaseFailure } from '../db/failures';
 
 /**
  * Readiness: the database answers, its schema is at the latest migration, and
  * the server is not draining. Bounded in time, so a probe never hangs on a
- * stuck pool.
+ * stuck pool. With JWKS_URL, also that some key can verify a token: `jwks` is
+ * unavailable only when none can (never fetched, or stale past its window),
+ * which keeps a fresh instance that could only answer 503 out of rotation;
+ * `stale` (refreshes failing, last good keys in use) is still ready.
  */
 export interface Readiness {
   ready: boolean;
@@ -17,13 +21,21 @@ export interface Readiness {
       database: 'ok' | 'unreachable' | 'busy' | 'skipped';
       migrations: 'current' | 'pending' | 'unknown';
       draining: boolean;
+      /** Present only with JWKS_URL (src/auth/jwks.ts). */
+      jwks?: KeySetState;
     };
   };
 }
 
 const EXPECTED = Object.keys(migrations);
 
-export async function checkReadiness(db: Db, options: { draining: boolean; timeoutMs: number }): Promise<Readiness> {
+export async function checkReadiness(
+  db: Db,
+  options: { draining: boolean; timeoutMs: number; jwks?: () => KeySetState },
+): Promise<Readiness> {
+  const jwks = options.jwks?.();
+  const result = (database: Checks['database'], migrationState: Checks['migrations'], draining: boolean) =>
+    outcome({ database, migrations: migrationState, draining, ...(jwks ? { jwks } : {}) });
   if (options.draining) return result('skipped', 'unknown', true);
   let applied: string[];
   try {
@@ -40,9 +52,11 @@ export async function checkReadiness(db: Db, options: { draining: boolean; timeo
   return result('ok', current ? 'current' : 'pending', false);
 }
 
-function result(database: Readiness['body']['checks']['database'], migrationState: Readiness['body']['checks']['migrations'], draining: boolean): Readiness {
-  const ready = database === 'ok' && migrationState === 'current' && !draining;
-  return { ready, body: { status: ready ? 'ready' : 'not ready', checks: { database, migrations: migrationState, draining } } };
+type Checks = Readiness['body']['checks'];
+
+function outcome(checks: Checks): Readiness {
+  const ready = checks.database === 'ok' && checks.migrations === 'current' && !checks.draining && checks.jwks !== 'unavailable';
+  return { ready, body: { status: ready ? 'ready' : 'not ready', checks } };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
