@@ -73,7 +73,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       '-c', 'shared_buffers=256MB',
       '-c', 'work_mem=16MB',
       '-c', 'maintenance_work_mem=256MB',
-      '-c', 'synchronous_commit=off',
+      // Durability: a commit returns once its WAL is flushed (synchronous_commit),
+      // and flushing really reaches the disk (fsync). A throwaway test cluster,
+      // deleted on stop, has nothing to keep through a crash, so it skips fsync.
+      '-c', 'synchronous_commit=on',
       '-c', 'fsync=' + (options.persistent ? 'on' : 'off'),
       '-c', 'timezone=UTC',
     ],

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database';
+import { durableTransaction } from '../db/durable';
 import type { Database } from '../db/schema';
 import type { CallEvent } from './event';
 
@@ -22,10 +23,11 @@ export type IngestResult =
  * 3. A transcript is upserted the same way; the event row records the outcome.
  *
  * The rollup triggers run inside the same transaction: statistics see the
- * call exactly when it exists.
+ * call exactly when it exists. The commit is durable before this returns:
+ * the provider never resends an event it got a 200 for.
  */
 export async function ingestCallEvent(db: Db, orgId: string, event: CallEvent, payload: unknown): Promise<IngestResult> {
-  return db.transaction().execute(async (trx) => {
+  return durableTransaction(db, async (trx) => {
     const stored = await recordEvent(trx, orgId, event, payload);
     if (stored.outcome === 'applied') return { status: 'duplicate' } as const;
 

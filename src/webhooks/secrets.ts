@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database';
+import { durableTransaction } from '../db/durable';
 import { generateWebhookSecret } from './signature';
 
 /** Organisation slugs as migration 0001 allows them; anything else cannot exist and skips the lookup. */
@@ -42,10 +43,11 @@ export interface RotatedSecret {
 /**
  * Adds a new secret and gives every other active secret of the organisation
  * `graceSeconds` more to live (0: they stop verifying now), so a provider can
- * switch over without a window in which its deliveries fail. One transaction.
+ * switch over without a window in which its deliveries fail. One durable
+ * transaction: the secret printed to the operator is on disk.
  */
 export async function rotateWebhookSecret(db: Db, orgId: string, graceSeconds: number, secret = generateWebhookSecret()): Promise<RotatedSecret> {
-  return db.transaction().execute(async (trx) => {
+  return durableTransaction(db, async (trx) => {
     const expiresAt = new Date(Date.now() + graceSeconds * 1000);
     const expired = await trx
       .updateTable('webhook_secrets')

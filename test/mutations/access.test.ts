@@ -1,4 +1,5 @@
 import type { Db } from '../../src/db/database';
+import { DURABLE_COMMIT_STATEMENT } from '../../src/db/durable';
 import type { Role } from '../../src/db/schema';
 import { toGlobalId } from '../../src/graphql/globalId';
 import { openTestDb } from '../support/db';
@@ -225,8 +226,11 @@ describe('mutations: roles, tenancy, loaders and limits', () => {
         server.operations.length = 0;
         const response = await server.graphql(MUTATIONS[name]!.query, { token: tokens.admin, variables: { input } });
         expect(response.body.errors).toBeUndefined();
-        for (const statement of server.operations[0]!.statements.statements!) {
-          if (/^(begin|commit|rollback)$/i.test(statement.sql.trim())) continue;
+        const statements = server.operations[0]!.statements.statements!;
+        // Transaction control, which touches no rows: begin, the durable-commit setting (test/durability.test.ts), commit.
+        expect({ name, durable: statements.some((statement) => statement.sql === DURABLE_COMMIT_STATEMENT) }).toEqual({ name, durable: true });
+        for (const statement of statements) {
+          if (/^(begin|commit|rollback)$/i.test(statement.sql.trim()) || statement.sql === DURABLE_COMMIT_STATEMENT) continue;
           expect({ sql: statement.sql, parameters: statement.parameters }).toEqual({
             sql: statement.sql,
             parameters: expect.arrayContaining([orgA.id]),

@@ -10,6 +10,8 @@ export interface RestartablePostgres {
   url: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Kills the server and all its processes at once, like a crash (see postgresProcess.ts); start() recovers it. */
+  crash(): Promise<void>;
   /** Stops the server and its process. */
   close(): Promise<void>;
 }
@@ -22,7 +24,7 @@ export async function startRestartablePostgres(dir: string, port: number): Promi
   const waiting: ((message: { event: string; url?: string; message?: string }) => void)[] = [];
   createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.(JSON.parse(line)));
 
-  const send = (command: 'start' | 'stop', expected: string) =>
+  const send = (command: 'start' | 'stop' | 'crash', expected: string) =>
     new Promise<{ url?: string }>((resolve, reject) => {
       waiting.push((message) => (message.event === expected ? resolve(message) : reject(new Error(message.message ?? message.event))));
       child.stdin.write(`${command}\n`);
@@ -34,6 +36,7 @@ export async function startRestartablePostgres(dir: string, port: number): Promi
     url,
     stop: async () => void (await send('stop', 'stopped')),
     start: async () => void (await send('start', 'started')),
+    crash: async () => void (await send('crash', 'crashed')),
     async close() {
       child.stdin.end();
       await exited;

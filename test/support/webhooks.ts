@@ -23,6 +23,8 @@ export interface DeliverOptions {
   /** Overrides the computed header (or removes it with null). */
   signature?: string | null;
   method?: string;
+  /** Aborts the request (fetch rejects) after this long; no limit unless given. */
+  timeoutMs?: number;
 }
 
 export async function deliver(baseUrl: string, slug: string, body: string | Buffer | object, options: DeliverOptions): Promise<Delivery> {
@@ -33,6 +35,7 @@ export async function deliver(baseUrl: string, slug: string, body: string | Buff
     method: options.method ?? 'POST',
     headers: { 'content-type': 'application/json', ...(signature === null ? {} : { 'switchboard-signature': signature }) },
     ...(options.method === 'GET' ? {} : { body: raw }),
+    ...(options.timeoutMs ? { signal: AbortSignal.timeout(options.timeoutMs) } : {}),
   });
   const text = await response.text();
   let parsed: Delivery['body'] = {};
