@@ -12,6 +12,7 @@ import { createApolloServer } from './graphql/apollo';
 import type { Context } from './graphql/context';
 import { authUnavailable, unauthenticated } from './graphql/errors';
 import { handleGraphiql } from './http/graphiql';
+import { isLoopbackAddress } from './http/loopback';
 import { handleCors } from './http/cors';
 import { handleGraphql } from './http/graphqlHandler';
 import { serveRecording } from './http/recordings';
@@ -44,7 +45,7 @@ export interface AppOptions {
   logger: Logger;
   /** Defaults to the signer the configuration selects. */
   signer?: RecordingSigner;
-  /** Prefilled into GraphiQL's headers; development only. */
+  /** Prefilled into GraphiQL's headers for loopback peers only (src/http/loopback.ts); development only. */
   devToken?: string;
   /** Called after every GraphQL operation with the SQL it ran (tests use it to assert the shape of the work). */
   onOperation?: (report: OperationReport) => void;
@@ -192,10 +193,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       res.end(text);
       return;
     }
-    if (
-      !production &&
-      handleGraphiql(req, res, { endpoint: '/graphql', ...(options.devToken ? { devToken: options.devToken } : {}) })
-    ) {
+    // The dev token is an admin's: only a browser on this machine gets it prefilled.
+    const devToken = options.devToken && isLoopbackAddress(req.socket.remoteAddress) ? options.devToken : undefined;
+    if (!production && handleGraphiql(req, res, { endpoint: '/graphql', ...(devToken ? { devToken } : {}) })) {
       return;
     }
     if (url.pathname === '/') {

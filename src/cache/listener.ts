@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../logger';
+import { throttledWarn, type ThrottleClock, type ThrottledWarn } from '../observability/throttledWarn';
 
 export const INVALIDATION_CHANNEL = 'switchboard_invalidate';
 
@@ -31,6 +32,9 @@ export interface ListenerOptions {
   backoffMaxMs: number;
   pingMs: number;
   logger: Logger;
+  /** Failed reconnects repeat every backoffMaxMs while PostgreSQL is down: logged at most once per this interval. */
+  logIntervalMs?: number;
+  clock?: ThrottleClock;
 }
 
 /**
@@ -50,12 +54,20 @@ export class InvalidationListener {
   connections = 0;
   /** PostgreSQL backend pid of the current connection, if any. */
   backendPid: number | undefined;
+  private readonly warnConnectFailed: ThrottledWarn;
 
   constructor(
     private readonly connection: pg.ClientConfig,
     private readonly options: ListenerOptions,
     private readonly handlers: ListenerHandlers,
-  ) {}
+  ) {
+    this.warnConnectFailed = throttledWarn(
+      options.logger,
+      'cache invalidation listener could not connect; caches bypassed',
+      options.logIntervalMs ?? 0,
+      options.clock,
+    );
+  }
 
   get listening(): boolean {
     return this.client !== undefined;
@@ -91,7 +103,7 @@ export class InvalidationListener {
       await client.query(`LISTEN ${INVALIDATION_CHANNEL}`);
     } catch (error) {
       client.end().catch(() => {});
-      this.options.logger.warn({ err: error, attempt: this.attempt }, 'cache invalidation listener could not connect; caches bypassed');
+      this.warnConnectFailed({ err: error, attempt: this.attempt });
       this.scheduleReconnect();
       return;
     }

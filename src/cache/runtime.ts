@@ -11,9 +11,13 @@ import { EntityCache } from './entityCache';
 import { LruKeyValueCache, TolerantKeyValueCache, createRedisStore, type CacheClock, type RedisStore } from './keyValue';
 import { InvalidationListener, type Invalidation } from './listener';
 import { CacheStats } from './stats';
+import { throttledWarn } from '../observability/throttledWarn';
 
 /** How long a shared-cache (Redis) operation may take before it counts as a miss. */
 const SHARED_CACHE_TIMEOUT_MS = 250;
+
+/** A Redis outage fails every lookup: one warn line per this interval, with the count left out (src/observability/throttledWarn.ts). */
+export const CACHE_ERROR_LOG_INTERVAL_MS = 10_000;
 
 /** The entity caches, by what they hold. */
 export interface EntityCaches {
@@ -71,7 +75,8 @@ export class CacheRuntime {
       phoneNumbersByE164: entity('phone_numbers_by_e164', ['phone_numbers', 'agents']),
     };
 
-    const onSharedError = (error: unknown) => logger.warn({ err: error }, 'shared cache (Redis) error; served as a miss');
+    const warnShared = throttledWarn(logger, 'shared cache (Redis) error; served as a miss', CACHE_ERROR_LOG_INTERVAL_MS, clock);
+    const onSharedError = (error: unknown) => warnShared({ err: error });
     if (config.redisUrl) this.redis = createRedisStore(config.redisUrl, config.redisKeyPrefix, onSharedError);
     const store = (name: string, maxBytes: number, countLookups: boolean): KeyValueCache<string> => {
       const counters = this.stats.for(name);
@@ -91,7 +96,14 @@ export class CacheRuntime {
     if (needsListener && pool) {
       this.listener = new InvalidationListener(
         { ...(pool.options as pg.ClientConfig), application_name: `switchboard-listener-${randomUUID().slice(0, 8)}` },
-        { backoffMs: config.listenerBackoffMs, backoffMaxMs: config.listenerBackoffMaxMs, pingMs: config.listenerPingMs, logger },
+        {
+          backoffMs: config.listenerBackoffMs,
+          backoffMaxMs: config.listenerBackoffMaxMs,
+          pingMs: config.listenerPingMs,
+          logger,
+          logIntervalMs: CACHE_ERROR_LOG_INTERVAL_MS,
+          ...(clock ? { clock } : {}),
+        },
         {
           onInvalidation: (invalidation) => this.apply(invalidation),
           onConnected: (sessionId) => {

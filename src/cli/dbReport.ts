@@ -2,6 +2,7 @@ import pg from 'pg';
 import { loadConfig } from '../config/config';
 import { locateDatabase } from '../db/connect';
 import { cacheHitRatio, indexUsage, tableScans, topStatements } from '../db/report';
+import { runCli } from './run';
 
 /**
  * `npm run db:report [-- --limit N]`: the top statements by total time from
@@ -80,7 +81,4 @@ const oneLine = (text: string, max: number) => {
 const kib = (bytes: number) => `${Math.round(bytes / 1024)} kB`;
 const percent = (ratio: number | null) => (ratio === null ? 'n/a' : `${(ratio * 100).toFixed(2)}%`);
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  console.error(`db:report: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+runCli('db:report', () => main(process.argv.slice(2)));

@@ -2,6 +2,7 @@ import { loadConfig } from '../config/config';
 import { locateDatabase } from '../db/connect';
 import { createDb, createPool } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
+import { runCli } from './run';
 
 /** `npm run migrate`: brings the configured database to the latest schema. */
 async function main(): Promise<void> {
@@ -18,7 +19,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(`migrate: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+runCli('migrate', () => main());

@@ -4,6 +4,7 @@ import { locateDatabase } from '../db/connect';
 import { createDb, createPool } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { rollupDifferences } from '../stats/rollupCheck';
+import { runCli } from './run';
 
 /**
  * `npm run rollups:rebuild` recomputes every organisation's rollups from raw rows.
@@ -35,10 +36,5 @@ async function main(command: string | undefined): Promise<number> {
   }
 }
 
-main(process.argv[2]).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(`rollups: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(2);
-  },
-);
+// A difference exits 1 and a failure to check 2, except a wrong setting, which every command exits 1 with.
+runCli('rollups', () => main(process.argv[2]), 2);

@@ -4,6 +4,7 @@ import { locateDatabase } from '../db/connect';
 import { createDb, createPool } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { seedScale } from '../seed/scale';
+import { runCli } from './run';
 
 const USAGE = `usage: npm run seed -- [--orgs 20] [--calls 1000000] [--contacts-per-org 2000] [--agents-per-org 50]
                        [--days 90] [--prefix scale] [--skew 0.4] [--seed 1] [--parallel 2] [--reset]`;
@@ -73,7 +74,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(`seed: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+runCli('seed', () => main());

@@ -6,7 +6,9 @@ import { createDb, createPool, poolOptionsFor } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { createLogger } from '../logger';
 import { seedDemoData } from '../seed/demo';
+import { activeDemoSecrets } from '../webhooks/secrets';
 import { devTokenFor } from './devToken';
+import { runCli } from './run';
 
 /**
  * `npm start`: database (embedded unless DATABASE_URL), migrations, demo data
@@ -23,6 +25,22 @@ async function main(): Promise<void> {
   const db = createDb(pool);
   await migrateToLatest(db);
 
+  if (config.env === 'production') {
+    // A database seeded in development keeps the demo organisations' webhook
+    // secrets, printed in the README: served in production, anyone could forge
+    // their call reports. Refusing (rather than revoking them silently) leaves
+    // the operator to choose when the provider switches to a new secret.
+    const demo = await activeDemoSecrets(db);
+    if (demo.length > 0) {
+      await pool.end();
+      await location.release();
+      throw new Error(
+        `refusing to start in production: the well-known demo webhook secret is active for ${demo.join(', ')}. ` +
+          `Rotate it first: ${demo.map((slug) => `npm run -s webhook:secret -- --org ${slug} --grace-seconds 0`).join(' ; ')}`,
+      );
+    }
+  }
+
   if (config.env !== 'production') {
     const seeded = await seedDemoData(db, { recordingsDir: recordingsDir(config) });
     if (seeded) logger.info({ ...seeded, organisations: seeded.organisations.map((o) => o.slug) }, 'seeded demo data');
@@ -33,10 +51,10 @@ async function main(): Promise<void> {
       : undefined;
 
   const app = await createApp({ config, db, logger, ...(devToken ? { devToken } : {}) });
-  await app.listen(config.port, config.host);
-  const base = `http://localhost:${config.port}`;
+  const address = await app.listen(config.port, config.host);
+  const base = `http://localhost:${address.port}`;
   logger.info(
-    { ms: Date.now() - startedAt, database: location.embedded ? 'embedded' : 'external' },
+    { ms: Date.now() - startedAt, database: location.embedded ? 'embedded' : 'external', host: config.host, port: address.port },
     `Switchboard ready at ${base}/graphql — GraphiQL ${base}/graphiql` +
       (devToken ? ` — token (acme admin): ${devToken}` : ''),
   );
@@ -68,7 +86,4 @@ function recordingsDir(config: ReturnType<typeof loadConfig>): string {
   return config.recordings.kind === 'local' ? config.recordings.dir : path.join(config.dataDir, 'recordings');
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runCli('start', () => main());

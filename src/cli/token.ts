@@ -4,6 +4,7 @@ import { locateDatabase } from '../db/connect';
 import { createDb, createPool } from '../db/database';
 import type { Role } from '../db/schema';
 import { devTokenFor } from './devToken';
+import { runCli } from './run';
 
 /**
  * `npm run -s token -- --org <slug> [--role admin|member|viewer] [--expires-in seconds]`
@@ -30,7 +31,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`token: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runCli('token', () => main());

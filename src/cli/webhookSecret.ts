@@ -5,6 +5,7 @@ import { createDb, createPool } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { findOrganisationBySlug } from '../queries/organisations';
 import { listWebhookSecrets, rotateWebhookSecret } from '../webhooks/secrets';
+import { runCli } from './run';
 
 const USAGE = 'usage: npm run -s webhook:secret -- --org <slug> [--grace-seconds 86400] | --org <slug> --list';
 
@@ -53,7 +54,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`webhook:secret: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runCli('webhook:secret', () => main());

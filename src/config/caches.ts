@@ -1,3 +1,5 @@
+import { configProblem } from './problems';
+
 /**
  * Cache settings (src/cache), read from the environment by `cachesFromEnv`
  * and kept in `Config.caches`. Every cache is bounded and has a TTL; all of
@@ -32,7 +34,10 @@ function intFromEnv(name: string, fallback: number, min = 0): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer of at least ${min}, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min) {
+    configProblem(`${name} must be an integer of at least ${min}, got "${raw}"`);
+    return fallback;
+  }
   return value;
 }
 
@@ -41,7 +46,8 @@ function switchFromEnv(name: string, fallback: boolean): boolean {
   if (raw === undefined || raw === '') return fallback;
   if (raw === 'on') return true;
   if (raw === 'off') return false;
-  throw new Error(`${name} must be "on" or "off", got "${raw}"`);
+  configProblem(`${name} must be "on" or "off", got "${raw}"`);
+  return fallback;
 }
 
 export function cachesFromEnv(): CacheConfig {

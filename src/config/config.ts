@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { protectionFromEnv, type ProtectionConfig } from './protection';
 import { cachesFromEnv, type CacheConfig } from './caches';
+import { collectConfigProblems, configProblem } from './problems';
 
 /**
  * Everything configurable, read once from the environment. Development
@@ -12,6 +13,7 @@ import { cachesFromEnv, type CacheConfig } from './caches';
 export interface Config extends ProtectionConfig {
   env: 'development' | 'production' | 'test';
   port: number;
+  /** `HOST`; 127.0.0.1 in development and test (nothing on the network sees the dev token), 0.0.0.0 in production (a container's port mapping needs it). */
   host: string;
   /** External PostgreSQL; when absent an embedded server is started. */
   databaseUrl: string | undefined;
@@ -83,7 +85,10 @@ function intFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  if (!Number.isInteger(value) || value < 0) {
+    configProblem(`${name} must be a non-negative integer, got "${raw}"`);
+    return fallback;
+  }
   return value;
 }
 
@@ -106,14 +111,32 @@ function localSecret(dataDir: string, name: string): Uint8Array {
 function secretFromEnv(name: string, env: Config['env'], dataDir: string, localName: string): Uint8Array {
   const value = process.env[name];
   if (value) {
-    if (value.length < 32) throw new Error(`${name} must be at least 32 characters`);
+    if (value.length < 32) configProblem(`${name} must be at least 32 characters, got ${value.length}`);
     return new TextEncoder().encode(value);
   }
-  if (env === 'production') throw new Error(`${name} is required in production`);
+  if (env === 'production') {
+    configProblem(`${name} is required in production: ${PRODUCTION_SECRETS[name] ?? 'at least 32 characters'}`);
+    // Never used: the problem makes loadConfig throw.
+    return new Uint8Array();
+  }
   return localSecret(dataDir, localName);
 }
 
+/** What each production secret is, and the alternative to setting it, for the message that it is missing. */
+const PRODUCTION_SECRETS: Record<string, string> = {
+  JWT_SECRET: 'the HS256 token key, at least 32 characters (or set JWKS_URL to verify tokens against a JWKS instead)',
+  RECORDINGS_SECRET: 'the key signing local recording URLs, at least 32 characters (or set RECORDINGS_STORE=s3 and S3_BUCKET)',
+};
+
+/**
+ * Every setting is read and every problem reported at once (src/config/problems.ts):
+ * a ConfigError listing one line per wrong or missing variable.
+ */
 export function loadConfig(overrides: Partial<Config> = {}): Config {
+  return collectConfigProblems(() => readConfig(overrides));
+}
+
+function readConfig(overrides: Partial<Config>): Config {
   const nodeEnv = process.env.NODE_ENV;
   const env: Config['env'] = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'development';
   const dataDir = path.resolve(process.env.SWITCHBOARD_DATA_DIR ?? path.join(PROJECT_ROOT, '.data'));
@@ -134,11 +157,13 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
     : { kind: 'hs256', secret: secretFromEnv('JWT_SECRET', env, dataDir, 'jwt'), issuer, audience };
 
   const defaultExpiresInSeconds = intFromEnv('RECORDING_URL_TTL_SECONDS', 900);
+  const store = process.env.RECORDINGS_STORE;
+  if (store && store !== 'local' && store !== 's3') configProblem(`RECORDINGS_STORE must be local or s3, got "${store}"`);
   const recordings: RecordingsConfig =
-    process.env.RECORDINGS_STORE === 's3'
+    store === 's3'
       ? {
           kind: 's3',
-          bucket: required('S3_BUCKET'),
+          bucket: required('S3_BUCKET', 'with RECORDINGS_STORE=s3: the bucket holding the recordings'),
           region: process.env.S3_REGION ?? 'us-east-1',
           endpoint: process.env.S3_ENDPOINT || undefined,
           forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true',
@@ -155,7 +180,7 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
   return {
     env,
     port: intFromEnv('PORT', 4000),
-    host: process.env.HOST ?? '0.0.0.0',
+    host: process.env.HOST || (env === 'production' ? '0.0.0.0' : '127.0.0.1'),
     databaseUrl: process.env.DATABASE_URL || undefined,
     dataDir,
     embeddedPgPort: intFromEnv('EMBEDDED_PG_PORT', 54329),
@@ -178,8 +203,8 @@ export function loadConfig(overrides: Partial<Config> = {}): Config {
   };
 }
 
-function required(name: string): string {
+function required(name: string, why: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is required`);
-  return value;
+  if (!value) configProblem(`${name} is required ${why}`);
+  return value ?? '';
 }

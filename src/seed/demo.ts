@@ -9,6 +9,7 @@ import type {
 } from '../db/schema';
 import { synthesizeCallAudio } from '../recordings/wav';
 import { Random, WeightedIndex, seedFrom } from './random';
+import { demoWebhookSecret } from '../webhooks/secrets';
 
 /**
  * Demo data: two organisations with agents, numbers, ~2,000 contacts and
@@ -1071,16 +1072,6 @@ async function writeOrganisation(trx: Transaction<Database>, plan: OrgPlan, reco
     await writeFile(target, file.wav);
   }
   return orgId;
-}
-
-/**
- * The demo organisations' webhook secret, printed in README and docs/webhooks.md
- * so a developer can sign a test delivery at once. Known to everyone, so
- * development only: production never seeds, and `npm run webhook:secret`
- * rotates it away.
- */
-export function demoWebhookSecret(slug: string): string {
-  return `whsec_demo_${slug}_not_for_production`;
 }
 
 /**

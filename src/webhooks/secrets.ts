@@ -82,3 +82,31 @@ export async function listWebhookSecrets(db: Db, orgId: string): Promise<SecretL
     .execute();
   return rows.map(({ secret, ...row }) => ({ ...row, prefix: `${secret.slice(0, 10)}…` }));
 }
+
+/**
+ * The demo organisations' webhook secret, printed in README and docs/webhooks.md
+ * so a developer can sign a test delivery at once. Known to everyone, so
+ * development only: production never seeds, refuses to start while one is
+ * active (`activeDemoSecrets`), and `npm run webhook:secret` rotates it away.
+ */
+export function demoWebhookSecret(slug: string): string {
+  return `whsec_demo_${slug}_not_for_production`;
+}
+
+/**
+ * Slugs of the organisations whose well-known demo secret (above) still
+ * verifies deliveries: a database seeded in development and later served in
+ * production would accept anyone's forged call reports for them.
+ */
+export async function activeDemoSecrets(db: Db): Promise<string[]> {
+  const rows = await db
+    .selectFrom('webhook_secrets as s')
+    .innerJoin('organisations as o', 'o.id', 's.org_id')
+    .select(['o.slug', 's.secret'])
+    // `_` is LIKE's wildcard, escaped here to match literally; each row's exact secret is compared below.
+    .where('s.secret', 'like', 'whsec\\_demo\\_%')
+    .where((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', sql<Date>`now()`)]))
+    .orderBy('o.slug')
+    .execute();
+  return [...new Set(rows.filter((row) => row.secret === demoWebhookSecret(row.slug)).map((row) => row.slug))];
+}

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { createApp, type App } from '../../src/app';
+import type { CacheClock } from '../../src/cache/keyValue';
 import { signToken } from '../../src/auth/tokens';
 import { loadConfig, type Config } from '../../src/config/config';
 import { cachesOff } from '../../src/config/caches';
@@ -49,7 +50,7 @@ export interface AppServer {
 }
 
 export async function startAppServer(
-  options: { databaseUrl?: string; overrides?: Partial<Config>; applicationName?: string } = {},
+  options: { databaseUrl?: string; overrides?: Partial<Config>; applicationName?: string; cacheClock?: CacheClock } = {},
 ): Promise<AppServer> {
   const databaseUrl = options.databaseUrl ?? testDatabaseUrl();
   const config = loadConfig({
@@ -72,7 +73,7 @@ export async function startAppServer(
   const db = createDb(pool);
   const logs: LogLine[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) } });
-  const app = await createApp({ config, db, logger });
+  const app = await createApp({ config, db, logger, ...(options.cacheClock ? { cacheClock: options.cacheClock } : {}) });
   const address = await app.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${address.port}`;
 

