@@ -114,6 +114,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     cacheHints: config.caches.responseCache,
     queryLimits: config.queryLimits,
     defaultPageSize: config.defaultPageSize,
+    maxPageSize: config.maxPageSize,
     automaticPersistedQueries: persisted.mode !== 'only',
     apqCache: caches.apqCache,
   });

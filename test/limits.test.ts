@@ -1,10 +1,12 @@
-import { buildSchema, parse } from 'graphql';
-import { protectionFromEnv, type QueryLimits } from '../src/config/protection';
+import { buildSchema, getIntrospectionQuery, parse } from 'graphql';
+import { DEFAULT_QUERY_LIMITS, protectionFromEnv, type QueryLimits } from '../src/config/protection';
 import type { Db } from '../src/db/database';
 import { typeDefs } from '../src/graphql/apollo';
-import { operationCost } from '../src/limits/measure';
+import { measureOperation, operationCost } from '../src/limits/measure';
 import { openTestDb } from './support/db';
-import { createAgent, createCalls, createContact, createOrg, type TestOrg } from './support/factories';
+import { toGlobalId } from '../src/graphql/globalId';
+import { startAppServer } from './support/appServer';
+import { createAgent, createCall, createCalls, createContact, createOrg, type TestOrg } from './support/factories';
 import { startTestServer, type TestServer } from './support/server';
 
 /**
@@ -78,10 +80,44 @@ describe('operationCost: fields cost 1, connections multiply their children by t
   });
 });
 
+describe('field count: every selection counts, __typename and introspection too, a fragment once per spread', () => {
+  const fields = (query: string) => {
+    const document = parse(query);
+    const operation = document.definitions.find((definition) => definition.kind === 'OperationDefinition');
+    if (operation?.kind !== 'OperationDefinition') throw new Error('no operation');
+    return measureOperation(document, operation, {}, schema).fields;
+  };
+
+  it('counts fields and __typename', () => {
+    expect(fields('{ viewer { role user { id name } } }')).toBe(5);
+    expect(fields(`{ ${'__typename '.repeat(500)}}`)).toBe(500);
+  });
+
+  it('counts a fragment each time it is spread', () => {
+    expect(fields('{ viewer { ...A } } fragment A on Viewer { ...B ...B } fragment B on Viewer { role __typename }')).toBe(1 + 2 * 2);
+    expect(fields('{ calls { nodes { ... on Call { id status } } } }')).toBe(4);
+  });
+
+  it("counts introspection selections, so GraphiQL's introspection query is a floor for the limit", () => {
+    expect(fields('{ __schema { queryType { name } } }')).toBe(3);
+    const introspection = fields(getIntrospectionQuery());
+    expect(introspection).toBe(220);
+    expect(introspection).toBeLessThan(DEFAULT_QUERY_LIMITS.maxFields);
+  });
+});
+
 describe('limits configuration', () => {
   it('has defaults, reads each limit from the environment and refuses nonsense', () => {
     const defaults = protectionFromEnv({});
-    expect(defaults.queryLimits).toEqual({ maxDepth: 12, maxAliases: 30, maxTokens: 2000, maxDirectives: 50, maxCost: 50_000 });
+    expect(defaults.queryLimits).toEqual({
+      maxDepth: 12,
+      maxAliases: 30,
+      maxTokens: 2000,
+      maxDirectives: 50,
+      maxCost: 50_000,
+      maxFields: 400,
+      maxStringLength: 20_000,
+    });
     expect(defaults.bodyLimitBytes).toBe(1024 * 1024);
     expect(defaults.corsOrigins).toEqual([]);
     expect(defaults.trustedDocuments).toEqual({ mode: 'off', manifestPath: undefined });
@@ -91,14 +127,18 @@ describe('limits configuration', () => {
       MAX_QUERY_TOKENS: '7',
       MAX_DIRECTIVES: '8',
       MAX_QUERY_COST: '9',
+      MAX_FIELDS: '11',
+      MAX_STRING_LENGTH: '12',
       MAX_BODY_BYTES: '10',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173/',
     });
-    expect(custom.queryLimits).toEqual({ maxDepth: 5, maxAliases: 6, maxTokens: 7, maxDirectives: 8, maxCost: 9 });
+    expect(custom.queryLimits).toEqual({ maxDepth: 5, maxAliases: 6, maxTokens: 7, maxDirectives: 8, maxCost: 9, maxFields: 11, maxStringLength: 12 });
     expect(custom.bodyLimitBytes).toBe(10);
     expect(custom.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
     expect(() => protectionFromEnv({ MAX_QUERY_DEPTH: '0' })).toThrow(/MAX_QUERY_DEPTH/);
     expect(() => protectionFromEnv({ MAX_QUERY_COST: 'lots' })).toThrow(/MAX_QUERY_COST/);
+    expect(() => protectionFromEnv({ MAX_FIELDS: '-1' })).toThrow(/MAX_FIELDS/);
+    expect(() => protectionFromEnv({ MAX_STRING_LENGTH: '1.5' })).toThrow(/MAX_STRING_LENGTH/);
     expect(() => protectionFromEnv({ CORS_ORIGINS: 'https://app.example.com/path' })).toThrow(/CORS_ORIGINS/);
     expect(() => protectionFromEnv({ CORS_ORIGINS: 'app.example.com' })).toThrow(/CORS_ORIGINS/);
   });
@@ -115,7 +155,7 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
   let prodToken: string;
   let defaultsToken: string;
 
-  const tight: QueryLimits = { maxDepth: 4, maxAliases: 3, maxTokens: 60, maxDirectives: 3, maxCost: 500 };
+  const tight: QueryLimits = { maxDepth: 4, maxAliases: 3, maxTokens: 60, maxDirectives: 3, maxCost: 500, maxFields: 20, maxStringLength: 50 };
 
   beforeAll(async () => {
     ({ db, close: closeDb } = openTestDb());
@@ -176,6 +216,7 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
   const manyTokens = `{ viewer { ${'role '.repeat(60)}} }`;
   const directives = '{ viewer { role @include(if: true) user { id @skip(if: false) name @include(if: true) email @include(if: true) } } }';
   const costly = '{ calls(first: 100) { nodes { id status agent { id name } } } }'; // 1 + 100 × 6
+  const manyFields = `{ viewer { ${'__typename '.repeat(25)}} }`; // 26 fields, free of cost
 
   describe('development names the limit', () => {
     it('depth over the limit is QUERY_TOO_DEEP', async () => {
@@ -253,6 +294,7 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
       [manyTokens, 'TOO_MANY_TOKENS'],
       [directives, 'TOO_MANY_DIRECTIVES'],
       [costly, 'QUERY_TOO_COMPLEX'],
+      [manyFields, 'TOO_MANY_FIELDS'],
     ];
 
     it.each(cases)('%s → %s, with no number in the message', async (query, code) => {
@@ -311,6 +353,123 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
     it('refuse a third nested page of 100', async () => {
       const query = '{ calls(first: 100) { nodes { agent { calls(first: 100) { nodes { contact { calls(first: 100) { nodes { id } } } } } } } } }';
       expectRefused(defaults, await post(defaults, { query }), 'QUERY_TOO_COMPLEX');
+    });
+  });
+
+  describe('fields, repeated validation errors, page sizes, long strings and subscriptions', () => {
+    let callId: string;
+
+    beforeAll(async () => {
+      const agent = await createAgent(db, org.id);
+      callId = toGlobalId('Call', await createCall(db, org.id, { agentId: agent }));
+    });
+
+    it('more fields than the limit is TOO_MANY_FIELDS, __typename included, before any SQL', async () => {
+      const result = await post(dev, { query: manyFields });
+      expectRefused(dev, result, 'TOO_MANY_FIELDS');
+      expect(result.body.errors![0]!.message).toMatch(/26, limit 20/);
+      const spread = await post(dev, { query: `{ viewer { ...F ...G } } fragment F on Viewer { ...G ...G } fragment G on Viewer { ${'__typename '.repeat(7)}}` });
+      expectRefused(dev, spread, 'TOO_MANY_FIELDS'); // 1 + 3 spreads × 7
+      expect((await post(dev, { query: `{ viewer { ${'__typename '.repeat(19)}} }` })).status).toBe(200);
+      // The default limit lets GraphiQL's introspection through and refuses 500 __typename.
+      expectRefused(defaults, await post(defaults, { query: `{ ${'__typename '.repeat(500)}}` }), 'TOO_MANY_FIELDS');
+      const introspection = await post(defaults, { query: getIntrospectionQuery() });
+      expect(introspection.status).toBe(200);
+      expect(introspection.body.errors).toBeUndefined();
+    });
+
+    it('a problem repeated in a document is one validation error, still a 400 GRAPHQL_VALIDATION_FAILED', async () => {
+      const result = await post(defaults, { query: `{ viewer { role ${'@aa '.repeat(10)}} }` });
+      expect(result.status).toBe(400);
+      expect(result.body.errors).toHaveLength(1);
+      expect(result.body.errors![0]).toMatchObject({ message: 'Unknown directive "@aa".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+      // Distinct problems are each still reported once.
+      const two = await post(defaults, { query: '{ viewer { role @aa @aa @bb user { id @bb } } }' });
+      expect(two.status).toBe(400);
+      expect(two.body.errors!.map((error) => error.message)).toEqual(['Unknown directive "@aa".', 'Unknown directive "@bb".']);
+    });
+
+    it('first/last out of range is BAD_USER_INPUT naming the argument, literal or variable, before the cost limit', async () => {
+      const query = 'query Page($n: Int) { calls(first: $n) { nodes { id status agent { id name } } } }';
+      for (const n of [2 ** 40, 101, -1]) {
+        const result = await post(dev, { query, variables: { n } });
+        expectRefused(dev, result, 'BAD_USER_INPUT');
+        expect(result.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'first' });
+      }
+      const literal = await post(dev, { query: '{ calls(last: 101) { nodes { id status agent { id name } } } }' });
+      expectRefused(dev, literal, 'BAD_USER_INPUT');
+      expect(literal.body.errors![0]).toMatchObject({ message: 'last must not exceed 100', extensions: { argument: 'last' } });
+      const nested = await post(defaults, {
+        query: 'query ($n: Int) { dashboard(range: { preset: TODAY }) { recentCalls(first: $n) { nodes { id } } } }',
+        variables: { n: -5 },
+      });
+      expectRefused(defaults, nested, 'BAD_USER_INPUT');
+      expect(nested.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'first' });
+      const leaderboard = await post(defaults, {
+        query: 'query ($n: Int) { agentLeaderboard(range: { preset: TODAY }, first: $n) { rank } }',
+        variables: { n: 2 ** 40 },
+      });
+      expectRefused(defaults, leaderboard, 'BAD_USER_INPUT');
+      expect(leaderboard.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'first' });
+    });
+
+    it('a string argument over the limit is a 400 BAD_USER_INPUT before any resolver, literal or in variables', async () => {
+      const big = 'x'.repeat(200 * 1024);
+      const literal = await post(defaults, { query: `{ contacts(search: "${big}") { nodes { id } } }` });
+      expectRefused(defaults, literal, 'BAD_USER_INPUT');
+      expect(literal.body.errors![0]).toMatchObject({ message: 'search must be at most 20000 characters', extensions: { argument: 'search' } });
+      const nested = await post(defaults, { query: `{ calls(filter: { agentId: "${big}" }) { nodes { id } } }` });
+      expectRefused(defaults, nested, 'BAD_USER_INPUT');
+      expect(nested.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'filter.agentId' });
+      const updateCall = 'mutation ($input: UpdateCallInput!) { updateCall(input: $input) { call { id notes } } }';
+      const variable = await post(defaults, { query: updateCall, variables: { input: { id: callId, notes: big } } });
+      expectRefused(defaults, variable, 'BAD_USER_INPUT');
+      expect(variable.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: '$input.notes' });
+      const createContact = 'mutation ($input: CreateContactInput!) { createContact(input: $input) { contact { id } } }';
+      const inList = await post(defaults, { query: createContact, variables: { input: { name: 'Long Tag', phone: '+14155550199', tags: ['vip', big] } } });
+      expectRefused(defaults, inList, 'BAD_USER_INPUT');
+      expect(inList.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: '$input.tags[1]' });
+      // The longest note the mutation takes still goes through; characters are code points.
+      const longest = await post(defaults, { query: updateCall, variables: { input: { id: callId, notes: '📞'.repeat(10_000) } } });
+      expect(longest.status).toBe(200);
+      expect(longest.body.errors).toBeUndefined();
+      expect(longest.body.data.updateCall.call.notes).toHaveLength(20_000);
+    });
+
+    it('the string limit is configurable and production does not state it', async () => {
+      const search = (text: string) => `{ contacts(search: "${text}") { nodes { id } } }`;
+      expect((await post(dev, { query: search('y'.repeat(50)) })).status).toBe(200);
+      expectRefused(dev, await post(dev, { query: search('y'.repeat(51)) }), 'BAD_USER_INPUT');
+      const production = await post(prod, { query: search('y'.repeat(51)) });
+      expectRefused(prod, production, 'BAD_USER_INPUT');
+      expect(production.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: 'search' });
+      expect(production.body.errors![0]!.message).toBe('search is too long');
+    });
+
+    it('a subscription is a 400 client error, logged at info level without a stack', async () => {
+      const logged = await startAppServer();
+      try {
+        const token = await logged.tokenFor(org);
+        for (const query of ['subscription { x }', 'subscription Watch { viewer { role } }']) {
+          const result = await logged.graphql(query, { token });
+          expect(result.status).toBe(400);
+          expect(result.body.errors).toEqual([
+            {
+              message: 'Subscriptions are not supported over HTTP; send a query or a mutation',
+              extensions: { code: 'OPERATION_NOT_SUPPORTED' },
+            },
+          ]);
+          const requestId = result.headers.get('x-request-id');
+          const lines = logged.logs.filter((line) => line.requestId === requestId);
+          expect(lines.length).toBeGreaterThan(0);
+          for (const line of lines) {
+            expect(line.level).toBeLessThanOrEqual(30);
+            expect(JSON.stringify(line)).not.toMatch(/stack/);
+          }
+        }
+      } finally {
+        await logged.close();
+      }
     });
   });
 

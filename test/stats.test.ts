@@ -161,4 +161,25 @@ describe('statistics panels', () => {
       expect(response.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     }
   });
+
+  it('rejects explicit ranges outside 1900..9999 before PostgreSQL has to do arithmetic on them', async () => {
+    const panels = [
+      (range: string) => `{ dashboard(range: ${range}) { range { from } previousRange { from } totalCalls { current } } }`,
+      (range: string) => `{ analytics(range: ${range}) { buckets { start } } }`,
+      (range: string) => `{ agentLeaderboard(range: ${range}) { rank } }`,
+    ];
+    const ranges: [string, string][] = [
+      ['{ from: "0000-01-01T00:00:00Z", to: "0000-01-31T00:00:00Z" }', 'range.from'],
+      ['{ from: "1899-12-01T00:00:00Z", to: "1900-01-02T00:00:00Z" }', 'range.from'],
+      ['{ from: "9998-12-31T00:00:00Z", to: "9999-01-02T00:00:00Z" }', 'range.to'],
+    ];
+    for (const panel of panels) {
+      for (const [range, argument] of ranges) {
+        const response = await server.graphql(panel(range), { token });
+        expect(response.body.errors).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', argument } })]);
+      }
+    }
+    // The edges themselves are fine.
+    await run(panels[1]!('{ from: "1900-01-01T00:00:00Z", to: "1900-01-03T00:00:00Z" }'));
+  });
 });

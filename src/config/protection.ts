@@ -19,6 +19,17 @@ export interface QueryLimits {
   maxDirectives: number;
   /** Fields weighted by page sizes (`MAX_QUERY_COST`, see src/limits/measure.ts). */
   maxCost: number;
+  /**
+   * Field selections (`MAX_FIELDS`), a fragment counted each time it is spread,
+   * `__typename` and introspection included: the cost gives `__typename` away
+   * free, so without this 500 of them would execute.
+   */
+  maxFields: number;
+  /**
+   * Characters (code points) in any string argument, literal or in a variable,
+   * nested in input objects and lists too (`MAX_STRING_LENGTH`).
+   */
+  maxStringLength: number;
 }
 
 export type TrustedDocumentsMode = 'off' | 'allow' | 'only';
@@ -44,6 +55,13 @@ export interface ProtectionConfig {
  * levels; costliest: about 21,600 for 100 calls with 100 nested calls each;
  * most tokens: under 200, GraphiQL's introspection about 190) and far below
  * harm: a third nested page of 100 is rejected.
+ *
+ * Fields: the most in the test suite is 93 (a mutation document of aliased
+ * writes), the benchmark's dashboard 49, GraphiQL's introspection query 220
+ * (230 with every option on); 500 `__typename`s are refused. Strings: the
+ * longest text any input takes is a call's notes or summary, 10,000 code
+ * points after trimming; twice that leaves room for surrounding whitespace
+ * and refuses a 200 KB payload before it reaches a resolver.
  */
 export const DEFAULT_QUERY_LIMITS: QueryLimits = {
   maxDepth: 12,
@@ -51,6 +69,8 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
   maxTokens: 2000,
   maxDirectives: 50,
   maxCost: 50_000,
+  maxFields: 400,
+  maxStringLength: 20_000,
 };
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -64,6 +84,8 @@ export function protectionFromEnv(env: NodeJS.ProcessEnv = process.env): Protect
       maxTokens: limit('MAX_QUERY_TOKENS', DEFAULT_QUERY_LIMITS.maxTokens),
       maxDirectives: limit('MAX_DIRECTIVES', DEFAULT_QUERY_LIMITS.maxDirectives),
       maxCost: limit('MAX_QUERY_COST', DEFAULT_QUERY_LIMITS.maxCost),
+      maxFields: limit('MAX_FIELDS', DEFAULT_QUERY_LIMITS.maxFields),
+      maxStringLength: limit('MAX_STRING_LENGTH', DEFAULT_QUERY_LIMITS.maxStringLength),
     },
     trustedDocuments: trustedDocumentsFromEnv(env),
     corsOrigins: corsOriginsFrom(env.CORS_ORIGINS ?? ''),

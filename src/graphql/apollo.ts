@@ -36,6 +36,8 @@ export interface ApolloOptions {
   queryLimits?: QueryLimits;
   /** A connection's page size without `first`/`last`, for the cost limit. Default 20. */
   defaultPageSize?: number;
+  /** The largest `first`/`last`; a larger one is refused before execution. Default 100. */
+  maxPageSize?: number;
   /** Apollo's APQ; off in trusted-documents `only` mode so nothing can ever be registered. Default on. */
   automaticPersistedQueries?: boolean;
   /** Where APQ keeps registered queries (src/cache: bounded in memory, or Redis); Apollo's default in-memory cache when absent. */
@@ -119,7 +121,12 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<Context
       ApolloServerPluginLandingPageDisabled(),
       options.cacheHints ? ApolloServerPluginCacheControl({ calculateHttpHeaders: false }) : ApolloServerPluginCacheControlDisabled(),
       noHttpCachingPlugin,
-      queryLimitsPlugin({ limits: queryLimits, production: options.production, defaultPageSize: options.defaultPageSize ?? 20 }),
+      queryLimitsPlugin({
+        limits: queryLimits,
+        production: options.production,
+        defaultPageSize: options.defaultPageSize ?? 20,
+        maxPageSize: options.maxPageSize ?? 100,
+      }),
       persistedQueryNotFoundStatusPlugin,
       ...(options.production ? [] : [statementStatsPlugin]),
       failureStatusPlugin,

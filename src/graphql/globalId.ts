@@ -10,7 +10,18 @@ export type NodeType = (typeof NODE_TYPES)[number];
 /** Types with global ids that are not fetchable through `node(id)`. */
 type OtherIdType = 'User';
 
-const LOCAL_ID = /^[1-9][0-9]{0,17}$/; // positive bigint that fits int8
+const INT8_MAX = '9223372036854775807';
+
+/**
+ * A positive int8 in canonical decimal form: no sign, no leading zero, at most
+ * PostgreSQL's int8 maximum. Anything else would be a database error (or a
+ * different number) once cast to `int8`, so it never gets that far.
+ */
+export function isPositiveInt8(text: string): boolean {
+  if (!/^[1-9][0-9]{0,18}$/.test(text)) return false;
+  // Same length decimal strings without leading zeros compare like numbers.
+  return text.length < INT8_MAX.length || text <= INT8_MAX;
+}
 
 export function toGlobalId(type: NodeType | OtherIdType, localId: string): string {
   return Buffer.from(`${type}:${localId}`, 'utf8').toString('base64url');
@@ -23,7 +34,7 @@ export function parseGlobalId(globalId: string): { type: NodeType; localId: stri
   const colon = decoded.indexOf(':');
   const type = decoded.slice(0, colon) as NodeType;
   const localId = decoded.slice(colon + 1);
-  if (colon < 0 || !NODE_TYPES.includes(type) || !LOCAL_ID.test(localId)) return undefined;
+  if (colon < 0 || !NODE_TYPES.includes(type) || !isPositiveInt8(localId)) return undefined;
   return { type, localId };
 }
 

@@ -1,6 +1,12 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
-export type LimitCode = 'QUERY_TOO_DEEP' | 'TOO_MANY_ALIASES' | 'TOO_MANY_DIRECTIVES' | 'QUERY_TOO_COMPLEX' | 'TOO_MANY_TOKENS';
+export type LimitCode =
+  | 'QUERY_TOO_DEEP'
+  | 'TOO_MANY_ALIASES'
+  | 'TOO_MANY_DIRECTIVES'
+  | 'TOO_MANY_FIELDS'
+  | 'QUERY_TOO_COMPLEX'
+  | 'TOO_MANY_TOKENS';
 
 /**
  * A request over a limit: 400 with a code to switch on. Production says which
@@ -25,4 +31,32 @@ export function formatTokenLimitError(formatted: GraphQLFormattedError, maxToken
   const { message, extensions } = limitError('TOO_MANY_TOKENS', 'The query document is too large', undefined, maxTokens, production);
   const { http: _http, ...clientExtensions } = extensions;
   return { message, extensions: clientExtensions };
+}
+
+/**
+ * The schema has no Subscription type and this server no transport for one.
+ * graphql-js validation (v16) does not reject `subscription { … }` against a
+ * schema without a subscription root, so execution failed with an internal
+ * error that was logged as a fault; it is the client's mistake, said plainly.
+ */
+export function subscriptionNotSupported(): GraphQLError {
+  return new GraphQLError('Subscriptions are not supported over HTTP; send a query or a mutation', {
+    extensions: { code: 'OPERATION_NOT_SUPPORTED', http: { status: 400 } },
+  });
+}
+
+/**
+ * Validation reports one error per offending node: `@aa` written ten times is
+ * ten "Unknown directive" errors, and a scanner's oversized document becomes
+ * an oversized answer. One error per distinct message says everything; the
+ * first occurrence keeps its location.
+ */
+export function withoutRepeatedValidationErrors(errors: readonly GraphQLFormattedError[]): GraphQLFormattedError[] {
+  const seen = new Set<string>();
+  return errors.filter((error) => {
+    if (error.extensions?.code !== 'GRAPHQL_VALIDATION_FAILED') return true;
+    if (seen.has(error.message)) return false;
+    seen.add(error.message);
+    return true;
+  });
 }

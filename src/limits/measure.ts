@@ -27,6 +27,8 @@ export interface OperationMeasure {
   directives: number;
   /** Each field costs 1; a list field multiplies its children's cost by its page size. */
   cost: number;
+  /** Field selections, `__typename` and introspection included, a fragment counted per spread. */
+  fields: number;
 }
 
 export interface MeasureOptions {
@@ -36,7 +38,7 @@ export interface MeasureOptions {
 
 type Variables = Readonly<Record<string, unknown>>;
 
-const ZERO: OperationMeasure = { depth: 0, aliases: 0, directives: 0, cost: 0 };
+const ZERO: OperationMeasure = { depth: 0, aliases: 0, directives: 0, cost: 0, fields: 0 };
 
 /**
  * The cost of an operation: every field costs 1 and a connection field (one
@@ -56,7 +58,7 @@ export function operationCost(
 }
 
 /**
- * Depth, aliases, directives and cost of one operation in one pass. Named
+ * Depth, aliases, directives, cost and fields of one operation in one pass. Named
  * fragments are measured once and memoised, so a document that spreads
  * fragments exponentially still takes linear time; a fragment cycle (which
  * validation rejects anyway) counts as nothing rather than looping.
@@ -98,10 +100,14 @@ export function measureOperation(
   function field(node: FieldNode, parent: GraphQLCompositeType | undefined): OperationMeasure {
     const name = node.name.value;
     // Introspection is schema metadata, not data: no database work, and it is
-    // refused outright in production. `__typename` is free.
-    if (name === '__schema' || name === '__type') return ZERO;
+    // refused outright in production. Its selections still count as fields
+    // (each is work), so GraphiQL's introspection query sets a floor for MAX_FIELDS.
+    if (name === '__schema' || name === '__type') {
+      return { ...ZERO, fields: 1 + (node.selectionSet ? selectionSet(node.selectionSet, undefined).fields : 0) };
+    }
     const own = { aliases: node.alias ? 1 : 0, directives: node.directives?.length ?? 0 };
-    if (name === '__typename') return { depth: 1, cost: 0, ...own };
+    // `__typename` costs nothing, but it is a field: MAX_FIELDS bounds how many.
+    if (name === '__typename') return { depth: 1, cost: 0, fields: 1, ...own };
     const definition = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[name] : undefined;
     const children = node.selectionSet
       ? selectionSet(node.selectionSet, typeNamed(definition ? getNamedType(definition.type).name : undefined))
@@ -111,6 +117,7 @@ export function measureOperation(
       aliases: own.aliases + children.aliases,
       directives: own.directives + children.directives,
       cost: 1 + pageSize(node, definition) * children.cost,
+      fields: 1 + children.fields,
     };
   }
 
@@ -119,6 +126,7 @@ export function measureOperation(
     let aliases = 0;
     let directives = 0;
     let cost = 0;
+    let fields = 0;
     for (const selection of node.selections) {
       let measure: OperationMeasure;
       if (selection.kind === Kind.FIELD) measure = field(selection, parent);
@@ -133,8 +141,9 @@ export function measureOperation(
       aliases += measure.aliases;
       directives += measure.directives;
       cost += measure.cost;
+      fields += measure.fields;
     }
-    return { depth, aliases, directives, cost };
+    return { depth, aliases, directives, cost, fields };
   }
 
   /** How many items a field returns at most, as far as the request says. */

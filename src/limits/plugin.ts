@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { QueryLimits } from '../config/protection';
-import { limitError } from './errors';
+import { limitError, subscriptionNotSupported, withoutRepeatedValidationErrors } from './errors';
+import { checkPageArguments, checkStringLengths } from './inputs';
 import { measureOperation } from './measure';
 
 export interface QueryLimitsPluginOptions {
@@ -8,24 +9,32 @@ export interface QueryLimitsPluginOptions {
   production: boolean;
   /** The page size resolvers use when a connection gets no `first`/`last`. */
   defaultPageSize: number;
+  /** The largest `first`/`last` a connection accepts. */
+  maxPageSize: number;
 }
 
 /**
- * Depth, aliases, directives and cost, checked once the operation is known
- * and before it executes. It is a plugin rather than validation rules because
- * the cost needs the request's variables (`first: $n`), and because an error
- * thrown here keeps its own code and status (validation errors are all
- * GRAPHQL_VALIDATION_FAILED). Throwing here also stops Apollo from writing the
- * document to the APQ cache. Tokens are limited earlier, by the parser.
+ * Depth, aliases, directives, fields, argument values and cost, checked once
+ * the operation is known and before it executes. It is a plugin rather than
+ * validation rules because the cost needs the request's variables
+ * (`first: $n`), and because an error thrown here keeps its own code and
+ * status (validation errors are all GRAPHQL_VALIDATION_FAILED). Throwing here
+ * also stops Apollo from writing the document to the APQ cache. Tokens are
+ * limited earlier, by the parser.
+ *
+ * Order: the operation's kind, then its shape, then its argument values, then
+ * its cost, so a `first` that is invalid anyway is named as such rather than
+ * called too complex.
  */
 export function queryLimitsPlugin(options: QueryLimitsPluginOptions): ApolloServerPlugin<BaseContext> {
-  const { limits, production, defaultPageSize } = options;
+  const { limits, production, defaultPageSize, maxPageSize } = options;
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, operation, request, schema }) {
           // No such operation: execution reports OPERATION_RESOLUTION_FAILURE without doing any work.
           if (!operation) return;
+          if (operation.operation === 'subscription') throw subscriptionNotSupported();
           const measure = measureOperation(document, operation, request.variables, schema, { defaultPageSize });
           if (measure.depth > limits.maxDepth) {
             throw limitError('QUERY_TOO_DEEP', 'The query is nested too deeply', measure.depth, limits.maxDepth, production);
@@ -36,9 +45,19 @@ export function queryLimitsPlugin(options: QueryLimitsPluginOptions): ApolloServ
           if (measure.directives > limits.maxDirectives) {
             throw limitError('TOO_MANY_DIRECTIVES', 'The query uses too many directives', measure.directives, limits.maxDirectives, production);
           }
+          if (measure.fields > limits.maxFields) {
+            throw limitError('TOO_MANY_FIELDS', 'The query selects too many fields', measure.fields, limits.maxFields, production);
+          }
+          checkPageArguments(document, operation, request.variables, maxPageSize);
+          checkStringLengths(document, operation, request.variables, limits.maxStringLength, production);
           if (measure.cost > limits.maxCost) {
             throw limitError('QUERY_TOO_COMPLEX', 'The query asks for too much data at once; request smaller pages', measure.cost, limits.maxCost, production);
           }
+        },
+        async willSendResponse({ response }) {
+          // Synchronous, so plugins registered later (metrics, logs) see the trimmed list.
+          if (response.body.kind !== 'single' || !response.body.singleResult.errors) return;
+          response.body.singleResult.errors = withoutRepeatedValidationErrors(response.body.singleResult.errors);
         },
       };
     },

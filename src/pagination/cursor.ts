@@ -1,19 +1,32 @@
 import { badUserInput } from '../graphql/errors';
+import { isPositiveInt8 } from '../graphql/globalId';
 
 /**
  * Keyset cursors. A cursor is the sort key of a row — (value, id) — plus the
- * name of the ordering it belongs to, base64url-encoded. Decoding checks the
- * ordering and the value's type, so a cursor from another list or a forged
- * one is a BAD_USER_INPUT error, never a SQL error. A cursor carries no
+ * name of the ordering it belongs to, base64url-encoded. A cursor carries no
  * organisation: it only positions within the caller's own, already scoped, rows.
+ *
+ * A client can send anything as a cursor, and its parts become SQL parameters,
+ * so decoding accepts exactly what `encodeCursor` writes and values PostgreSQL
+ * takes for the sort column: a forged cursor (a year JavaScript accepts and
+ * PostgreSQL does not, a number past the column's type, a NUL in text) is a
+ * BAD_USER_INPUT error naming the argument, never a database error.
  */
 export type SortValue = string | number | Date;
-export type SortValueKind = 'timestamp' | 'integer' | 'text';
+/** The sort columns' types: timestamptz, smallint (contacts.lead_score) and text. */
+export type SortValueKind = 'timestamp' | 'smallint' | 'text';
 
 export interface CursorPosition {
   value: SortValue;
   id: string;
 }
+
+const MAX_CURSOR_LENGTH = 512;
+const MAX_TEXT_LENGTH = 300;
+const SMALLINT_MIN = -32_768;
+const SMALLINT_MAX = 32_767;
+/** Date.prototype.toISOString for years 0001..9999: what encodeCursor writes for every row. */
+const ISO_TIMESTAMP = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function encodeCursor(ordering: string, value: SortValue, id: string): string {
   const encoded = value instanceof Date ? value.toISOString() : value;
@@ -27,7 +40,7 @@ export function decodeCursor(
   argument: 'after' | 'before',
 ): CursorPosition {
   const invalid = () => badUserInput(`${argument} is not a valid cursor for this list`, argument);
-  if (cursor.length > 512 || !/^[A-Za-z0-9_-]*$/.test(cursor)) throw invalid();
+  if (cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]*$/.test(cursor)) throw invalid();
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -36,23 +49,28 @@ export function decodeCursor(
   }
   if (!Array.isArray(parsed) || parsed.length !== 3) throw invalid();
   const [cursorOrdering, rawValue, id] = parsed as unknown[];
-  if (cursorOrdering !== ordering || typeof id !== 'string' || !/^[1-9][0-9]{0,17}$/.test(id)) throw invalid();
-  return { value: parseValue(rawValue, kind, invalid), id };
+  if (cursorOrdering !== ordering || typeof id !== 'string' || !isPositiveInt8(id)) throw invalid();
+  const value = parseValue(rawValue, kind);
+  if (value === undefined) throw invalid();
+  return { value, id };
 }
 
-function parseValue(raw: unknown, kind: SortValueKind, invalid: () => Error): SortValue {
+/** The sort value if it is one the column can hold, else undefined. */
+function parseValue(raw: unknown, kind: SortValueKind): SortValue | undefined {
   switch (kind) {
     case 'timestamp': {
-      if (typeof raw !== 'string') throw invalid();
+      if (typeof raw !== 'string') return undefined;
+      const year = ISO_TIMESTAMP.exec(raw)?.[1];
+      if (year === undefined || Number(year) < 1) return undefined;
       const date = new Date(raw);
-      if (Number.isNaN(date.getTime())) throw invalid();
-      return date;
+      // The round trip rejects what the pattern lets through: 2024-02-30, 25:00.
+      return !Number.isNaN(date.getTime()) && date.toISOString() === raw ? date : undefined;
     }
-    case 'integer':
-      if (typeof raw !== 'number' || !Number.isSafeInteger(raw)) throw invalid();
-      return raw;
+    case 'smallint':
+      return Number.isInteger(raw) && (raw as number) >= SMALLINT_MIN && (raw as number) <= SMALLINT_MAX ? (raw as number) : undefined;
     case 'text':
-      if (typeof raw !== 'string' || raw.length > 300) throw invalid();
+      // PostgreSQL text holds no NUL, and a lone surrogate is not text at all.
+      if (typeof raw !== 'string' || raw.length > MAX_TEXT_LENGTH || /\0|\p{Cs}/u.test(raw)) return undefined;
       return raw;
   }
 }

@@ -35,7 +35,7 @@ export interface ContactOrderSpec {
 
 export const CONTACT_SORT_KINDS: Record<ContactSortField, SortValueKind> = {
   created_at: 'timestamp',
-  lead_score: 'integer',
+  lead_score: 'smallint',
   name: 'text',
 };
 

@@ -47,6 +47,14 @@ export function contactSearch(search: InputMaybe<string>): string | undefined {
 const MAX_RANGE_DAYS = 400;
 const MAX_HOURLY_RANGE_DAYS = 31;
 const DAY_MS = 86_400_000;
+/**
+ * Explicit ranges must lie in [1900-01-01, 9999-01-01). The DateTime scalar
+ * takes any four-digit year, but a range's previous period and its local days
+ * reach up to 401 days further out, and PostgreSQL's arithmetic on them must
+ * stay in ordinary (AD, four-digit) years; no call centre has older data.
+ */
+const EARLIEST_RANGE_MS = Date.UTC(1900, 0, 1);
+const LATEST_RANGE_MS = Date.UTC(9999, 0, 1);
 
 /** A statistics range: exactly one of a preset or an explicit [from, to). */
 export function rangeSpec(input: DateRangeInput, options: { hourly?: boolean } = {}): RangeSpec {
@@ -55,6 +63,11 @@ export function rangeSpec(input: DateRangeInput, options: { hourly?: boolean } =
   if (input.preset != null) return { kind: 'preset', preset: toDbEnum(input.preset) };
   if (input.from == null || input.to == null) throw badUserInput('range needs a preset, or both from and to', 'range');
   const { from, to } = input;
+  for (const [name, date] of [['range.from', from], ['range.to', to]] as const) {
+    if (date.getTime() < EARLIEST_RANGE_MS || date.getTime() > LATEST_RANGE_MS) {
+      throw badUserInput(`${name} must be between 1900-01-01 and 9999-01-01`, name);
+    }
+  }
   if (from.getTime() >= to.getTime()) throw badUserInput('range.from must be before range.to', 'range');
   const maxDays = options.hourly ? MAX_HOURLY_RANGE_DAYS : MAX_RANGE_DAYS;
   if (to.getTime() - from.getTime() > maxDays * DAY_MS) {
