@@ -204,8 +204,8 @@ function statementTimeouts(client: pg.PoolClient, startupTimeout: number, send: 
     const current = inTransaction ? (local ?? session) : session;
     // In an aborted transaction (E) every statement but rollback fails anyway. Outside a
     // request, a transaction's own LOCAL value (the seed sets 0) is left alone.
-    const settable = status !== 'E' && !TRANSACTION_CONTROL.test(text) && (inTransaction ? remaining !== undefined : true);
-    if (settable && current !== needed) {
+    const settable = () => status !== 'E' && (!inTransaction || remaining !== undefined) && !TRANSACTION_CONTROL.test(text);
+    if (current !== needed && settable()) {
       if (inTransaction) local = needed;
       else session = needed;
       const started = performance.now();
