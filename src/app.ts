@@ -23,7 +23,7 @@ import type { Logger } from './logger';
 import { checkReadiness, type Readiness } from './observability/health';
 import { createMetrics } from './observability/metrics';
 import { operationPlugin } from './observability/operationPlugin';
-import { withRequestContext } from './observability/requestContext';
+import { deadlineIn, withRequestContext } from './observability/requestContext';
 import { logSlowStatements } from './observability/slowStatements';
 import { createRecordingSigner, type RecordingSigner } from './recordings/signer';
 import { loadPersistedSettings } from './persisted/settings';
@@ -210,6 +210,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   let inFlight = 0;
   let allFinished: (() => void) | undefined;
   const server = http.createServer((req, res) => {
+    // The request's budget starts on arrival: body, pool waits and statements all count.
+    const deadline = deadlineIn(config.requestTimeoutMs);
     const requestId = randomUUID();
     res.setHeader('x-request-id', requestId);
     inFlight += 1;
@@ -226,7 +228,7 @@ export async function createApp(options: AppOptions): Promise<App> {
         return sendGraphQLError(res, 503, 'SHUTTING_DOWN', 'The server is shutting down');
       }
     }
-    withRequestContext({ requestId }, () => route(req, res)).catch((error: unknown) => {
+    withRequestContext({ requestId, deadline }, () => route(req, res)).catch((error: unknown) => {
       logger.error({ err: error, requestId }, 'unhandled request error');
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } }] });
       else res.destroy();

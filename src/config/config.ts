@@ -26,6 +26,11 @@ export interface Config extends ProtectionConfig {
   pgIdleTimeoutMs: number;
   /** `statement_timeout` on every connection: the server cancels anything longer. */
   pgStatementTimeoutMs: number;
+  /**
+   * One request's whole budget from its arrival (`REQUEST_TIMEOUT_MS`): its
+   * pool waits and statements together never outlast it (REQUEST_TIMEOUT).
+   */
+  requestTimeoutMs: number;
   /** Statements at or above this many milliseconds are logged with their SQL. */
   slowStatementMs: number;
   /** How long shutdown waits for in-flight requests before closing their connections. */
@@ -89,6 +94,13 @@ function intFromEnv(name: string, fallback: number): number {
     configProblem(`${name} must be a non-negative integer, got "${raw}"`);
     return fallback;
   }
+  return value;
+}
+
+/** Zero would be a deadline every request has already missed. */
+function positiveIntFromEnv(name: string, fallback: number): number {
+  const value = intFromEnv(name, fallback);
+  if (value === 0) throw new Error(`${name} must be a positive integer, got "0"`);
   return value;
 }
 
@@ -188,6 +200,11 @@ function readConfig(overrides: Partial<Config>): Config {
     pgConnectTimeoutMs: intFromEnv('PG_CONNECT_TIMEOUT_MS', 5000),
     pgIdleTimeoutMs: intFromEnv('PG_IDLE_TIMEOUT_MS', 30_000),
     pgStatementTimeoutMs: intFromEnv('PG_STATEMENT_TIMEOUT_MS', 5000),
+    // 8 s: above each single 5 s bound (pool wait, statement), so a request that
+    // hits only one still gets that one's error, and below their 10 s sum, so
+    // a pool wait followed by a slow statement (or several slow statements) is
+    // cut off well inside the common 10 s client and proxy timeouts.
+    requestTimeoutMs: positiveIntFromEnv('REQUEST_TIMEOUT_MS', 8000),
     slowStatementMs: intFromEnv('SLOW_STATEMENT_MS', 100),
     shutdownGraceMs: intFromEnv('SHUTDOWN_GRACE_MS', 10_000),
     auth,

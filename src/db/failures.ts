@@ -4,7 +4,7 @@
  * socket error codes, and the few fixed messages pg and pg-pool throw
  * without a code.
  */
-export type DatabaseFailureCode = 'DATABASE_UNAVAILABLE' | 'DATABASE_BUSY' | 'STATEMENT_TIMEOUT';
+export type DatabaseFailureCode = 'DATABASE_UNAVAILABLE' | 'DATABASE_BUSY' | 'STATEMENT_TIMEOUT' | 'REQUEST_TIMEOUT';
 
 export interface DatabaseFailure {
   code: DatabaseFailureCode;
@@ -15,11 +15,30 @@ const MESSAGES: Record<DatabaseFailureCode, string> = {
   DATABASE_UNAVAILABLE: 'The database is unavailable; try again shortly',
   DATABASE_BUSY: 'The database is busy; try again shortly',
   STATEMENT_TIMEOUT: 'The query took too long and was cancelled',
+  REQUEST_TIMEOUT: 'The request ran out of time waiting for the database; try again shortly',
 };
 
+/**
+ * The request's overall budget (REQUEST_TIMEOUT_MS) ran out: before a
+ * statement or a pool wait could start, during a pool wait, or because
+ * PostgreSQL cancelled a statement at the remaining budget (then `cause` is
+ * its 57014 error). Thrown by the pool adapter in src/db/database.ts.
+ */
+export class RequestTimeoutError extends Error {
+  readonly code = 'REQUEST_TIMEOUT';
+  constructor(during: 'before a statement' | 'waiting for a connection' | 'in a statement', options?: { cause: unknown }) {
+    super(`request deadline reached ${during}`, options);
+    this.name = 'RequestTimeoutError';
+  }
+}
+
 const BY_CODE: Record<string, DatabaseFailureCode> = {
-  // query_canceled: statement_timeout is the only thing that cancels our statements.
+  // query_canceled: statement_timeout is the only thing that cancels our
+  // statements. One cancelled at the request's remaining budget rather than at
+  // PG_STATEMENT_TIMEOUT_MS arrives wrapped in a RequestTimeoutError, whose own
+  // code is matched first.
   '57014': 'STATEMENT_TIMEOUT',
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   // admin_shutdown, crash_shutdown, cannot_connect_now (starting up / shutting down)
   '57P01': 'DATABASE_UNAVAILABLE',
   '57P02': 'DATABASE_UNAVAILABLE',

@@ -63,8 +63,9 @@ const noHttpCachingPlugin: ApolloServerPlugin<Context> = {
 /**
  * Errors a client may see verbatim carry a code we chose; anything else is a
  * bug or an infrastructure failure and is masked — no SQL, no stack trace.
- * Database outages, a full pool and statement timeouts get codes of their own
- * (DATABASE_UNAVAILABLE, DATABASE_BUSY, STATEMENT_TIMEOUT) so clients can retry.
+ * Database outages, a full pool, statement timeouts and a spent request budget
+ * get codes of their own (DATABASE_UNAVAILABLE, DATABASE_BUSY, STATEMENT_TIMEOUT,
+ * REQUEST_TIMEOUT) so clients can retry.
  * Masked errors carry the request id that the log line for them carries.
  */
 function maskInternalErrors(logError: ApolloOptions['logError']) {

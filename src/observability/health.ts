@@ -46,7 +46,9 @@ export async function checkReadiness(
   } catch (error) {
     // undefined_table: reachable, never migrated.
     if ((error as { code?: unknown }).code === '42P01') return result('ok', 'pending', false);
-    return result(databaseFailure(error)?.code === 'DATABASE_BUSY' ? 'busy' : 'unreachable', 'unknown', false);
+    const code = databaseFailure(error)?.code;
+    // REQUEST_TIMEOUT: the probe's own request budget ran out waiting, as for a full pool.
+    return result(code === 'DATABASE_BUSY' || code === 'REQUEST_TIMEOUT' ? 'busy' : 'unreachable', 'unknown', false);
   }
   const current = EXPECTED.every((name) => applied.includes(name));
   return result('ok', current ? 'current' : 'pending', false);
