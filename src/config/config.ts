@@ -97,11 +97,12 @@ function intFromEnv(name: string, fallback: number): number {
   return value;
 }
 
-/** Zero would be a deadline every request has already missed. */
+/** For durations where zero means "already over": a request deadline, a JWKS timeout or window. */
 function positiveIntFromEnv(name: string, fallback: number): number {
   const value = intFromEnv(name, fallback);
-  if (value === 0) throw new Error(`${name} must be a positive integer, got "0"`);
-  return value;
+  if (value !== 0) return value;
+  configProblem(`${name} must be a positive integer, got "0"`);
+  return fallback;
 }
 
 /**
@@ -161,10 +162,10 @@ function readConfig(overrides: Partial<Config>): Config {
         jwksUrl: process.env.JWKS_URL,
         issuer,
         audience,
-        timeoutMs: intFromEnv('JWKS_TIMEOUT_MS', DEFAULT_JWKS_TIMING.timeoutMs),
-        refreshIntervalMs: intFromEnv('JWKS_REFRESH_INTERVAL_SECONDS', DEFAULT_JWKS_TIMING.refreshIntervalMs / 1000) * 1000,
-        maxStaleMs: intFromEnv('JWKS_MAX_STALE_SECONDS', DEFAULT_JWKS_TIMING.maxStaleMs / 1000) * 1000,
-        cooldownMs: intFromEnv('JWKS_COOLDOWN_SECONDS', DEFAULT_JWKS_TIMING.cooldownMs / 1000) * 1000,
+        timeoutMs: positiveIntFromEnv('JWKS_TIMEOUT_MS', DEFAULT_JWKS_TIMING.timeoutMs),
+        refreshIntervalMs: positiveIntFromEnv('JWKS_REFRESH_INTERVAL_SECONDS', DEFAULT_JWKS_TIMING.refreshIntervalMs / 1000) * 1000,
+        maxStaleMs: positiveIntFromEnv('JWKS_MAX_STALE_SECONDS', DEFAULT_JWKS_TIMING.maxStaleMs / 1000) * 1000,
+        cooldownMs: positiveIntFromEnv('JWKS_COOLDOWN_SECONDS', DEFAULT_JWKS_TIMING.cooldownMs / 1000) * 1000,
       }
     : { kind: 'hs256', secret: secretFromEnv('JWT_SECRET', env, dataDir, 'jwt'), issuer, audience };
 
