@@ -7,7 +7,8 @@ import { withStatementLog, type StatementRecord } from '../src/db/statementLog';
 import { toGlobalId } from '../src/graphql/globalId';
 import { withRequestContext } from '../src/observability/requestContext';
 import { startAppServer, type AppServer, type Reply } from './support/appServer';
-import { openTestDb, testDatabaseUrl } from './support/db';
+import { activeStatements, openTestDb, testDatabaseUrl } from './support/db';
+import { sleep, waitFor } from './support/waiting';
 import { createAgent, createCalls, createContact, createOrg, createProviderAgent, createWebhookSecret, type ProviderAgent, type TestOrg } from './support/factories';
 import { startTestServer, type TestServer } from './support/server';
 import { callEvent, deliver, newCallScript } from './support/webhooks';
@@ -30,23 +31,8 @@ const MARGIN_MS = 400;
 const AGENTS = '{ agents { totalCount } calls(first: 3) { nodes { id } } }';
 const UPDATE_CONTACT = 'mutation Touch($input: UpdateContactInput!) { updateContact(input: $input) { contact { id name } } }';
 const codeOf = (reply: { body: { errors?: { extensions?: Record<string, unknown> }[] } }) => reply.body.errors?.[0]?.extensions?.code;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
-async function activeStatements(admin: pg.Client, applicationName: string): Promise<number> {
-  const { rows } = await admin.query<{ n: number }>(
-    `select count(*)::int as n from pg_stat_activity where application_name = $1 and state = 'active'`,
-    [applicationName],
-  );
-  return rows[0]!.n;
-}
 
 /** A connection of its own holding a transaction open: the locks it takes stay until `end`. */
 async function lockHolder(): Promise<{ client: pg.Client; end: (how: 'commit' | 'rollback') => Promise<void> }> {

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
@@ -14,6 +13,7 @@ import { testDatabaseUrl } from './support/db';
 import { createOrg, createProviderAgent, createWebhookSecret, type ProviderAgent, type TestOrg } from './support/factories';
 import { startRestartablePostgres, type RestartablePostgres } from './support/restartablePostgres';
 import { callEvent, deliver, newCallScript } from './support/webhooks';
+import { freePort, sleep, waitFor } from './support/waiting';
 
 /**
  * Every acknowledged write is durable: a webhook's 2xx and a mutation's
@@ -23,23 +23,8 @@ import { callEvent, deliver, newCallScript } from './support/webhooks';
  * be retried to exactly one effect.
  */
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 async function settings(url: string, names: string[]): Promise<Record<string, string>> {
   const client = new pg.Client({ connectionString: url });

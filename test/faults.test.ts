@@ -6,7 +6,8 @@ import { loadConfig } from '../src/config/config';
 import { createDb, createPool, poolOptionsFor, type Db } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrate';
 import { startAppServer, type AppServer, type Reply } from './support/appServer';
-import { openTestDb, testDatabaseUrl } from './support/db';
+import { activeStatements, openTestDb, testDatabaseUrl } from './support/db';
+import { sleep, waitFor } from './support/waiting';
 import { startRestartablePostgres, type RestartablePostgres } from './support/restartablePostgres';
 import { createAgent, createCalls, createOrg, type TestOrg } from './support/factories';
 
@@ -19,23 +20,8 @@ import { createAgent, createCalls, createOrg, type TestOrg } from './support/fac
 
 const AGENTS = '{ agents { totalCount } calls(first: 3) { nodes { id } } }';
 const codeOf = (reply: Reply) => reply.body.errors?.[0]?.extensions?.code;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
-async function activeStatements(admin: pg.Client, applicationName: string): Promise<number> {
-  const { rows } = await admin.query<{ n: number }>(
-    `select count(*)::int as n from pg_stat_activity where application_name = $1 and state = 'active'`,
-    [applicationName],
-  );
-  return rows[0]!.n;
-}
 
 describe('fault behaviour', () => {
   let db: Db;

@@ -4,6 +4,7 @@ import type { Db } from '../src/db/database';
 import type { Role } from '../src/db/schema';
 import { startAppServer, type AppServer, type Reply } from './support/appServer';
 import { openTestDb } from './support/db';
+import { sleep, waitFor } from './support/waiting';
 import { createOrg, type TestOrg } from './support/factories';
 import { AUDIENCE, ISSUER, createSigner, startJwksServer, type JwksServer, type Signer } from './support/jwksServer';
 
@@ -17,17 +18,9 @@ import { AUDIENCE, ISSUER, createSigner, startJwksServer, type JwksServer, type 
  */
 
 const PROBE = '{ viewer { role organisation { slug } } }';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const codeOf = (reply: Reply) => reply.body.errors?.[0]?.extensions?.code;
 const FAILURE_LOG = /^JWKS refresh failed/;
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** Short enough that no spec sleeps for long; each spec shortens what it exercises. */
 const FAST: JwksTiming = { timeoutMs: 300, refreshIntervalMs: 60_000, maxStaleMs: 60_000, cooldownMs: 60_000 };

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/config';
@@ -11,6 +10,7 @@ import { eventually, manualClock } from './support/caches';
 import { openTestDb } from './support/db';
 import { createOrg, type TestOrg } from './support/factories';
 import { envWith, run, STACK_FRAME } from './support/processes';
+import { freePort } from './support/waiting';
 
 /**
  * What an operator is promised: a wrong deployment is explained in one
@@ -18,16 +18,6 @@ import { envWith, run, STACK_FRAME } from './support/processes';
  * dependency is visible in the log without drowning it.
  */
 
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('a wrong configuration', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-config-'));
@@ -93,7 +83,7 @@ describe('commands find the embedded database', () => {
 
   beforeAll(async () => {
     // What `EMBEDDED_PG_PORT=<port> npm start` leaves running: the data directory's cluster on a port other than the default.
-    const port = await closedPort();
+    const port = await freePort();
     embedded = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'support', 'embeddedServer.ts')], {
       env: envWith({ NODE_ENV: 'development', SWITCHBOARD_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port) }),
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -135,7 +125,7 @@ describe('commands find the embedded database', () => {
     const { port: _recordedPort, ...withoutPort } = JSON.parse(recorded) as { port?: number };
     writeFileSync(infoFile, JSON.stringify(withoutPort));
     try {
-      const other = await closedPort();
+      const other = await freePort();
       const result = await run('token', ['--org', org.slug], envWith({ NODE_ENV: 'development', SWITCHBOARD_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(other) }));
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
@@ -153,7 +143,7 @@ describe('commands find the embedded database', () => {
 describe('an unreachable database', () => {
   it('is named, with what to do, by every command that needs it', async () => {
     // `localhost` is tried on ::1 and 127.0.0.1: the failure is an AggregateError whose message is empty.
-    const url = `postgres://switchboard:secret@localhost:${await closedPort()}/switchboard`;
+    const url = `postgres://switchboard:secret@localhost:${await freePort()}/switchboard`;
     const env = envWith({ NODE_ENV: 'development', SWITCHBOARD_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'switchboard-nodb-')), DATABASE_URL: url });
     const results = await Promise.all([run('token', ['--org', 'acme'], env), run('migrate', [], env), run('start', [], env)]);
     for (const result of results) {
@@ -173,7 +163,7 @@ describe('a shared cache (Redis) outage', () => {
   beforeAll(async () => {
     org = await createOrg(db);
     // Nothing listens there: every Redis operation fails, as in an outage.
-    const redisUrl = `redis://127.0.0.1:${await closedPort()}`;
+    const redisUrl = `redis://127.0.0.1:${await freePort()}`;
     const base = await startAppServer({ cacheClock: clock, overrides: {} });
     const caches = { ...base.config.caches, responseCache: true, entityCache: true, redisUrl };
     await base.close();

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { createDb, createPool, type Db } from '../../src/db/database';
 
 /** The run's database (see globalSetup), for factories and direct checks. */
@@ -10,4 +11,13 @@ export function testDatabaseUrl(): string {
 export function openTestDb(max = 4): { db: Db; close: () => Promise<void> } {
   const pool = createPool({ connectionString: testDatabaseUrl(), max });
   return { db: createDb(pool), close: () => pool.end() };
+}
+
+/** Statements of one application name that PostgreSQL is running right now. */
+export async function activeStatements(admin: pg.Client, applicationName: string): Promise<number> {
+  const { rows } = await admin.query<{ n: number }>(
+    `select count(*)::int as n from pg_stat_activity where application_name = $1 and state = 'active'`,
+    [applicationName],
+  );
+  return rows[0]!.n;
 }
