@@ -7,8 +7,8 @@ import type {
   AgentStatus, AppointmentStatus, CallDirection, CallOutcome, CallStatus, ContactStatus, Database, Role, Sentiment,
   TranscriptSegment,
 } from '../db/schema';
-import { synthesizeCallAudio } from '../recordings/wav';
 import { Random, WeightedIndex, seedFrom } from './random';
+import { synthesizeCallAudio } from './wav';
 import { demoWebhookSecret } from '../webhooks/secrets';
 
 /**

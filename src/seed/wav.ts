@@ -1,4 +1,4 @@
-import { Random } from '../seed/random';
+import { Random } from './random';
 
 /**
  * Synthetic call recordings for the demo seed.
