@@ -1,4 +1,4 @@
-import { createLocalJWKSet, errors, importJWK, type FlattenedJWSInput, type JSONWebKeySet, type JWK, type JWSHeaderParameters, type KeyLike } from 'jose';
+import { createLocalJWKSet, errors, importJWK, type FlattenedJWSInput, type JWK, type JWSHeaderParameters, type KeyLike } from 'jose';
 import type { JwksTiming } from '../config/config';
 import type { Logger } from '../logger';
 

@@ -27,8 +27,6 @@ export interface EntityCaches {
   agents: EntityCache<AgentListRow>;
   /** An agent's phone numbers, by agent id. */
   phoneNumbersByAgent: EntityCache<PhoneNumberListRow[]>;
-  /** A phone number by its E.164 form (webhook ingestion: which agent owns the number called). */
-  phoneNumbersByE164: EntityCache<PhoneNumberListRow>;
 }
 
 /**
@@ -72,7 +70,6 @@ export class CacheRuntime {
       members: entity('members', ['memberships', 'users']),
       agents: entity('agents', ['agents']),
       phoneNumbersByAgent: entity('phone_numbers_by_agent', ['phone_numbers', 'agents']),
-      phoneNumbersByE164: entity('phone_numbers_by_e164', ['phone_numbers', 'agents']),
     };
 
     const warnShared = throttledWarn(logger, 'shared cache (Redis) error; served as a miss', CACHE_ERROR_LOG_INTERVAL_MS, clock);

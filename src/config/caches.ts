@@ -1,4 +1,4 @@
-import { configProblem } from './problems';
+import { envReader, type Env } from './env';
 
 /**
  * Cache settings (src/cache), read from the environment by `cachesFromEnv`
@@ -30,39 +30,20 @@ export interface CacheConfig {
   listenerPingMs: number;
 }
 
-function intFromEnv(name: string, fallback: number, min = 0): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    configProblem(`${name} must be an integer of at least ${min}, got "${raw}"`);
-    return fallback;
-  }
-  return value;
-}
-
-function switchFromEnv(name: string, fallback: boolean): boolean {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (raw === 'on') return true;
-  if (raw === 'off') return false;
-  configProblem(`${name} must be "on" or "off", got "${raw}"`);
-  return fallback;
-}
-
-export function cachesFromEnv(): CacheConfig {
+export function cachesFromEnv(env: Env = process.env): CacheConfig {
+  const read = envReader(env);
   return {
-    responseCache: switchFromEnv('RESPONSE_CACHE', true),
-    responseCacheMaxBytes: intFromEnv('RESPONSE_CACHE_MAX_BYTES', 64 * 1024 * 1024, 1024),
-    entityCache: switchFromEnv('ENTITY_CACHE', true),
-    entityCacheMaxEntries: intFromEnv('ENTITY_CACHE_MAX_ENTRIES', 10_000, 1),
-    entityCacheTtlMs: intFromEnv('ENTITY_CACHE_TTL_MS', 300_000, 1),
-    apqCacheMaxBytes: intFromEnv('APQ_CACHE_MAX_BYTES', 8 * 1024 * 1024, 1024),
-    redisUrl: process.env.REDIS_URL || undefined,
-    redisKeyPrefix: process.env.REDIS_KEY_PREFIX || 'switchboard',
-    listenerBackoffMs: intFromEnv('CACHE_LISTENER_BACKOFF_MS', 100, 1),
-    listenerBackoffMaxMs: intFromEnv('CACHE_LISTENER_BACKOFF_MAX_MS', 5000, 1),
-    listenerPingMs: intFromEnv('CACHE_LISTENER_PING_MS', 10_000, 100),
+    responseCache: read.onOff('RESPONSE_CACHE', true),
+    responseCacheMaxBytes: read.int('RESPONSE_CACHE_MAX_BYTES', 64 * 1024 * 1024, { min: 1024 }),
+    entityCache: read.onOff('ENTITY_CACHE', true),
+    entityCacheMaxEntries: read.int('ENTITY_CACHE_MAX_ENTRIES', 10_000, { min: 1 }),
+    entityCacheTtlMs: read.int('ENTITY_CACHE_TTL_MS', 300_000, { min: 1 }),
+    apqCacheMaxBytes: read.int('APQ_CACHE_MAX_BYTES', 8 * 1024 * 1024, { min: 1024 }),
+    redisUrl: read.string('REDIS_URL'),
+    redisKeyPrefix: read.string('REDIS_KEY_PREFIX') ?? 'switchboard',
+    listenerBackoffMs: read.int('CACHE_LISTENER_BACKOFF_MS', 100, { min: 1 }),
+    listenerBackoffMaxMs: read.int('CACHE_LISTENER_BACKOFF_MAX_MS', 5000, { min: 1 }),
+    listenerPingMs: read.int('CACHE_LISTENER_PING_MS', 10_000, { min: 100 }),
   };
 }
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { protectionFromEnv, type ProtectionConfig } from './protection';
 import { cachesFromEnv, type CacheConfig } from './caches';
+import { envReader, type Env, type EnvReader } from './env';
 import { collectConfigProblems, configProblem } from './problems';
 
 /**
@@ -86,25 +87,6 @@ export type RecordingsConfig =
 
 export const PROJECT_ROOT = path.resolve(__dirname, existsSync(path.resolve(__dirname, '../../package.json')) ? '../..' : '../../..');
 
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) {
-    configProblem(`${name} must be a non-negative integer, got "${raw}"`);
-    return fallback;
-  }
-  return value;
-}
-
-/** For durations where zero means "already over": a request deadline, a JWKS timeout or window. */
-function positiveIntFromEnv(name: string, fallback: number): number {
-  const value = intFromEnv(name, fallback);
-  if (value !== 0) return value;
-  configProblem(`${name} must be a positive integer, got "0"`);
-  return fallback;
-}
-
 /**
  * A secret that development generates once and keeps in the data directory,
  * so tokens and signed URLs survive restarts without anyone configuring them.
@@ -121,8 +103,8 @@ function localSecret(dataDir: string, name: string): Uint8Array {
   return new TextEncoder().encode(readFileSync(file, 'utf8').trim());
 }
 
-function secretFromEnv(name: string, env: Config['env'], dataDir: string, localName: string): Uint8Array {
-  const value = process.env[name];
+function secretFromEnv(read: EnvReader, name: string, env: Config['env'], dataDir: string, localName: string): Uint8Array {
+  const value = read.string(name);
   if (value) {
     if (value.length < 32) configProblem(`${name} must be at least 32 characters, got ${value.length}`);
     return new TextEncoder().encode(value);
@@ -145,84 +127,81 @@ const PRODUCTION_SECRETS: Record<string, string> = {
  * Every setting is read and every problem reported at once (src/config/problems.ts):
  * a ConfigError listing one line per wrong or missing variable.
  */
-export function loadConfig(overrides: Partial<Config> = {}): Config {
-  return collectConfigProblems(() => readConfig(overrides));
+export function loadConfig(overrides: Partial<Config> = {}, env: Env = process.env): Config {
+  return collectConfigProblems(() => readConfig(overrides, env));
 }
 
-function readConfig(overrides: Partial<Config>): Config {
-  const nodeEnv = process.env.NODE_ENV;
+function readConfig(overrides: Partial<Config>, environment: Env): Config {
+  const read = envReader(environment);
+  const nodeEnv = read.string('NODE_ENV');
   const env: Config['env'] = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'development';
-  const dataDir = path.resolve(process.env.SWITCHBOARD_DATA_DIR ?? path.join(PROJECT_ROOT, '.data'));
-  const issuer = process.env.JWT_ISSUER ?? 'switchboard';
-  const audience = process.env.JWT_AUDIENCE ?? 'switchboard-api';
+  const dataDir = path.resolve(read.string('SWITCHBOARD_DATA_DIR') ?? path.join(PROJECT_ROOT, '.data'));
+  const issuer = read.string('JWT_ISSUER') ?? 'switchboard';
+  const audience = read.string('JWT_AUDIENCE') ?? 'switchboard-api';
+  // Zero would mean "already over" for these: a request deadline, a JWKS timeout or window.
+  const positive = { min: 1 };
 
-  const auth: AuthConfig = process.env.JWKS_URL
+  const jwksUrl = read.string('JWKS_URL');
+  const auth: AuthConfig = jwksUrl
     ? {
         kind: 'jwks',
-        jwksUrl: process.env.JWKS_URL,
+        jwksUrl,
         issuer,
         audience,
-        timeoutMs: positiveIntFromEnv('JWKS_TIMEOUT_MS', DEFAULT_JWKS_TIMING.timeoutMs),
-        refreshIntervalMs: positiveIntFromEnv('JWKS_REFRESH_INTERVAL_SECONDS', DEFAULT_JWKS_TIMING.refreshIntervalMs / 1000) * 1000,
-        maxStaleMs: positiveIntFromEnv('JWKS_MAX_STALE_SECONDS', DEFAULT_JWKS_TIMING.maxStaleMs / 1000) * 1000,
-        cooldownMs: positiveIntFromEnv('JWKS_COOLDOWN_SECONDS', DEFAULT_JWKS_TIMING.cooldownMs / 1000) * 1000,
+        timeoutMs: read.int('JWKS_TIMEOUT_MS', DEFAULT_JWKS_TIMING.timeoutMs, positive),
+        refreshIntervalMs: read.int('JWKS_REFRESH_INTERVAL_SECONDS', DEFAULT_JWKS_TIMING.refreshIntervalMs / 1000, positive) * 1000,
+        maxStaleMs: read.int('JWKS_MAX_STALE_SECONDS', DEFAULT_JWKS_TIMING.maxStaleMs / 1000, positive) * 1000,
+        cooldownMs: read.int('JWKS_COOLDOWN_SECONDS', DEFAULT_JWKS_TIMING.cooldownMs / 1000, positive) * 1000,
       }
-    : { kind: 'hs256', secret: secretFromEnv('JWT_SECRET', env, dataDir, 'jwt'), issuer, audience };
+    : { kind: 'hs256', secret: secretFromEnv(read, 'JWT_SECRET', env, dataDir, 'jwt'), issuer, audience };
 
-  const defaultExpiresInSeconds = intFromEnv('RECORDING_URL_TTL_SECONDS', 900);
-  const store = process.env.RECORDINGS_STORE;
-  if (store && store !== 'local' && store !== 's3') configProblem(`RECORDINGS_STORE must be local or s3, got "${store}"`);
+  const defaultExpiresInSeconds = read.int('RECORDING_URL_TTL_SECONDS', 900);
   const recordings: RecordingsConfig =
-    store === 's3'
+    read.oneOf('RECORDINGS_STORE', ['local', 's3'], 'local') === 's3'
       ? {
           kind: 's3',
-          bucket: required('S3_BUCKET', 'with RECORDINGS_STORE=s3: the bucket holding the recordings'),
-          region: process.env.S3_REGION ?? 'us-east-1',
-          endpoint: process.env.S3_ENDPOINT || undefined,
-          forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true',
+          bucket: read.required('S3_BUCKET', 'with RECORDINGS_STORE=s3: the bucket holding the recordings'),
+          region: read.string('S3_REGION') ?? 'us-east-1',
+          endpoint: read.string('S3_ENDPOINT'),
+          forcePathStyle: read.string('S3_FORCE_PATH_STYLE') === 'true',
           defaultExpiresInSeconds,
         }
       : {
           kind: 'local',
-          dir: path.resolve(process.env.RECORDINGS_DIR ?? path.join(dataDir, 'recordings')),
-          secret: secretFromEnv('RECORDINGS_SECRET', env, dataDir, 'recordings'),
-          publicBaseUrl: process.env.PUBLIC_BASE_URL || undefined,
+          dir: path.resolve(read.string('RECORDINGS_DIR') ?? path.join(dataDir, 'recordings')),
+          secret: secretFromEnv(read, 'RECORDINGS_SECRET', env, dataDir, 'recordings'),
+          publicBaseUrl: read.string('PUBLIC_BASE_URL'),
           defaultExpiresInSeconds,
         };
 
   return {
     env,
-    port: intFromEnv('PORT', 4000),
-    host: process.env.HOST || (env === 'production' ? '0.0.0.0' : '127.0.0.1'),
-    databaseUrl: process.env.DATABASE_URL || undefined,
+    port: read.int('PORT', 4000),
+    host: read.string('HOST') ?? (env === 'production' ? '0.0.0.0' : '127.0.0.1'),
+    databaseUrl: read.string('DATABASE_URL'),
     dataDir,
-    embeddedPgPort: intFromEnv('EMBEDDED_PG_PORT', 54329),
-    poolSize: intFromEnv('PG_POOL_SIZE', 10),
-    pgConnectTimeoutMs: intFromEnv('PG_CONNECT_TIMEOUT_MS', 5000),
-    pgIdleTimeoutMs: intFromEnv('PG_IDLE_TIMEOUT_MS', 30_000),
-    pgStatementTimeoutMs: intFromEnv('PG_STATEMENT_TIMEOUT_MS', 5000),
+    embeddedPgPort: read.int('EMBEDDED_PG_PORT', 54329),
+    poolSize: read.int('PG_POOL_SIZE', 10),
+    pgConnectTimeoutMs: read.int('PG_CONNECT_TIMEOUT_MS', 5000),
+    pgIdleTimeoutMs: read.int('PG_IDLE_TIMEOUT_MS', 30_000),
+    pgStatementTimeoutMs: read.int('PG_STATEMENT_TIMEOUT_MS', 5000),
     // 8 s: above each single 5 s bound (pool wait, statement), so a request that
     // hits only one still gets that one's error, and below their 10 s sum, so
     // a pool wait followed by a slow statement (or several slow statements) is
     // cut off well inside the common 10 s client and proxy timeouts.
-    requestTimeoutMs: positiveIntFromEnv('REQUEST_TIMEOUT_MS', 8000),
-    slowStatementMs: intFromEnv('SLOW_STATEMENT_MS', 100),
-    shutdownGraceMs: intFromEnv('SHUTDOWN_GRACE_MS', 10_000),
+    requestTimeoutMs: read.int('REQUEST_TIMEOUT_MS', 8000, positive),
+    slowStatementMs: read.int('SLOW_STATEMENT_MS', 100),
+    shutdownGraceMs: read.int('SHUTDOWN_GRACE_MS', 10_000),
     auth,
     recordings,
     maxPageSize: 100,
     defaultPageSize: 20,
-    batching: process.env.SWITCHBOARD_BATCHING !== 'off',
-    webhookToleranceSeconds: intFromEnv('WEBHOOK_TOLERANCE_SECONDS', 300),
-    caches: cachesFromEnv(),
+    // Anything but `off` keeps batching on (the benchmark's switch; never refused).
+    batching: read.string('SWITCHBOARD_BATCHING') !== 'off',
+    webhookToleranceSeconds: read.int('WEBHOOK_TOLERANCE_SECONDS', 300),
+    caches: cachesFromEnv(environment),
     // Query limits, trusted documents, CORS and the body limit (src/config/protection.ts).
-    ...protectionFromEnv(),
+    ...protectionFromEnv(environment),
     ...overrides,
   };
-}
-
-function required(name: string, why: string): string {
-  const value = process.env[name];
-  if (!value) configProblem(`${name} is required ${why}`);
-  return value ?? '';
 }

@@ -1,8 +1,8 @@
 /**
  * Wrong settings are reported together: an operator fixing a deployment
  * should see every missing or invalid variable in one start, not one per
- * restart. The readers (intFromEnv, positiveInt, …) call `configProblem` and
- * go on with their fallback; `collectConfigProblems` (what loadConfig runs
+ * restart. The env reader (src/config/env.ts) calls `configProblem` and
+ * goes on with the fallback; `collectConfigProblems` (what loadConfig runs
  * in) throws one ConfigError listing them all at the end.
  */
 export class ConfigError extends Error {

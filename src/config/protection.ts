@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { envReader, type Env, type EnvReader } from './env';
 import { configProblem } from './problems';
 
 /**
@@ -75,8 +76,9 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
-export function protectionFromEnv(env: NodeJS.ProcessEnv = process.env): ProtectionConfig {
-  const limit = (name: string, fallback: number) => positiveInt(env, name, fallback);
+export function protectionFromEnv(env: Env = process.env): ProtectionConfig {
+  const read = envReader(env);
+  const limit = (name: string, fallback: number) => read.int(name, fallback, { min: 1 });
   return {
     queryLimits: {
       maxDepth: limit('MAX_QUERY_DEPTH', DEFAULT_QUERY_LIMITS.maxDepth),
@@ -87,27 +89,25 @@ export function protectionFromEnv(env: NodeJS.ProcessEnv = process.env): Protect
       maxFields: limit('MAX_FIELDS', DEFAULT_QUERY_LIMITS.maxFields),
       maxStringLength: limit('MAX_STRING_LENGTH', DEFAULT_QUERY_LIMITS.maxStringLength),
     },
-    trustedDocuments: trustedDocumentsFromEnv(env),
-    corsOrigins: corsOriginsFrom(env.CORS_ORIGINS ?? ''),
+    trustedDocuments: trustedDocumentsFromEnv(read),
+    corsOrigins: corsOriginsFrom(read.list('CORS_ORIGINS')),
     bodyLimitBytes: limit('MAX_BODY_BYTES', DEFAULT_BODY_LIMIT_BYTES),
   };
 }
 
-function trustedDocumentsFromEnv(env: NodeJS.ProcessEnv): TrustedDocumentsConfig {
-  const manifestPath = env.TRUSTED_DOCUMENTS_MANIFEST ? path.resolve(env.TRUSTED_DOCUMENTS_MANIFEST) : undefined;
-  const raw = env.TRUSTED_DOCUMENTS_MODE || (manifestPath ? 'allow' : 'off');
-  if (raw !== 'off' && raw !== 'allow' && raw !== 'only') {
-    configProblem(`TRUSTED_DOCUMENTS_MODE must be off, allow or only, got "${raw}"`);
-    return { mode: 'off', manifestPath };
-  }
-  if (raw !== 'off' && !manifestPath) configProblem(`TRUSTED_DOCUMENTS_MODE=${raw} needs TRUSTED_DOCUMENTS_MANIFEST (the manifest file's path)`);
-  return { mode: raw, manifestPath };
+function trustedDocumentsFromEnv(read: EnvReader): TrustedDocumentsConfig {
+  const manifest = read.string('TRUSTED_DOCUMENTS_MANIFEST');
+  const manifestPath = manifest ? path.resolve(manifest) : undefined;
+  // A wrong mode falls back to the default, which with a manifest is `allow`: no second problem about it.
+  const mode = read.oneOf<TrustedDocumentsMode>('TRUSTED_DOCUMENTS_MODE', ['off', 'allow', 'only'], manifestPath ? 'allow' : 'off');
+  if (mode !== 'off' && !manifestPath) configProblem(`TRUSTED_DOCUMENTS_MODE=${mode} needs TRUSTED_DOCUMENTS_MANIFEST (the manifest file's path)`);
+  return { mode, manifestPath };
 }
 
-/** `https://app.example.com, http://localhost:5173` → exact origins; a malformed entry stops the start. */
-export function corsOriginsFrom(raw: string): string[] {
+/** `https://app.example.com, http://localhost:5173` (CORS_ORIGINS) → exact origins; a malformed entry stops the start. */
+function corsOriginsFrom(entries: readonly string[]): string[] {
   const origins: string[] = [];
-  for (const entry of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of entries) {
     if (entry === '*') {
       origins.push(entry);
       continue;
@@ -127,15 +127,4 @@ export function corsOriginsFrom(raw: string): string[] {
     origins.push(url.origin);
   }
   return origins;
-}
-
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
-    configProblem(`${name} must be a positive integer, got "${raw}"`);
-    return fallback;
-  }
-  return value;
 }

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 
 /**
  * Hand-written Kysely `Database` types for the tables in `migrations/`.
@@ -12,7 +12,6 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-type Id = ColumnType<string, never, never>;
 type Json<T = Record<string, unknown>> = ColumnType<T, string | undefined, string>;
 
 export type Role = 'admin' | 'member' | 'viewer';
@@ -193,5 +192,3 @@ export type ContactRow = Selectable<ContactsTable>;
 export type CallRow = Selectable<CallsTable>;
 export type TranscriptRow = Selectable<CallTranscriptsTable>;
 export type AppointmentRow = Selectable<AppointmentsTable>;
-export type NewCall = Insertable<CallsTable>;
-export type CallUpdate = Updateable<CallsTable>;

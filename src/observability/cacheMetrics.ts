@@ -5,8 +5,8 @@ import type { CacheCounters } from '../cache/stats';
 /**
  * Cache statistics for /metrics, read from the runtime's counters at scrape
  * time. The only label is the cache's name (response, apq, organisations,
- * members, agents, phone_numbers_by_agent, phone_numbers_by_e164): never a
- * tenant. Hit rate is hits / (hits + misses), e.g.
+ * members, agents, phone_numbers_by_agent): never a tenant. Hit rate is
+ * hits / (hits + misses), e.g.
  * `rate(switchboard_cache_hits_total[5m]) / (rate(…hits…) + rate(…misses…))`.
  */
 export function registerCacheMetrics(registry: Registry, runtime: CacheRuntime): void {

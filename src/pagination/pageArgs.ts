@@ -40,7 +40,3 @@ export function parsePageArgs(args: ConnectionArgs, ordering: string, kind: Sort
   };
 }
 
-/** A stable key for grouping loader keys that share page arguments. */
-export function pageShapeKey(page: PageRequest): string {
-  return `${page.backward ? 'b' : 'f'}${page.limit}`;
-}

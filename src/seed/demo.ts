@@ -7,8 +7,8 @@ import type {
   AgentStatus, AppointmentStatus, CallDirection, CallOutcome, CallStatus, ContactStatus, Database, Role, Sentiment,
   TranscriptSegment,
 } from '../db/schema';
-import { synthesizeCallAudio } from '../recordings/wav';
 import { Random, WeightedIndex, seedFrom } from './random';
+import { synthesizeCallAudio } from './wav';
 import { demoWebhookSecret } from '../webhooks/secrets';
 
 /**
@@ -571,15 +571,41 @@ function providerCallId(random: Random, provider: Provider): string {
   return `call_${random.hex(24)}`;
 }
 
-/** Everything one organisation gets, computed without touching the database. */
+/**
+ * Everything one organisation gets, computed without touching the database.
+ *
+ * Every step draws from one seeded stream, in the order below: the order is
+ * part of the output (a step that drew one number more or earlier would
+ * change every row after it). Only the audio has its own seed.
+ */
 function planOrganisation(spec: OrgSpec, nowMs: number): OrgPlan {
-  const random = new Random(seedFrom(`switchboard-demo:${spec.slug}`));
-  const clock = new ZoneClock(spec.timezone);
-  const createdMs = nowMs - spec.createdDaysAgo * DAY_MS;
+  const org: Planning = { spec, nowMs, random: new Random(seedFrom(`switchboard-demo:${spec.slug}`)), clock: new ZoneClock(spec.timezone) };
+  const { agents, numbers } = planAgents(org);
+  const { contacts, unknownCallers } = planContacts(org);
+  const times = planCallTimes(org);
+  const { calls, appointments } = planCalls(org, times, agents, contacts, unknownCallers);
+  settleContacts(org, contacts);
+  const transcripts = planTranscripts(org, calls, agents, contacts);
+  return {
+    spec, createdMs: nowMs - spec.createdDaysAgo * DAY_MS, agents, numbers, contacts, calls, transcripts, appointments,
+    audio: planAudio(spec),
+  };
+}
 
-  // Agents and numbers. Active agents own a number; the paused agent's number
-  // was unassigned when it was paused (the "spare" number); the archived
-  // agent's number was released and is not in the inventory any more.
+/** What every planning step needs: the organisation, "now", its seeded stream and its wall clock. */
+interface Planning {
+  spec: OrgSpec;
+  nowMs: number;
+  random: Random;
+  clock: ZoneClock;
+}
+
+/**
+ * Agents and numbers. Active agents own a number; the paused agent's number
+ * was unassigned when it was paused (the "spare" number); the archived
+ * agent's number was released and is not in the inventory any more.
+ */
+function planAgents({ spec, nowMs, random }: Planning): { agents: PlannedAgent[]; numbers: PlannedNumber[] } {
   const agents: PlannedAgent[] = [];
   const numbers: PlannedNumber[] = [];
   let released = 90; // index of numbers the org no longer owns: far past the ones in use
@@ -608,10 +634,16 @@ function planOrganisation(spec: OrgSpec, nowMs: number): OrgPlan {
       });
     }
   }
+  return { agents, numbers };
+}
 
-  // Contacts, in creation order (so a call can pick among contacts that existed
-  // at its time by index range). Creation picks up over time: 70% spread over
-  // 180 days, 30% in the last 60.
+/**
+ * Contacts, in creation order (so a call can pick among contacts that existed
+ * at its time by index range), and the numbers of unknown callers. Creation
+ * picks up over time: 70% spread over 180 days, 30% in the last 60. Status,
+ * score and activity are filled in by the calls and `settleContacts`.
+ */
+function planContacts({ spec, nowMs, random }: Planning): { contacts: PlannedContact[]; unknownCallers: string[] } {
   const phones = spec.contactPhonePool(random);
   const unknownCallers = phones.slice(CONTACTS_PER_ORG, CONTACTS_PER_ORG + 400);
   const emailsSeen = new Set<string>();
@@ -651,22 +683,23 @@ function planOrganisation(spec: OrgSpec, nowMs: number): OrgPlan {
     });
   }
   contacts.sort((a, b) => a.createdMs - b.createdMs);
-  const contactCreated = contacts.map((c) => c.createdMs);
-  const contactIndex = new WeightedIndex(contacts.map((c) => c.weight));
-  /** Number of contacts created at or before `ms`. */
-  const createdBy = (ms: number): number => {
-    let lo = 0;
-    let hi = contactCreated.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((contactCreated[mid] ?? 0) <= ms) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
+  return { contacts, unknownCallers };
+}
 
-  // Call times: a day (weekday rhythm, growth, day-to-day noise), then a local
-  // hour from that day's curve, converted to UTC in the org's zone.
+interface CallTime {
+  ms: number;
+  /** Inside the organisation's opening hours, local time. */
+  business: boolean;
+  /** Still going at `now`. */
+  live: boolean;
+}
+
+/**
+ * When the calls happen, in order: a day (weekday rhythm, growth, day-to-day
+ * noise), then a local hour from that day's curve, converted to UTC in the
+ * org's zone; plus a few calls that are live at `now`.
+ */
+function planCallTimes({ nowMs, random, clock }: Planning): CallTime[] {
   const today = clock.local(nowMs);
   const days: { year: number; month0: number; day: number; weekday: number }[] = [];
   const dayWeights: number[] = [];
@@ -681,7 +714,7 @@ function planOrganisation(spec: OrgSpec, nowMs: number): OrgPlan {
   const weekdayHours = new WeightedIndex(WEEKDAY_HOURS);
   const weekendHours = new WeightedIndex(WEEKEND_HOURS);
 
-  const times: { ms: number; business: boolean; live: boolean }[] = [];
+  const times: CallTime[] = [];
   for (let i = 0; i < CALLS_PER_ORG; i++) {
     for (let attempt = 0; ; attempt++) {
       const day = days[dayIndex.sample(random)];
@@ -702,144 +735,225 @@ function planOrganisation(spec: OrgSpec, nowMs: number): OrgPlan {
     times.push({ ms: nowMs - ageMs, business: isBusinessHour(weekend, local.getUTCHours()), live: true });
   }
   times.sort((a, b) => a.ms - b.ms);
+  return times;
+}
 
+/** The contacts a call at some instant may reach: those created by then, weighted, with a bias to fresh ones. */
+interface ContactPool {
+  contacts: PlannedContact[];
+  unknownCallers: string[];
+  index: WeightedIndex;
+  /** Number of contacts created at or before `ms`. */
+  createdBy(ms: number): number;
+}
+
+function contactPool(contacts: PlannedContact[], unknownCallers: string[]): ContactPool {
+  const created = contacts.map((c) => c.createdMs);
+  const createdBy = (ms: number): number => {
+    let lo = 0;
+    let hi = created.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((created[mid] ?? 0) <= ms) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return { contacts, unknownCallers, index: new WeightedIndex(contacts.map((c) => c.weight)), createdBy };
+}
+
+/** Every call in time order, and the appointments the calls booked. Contacts collect their outcomes as calls reach them. */
+function planCalls(
+  org: Planning,
+  times: readonly CallTime[],
+  agents: readonly PlannedAgent[],
+  contacts: PlannedContact[],
+  unknownCallers: string[],
+): { calls: PlannedCall[]; appointments: PlannedAppointment[] } {
+  const pool = contactPool(contacts, unknownCallers);
   const calls: PlannedCall[] = [];
   const appointments: PlannedAppointment[] = [];
   for (const time of times) {
-    const t = time.ms;
-    let direction: CallDirection = time.business
-      ? (random.chance(0.64) ? 'outbound' : 'inbound')
-      : (random.chance(0.1) ? 'outbound' : 'inbound');
+    const { call, appointment } = planCall(org, time, calls.length, agents, pool);
+    calls.push(call);
+    if (appointment) appointments.push(appointment);
+  }
+  return { calls, appointments };
+}
 
-    // The agent: one live at that time that handles the direction; after hours
-    // the after-hours line takes most inbound calls.
-    const pickAgent = (dir: CallDirection): number => {
-      const entries: [number, number][] = [];
-      for (const [index, agent] of agents.entries()) {
-        if (t < agent.fromMs || t > agent.untilMs || t < agent.createdMs) continue;
-        if (agent.spec.handles !== 'both' && agent.spec.handles !== dir) continue;
-        const afterHoursBoost = agent.spec.afterHours ? (time.business ? 0.2 : 60) : 1;
-        entries.push([index, agent.spec.weight * afterHoursBoost]);
-      }
-      return entries.length > 0 ? random.weighted(entries) : -1;
-    };
-    let agent = pickAgent(direction);
-    if (agent < 0) {
-      direction = direction === 'inbound' ? 'outbound' : 'inbound';
-      agent = pickAgent(direction);
-    }
-    if (agent < 0) agent = 0;
-    const agentPlan = agents[agent] as PlannedAgent;
+/** One call: who, with whom, how it went, what it booked. Updates the contact it reached. */
+function planCall(
+  org: Planning,
+  time: CallTime,
+  callIndex: number,
+  agents: readonly PlannedAgent[],
+  pool: ContactPool,
+): { call: PlannedCall; appointment: PlannedAppointment | undefined } {
+  const { spec, nowMs, random } = org;
+  const t = time.ms;
+  const { agent, direction } = chooseAgent(random, agents, time);
+  const agentPlan = agents[agent] as PlannedAgent;
+  const contact = chooseContact(random, pool, direction, t);
+  const contactPlan = contact >= 0 ? pool.contacts[contact] : undefined;
+  const contactPhone = contactPlan?.phone ?? random.pick(pool.unknownCallers);
 
-    // The contact: unknown callers only call in; otherwise someone who existed
-    // by then, favouring contacts created in the last three weeks.
-    let contact = -1;
-    if (direction === 'outbound' || !random.chance(0.125)) {
-      const hi = createdBy(t);
-      const lo = createdBy(t - 21 * DAY_MS);
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const fresh = random.chance(0.45) && contactIndex.weightOf(lo, hi) > 0;
-        contact = fresh ? contactIndex.sample(random, lo, hi) : contactIndex.sample(random, 0, hi);
-        // Nobody dials a number that asked not to be called or was wrong.
-        if (contact < 0 || direction === 'inbound' || !(contacts[contact] as PlannedContact).blocked) break;
-      }
-    }
-    const contactPlan = contact >= 0 ? contacts[contact] : undefined;
-    const contactPhone = contactPlan?.phone ?? random.pick(unknownCallers);
-
-    let status: CallStatus = random.weighted(direction === 'outbound' ? OUTBOUND_STATUSES : INBOUND_STATUSES);
-    let outcome: CallOutcome | null = null;
-    let sentiment: Sentiment | null = null;
-    let duration: number;
-    if (status === 'completed') {
-      let conversation = random.weighted(OUTCOMES);
-      // Booking needs someone to book: an unknown caller cannot.
-      while (conversation === 'appointment_booked' && !contactPlan) conversation = random.weighted(OUTCOMES);
-      outcome = conversation;
-      const [median, sigma] = OUTCOME_DURATION[conversation];
-      duration = Math.round(clamp(random.logNormal(median, sigma), 30, 900));
-      const [positive, neutral, negative] = OUTCOME_SENTIMENT[conversation];
-      sentiment = random.weighted([['positive', positive], ['neutral', neutral], ['negative', negative]] as const);
-    } else if (status === 'voicemail') {
-      outcome = 'voicemail_left';
-      duration = random.int(12, 40);
-    } else if (status === 'no_answer') {
-      duration = random.int(15, 40); // rang out
-    } else {
-      duration = random.int(0, 4);
-    }
-
-    let endedMs: number | null = t + duration * 1000;
-    if (time.live || endedMs > nowMs) {
-      // Still going at `now`: not terminal yet.
-      const age = nowMs - t;
-      status = age < 3000 ? 'queued' : age < 30_000 ? 'ringing' : 'in_progress';
-      outcome = null;
-      sentiment = null;
-      duration = 0;
-      endedMs = null;
-    }
-
-    const metadata: Record<string, unknown> = { provider_call_id: providerCallId(random, agentPlan.spec.provider) };
-    if (status === 'failed') metadata.error = random.pick(['sip_503', 'sip_480', 'carrier_rejected', 'llm_timeout']);
-
-    let summary: string | null = null;
-    let topic = '';
-    let slot = '';
-    if (status === 'completed' && outcome && outcome !== 'voicemail_left') {
-      const service = random.pick(spec.services);
-      let when = '';
-      if (outcome === 'appointment_booked' && contactPlan) {
-        // The appointment the call booked: a few days out, in opening hours.
-        const local = clock.local(t);
-        let date = new Date(Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() + random.int(1, 10)));
-        if (date.getUTCDay() === 0) date = new Date(date.getTime() + DAY_MS);
-        const hour = date.getUTCDay() === 6 ? random.int(9, 12) : random.int(8, 17);
-        const minute = random.pick([0, 15, 30, 45]);
-        const scheduledMs = clock.toUtc(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate(), hour, minute);
-        const past = scheduledMs < nowMs;
-        const apptStatus: AppointmentStatus = past
-          ? random.weighted([['completed', 72], ['no_show', 12], ['cancelled', 16]] as const)
-          : random.weighted([['scheduled', 88], ['cancelled', 12]] as const);
-        const createdAt = endedMs ?? t;
-        const updatedMs = apptStatus === 'scheduled' ? createdAt
-          : apptStatus === 'cancelled' ? Math.min(nowMs, createdAt + Math.floor(random.next() * (scheduledMs - createdAt)))
-          : Math.min(nowMs, scheduledMs + random.int(30, 120) * MINUTE_MS);
-        appointments.push({
-          call: calls.length, contact, agent, scheduledMs, status: apptStatus,
-          value: (random.int(16, 120) * 5).toFixed(2), createdMs: createdAt, updatedMs,
-        });
-        if (apptStatus === 'completed') contactPlan.hadCompletedAppointment = true;
-        when = `${WEEKDAY_NAMES[date.getUTCDay()]} at ${spec.formatTime(hour, minute)}`;
-      }
-      summary = fill(random.pick(spec.summaries[outcome]), {
-        first: contactPlan?.firstName ?? 'The caller', service, when, callback: random.pick(CALLBACK_WHENS),
-      });
-      topic = service;
-      slot = when;
-    }
-
-    if (contactPlan) {
-      if (outcome && outcome !== 'voicemail_left') contactPlan.outcomes.push(outcome);
-      if (outcome === 'do_not_call' || outcome === 'wrong_number') contactPlan.blocked = true;
-      contactPlan.lastContactedMs = t;
-    }
-
-    calls.push({
-      agent, contact, direction, status,
-      from: direction === 'inbound' ? contactPhone : agentPlan.number,
-      to: direction === 'inbound' ? agentPlan.number : contactPhone,
-      startedMs: t, endedMs, duration,
-      cost: ((duration / 60) * agentPlan.ratePerMinute).toFixed(4),
-      sentiment, outcome, summary, audio: -1,
-      metadata: JSON.stringify(metadata), topic, slot,
-    });
+  let { status, outcome, sentiment, duration } = callResult(random, direction, contactPlan !== undefined);
+  let endedMs: number | null = t + duration * 1000;
+  if (time.live || endedMs > nowMs) {
+    // Still going at `now`: not terminal yet.
+    const age = nowMs - t;
+    status = age < 3000 ? 'queued' : age < 30_000 ? 'ringing' : 'in_progress';
+    outcome = null;
+    sentiment = null;
+    duration = 0;
+    endedMs = null;
   }
 
-  // Contact status and score follow from what their calls achieved. With ~10
-  // calls per contact most have booked something at some point, so status is
-  // probabilistic on top (not every visit makes a customer), aiming at roughly
-  // new 15%, contacted 30%, qualified 20%, converted 15%, lost 17%, archived 3%.
+  const metadata: Record<string, unknown> = { provider_call_id: providerCallId(random, agentPlan.spec.provider) };
+  if (status === 'failed') metadata.error = random.pick(['sip_503', 'sip_480', 'carrier_rejected', 'llm_timeout']);
+
+  let summary: string | null = null;
+  let topic = '';
+  let slot = '';
+  let appointment: PlannedAppointment | undefined;
+  if (status === 'completed' && outcome && outcome !== 'voicemail_left') {
+    const service = random.pick(spec.services);
+    let when = '';
+    if (outcome === 'appointment_booked' && contactPlan) {
+      const booking = planBooking(org, t, endedMs ?? t);
+      appointment = { ...booking.appointment, call: callIndex, contact, agent };
+      if (appointment.status === 'completed') contactPlan.hadCompletedAppointment = true;
+      when = booking.when;
+    }
+    summary = fill(random.pick(spec.summaries[outcome]), {
+      first: contactPlan?.firstName ?? 'The caller', service, when, callback: random.pick(CALLBACK_WHENS),
+    });
+    topic = service;
+    slot = when;
+  }
+
+  if (contactPlan) {
+    if (outcome && outcome !== 'voicemail_left') contactPlan.outcomes.push(outcome);
+    if (outcome === 'do_not_call' || outcome === 'wrong_number') contactPlan.blocked = true;
+    contactPlan.lastContactedMs = t;
+  }
+
+  const call: PlannedCall = {
+    agent, contact, direction, status,
+    from: direction === 'inbound' ? contactPhone : agentPlan.number,
+    to: direction === 'inbound' ? agentPlan.number : contactPhone,
+    startedMs: t, endedMs, duration,
+    cost: ((duration / 60) * agentPlan.ratePerMinute).toFixed(4),
+    sentiment, outcome, summary, audio: -1,
+    metadata: JSON.stringify(metadata), topic, slot,
+  };
+  return { call, appointment };
+}
+
+/**
+ * The direction and the agent: one live at that time that handles the
+ * direction; after hours the after-hours line takes most inbound calls. When
+ * nobody handles the drawn direction, the other one; failing that, agent 0.
+ */
+function chooseAgent(random: Random, agents: readonly PlannedAgent[], time: CallTime): { agent: number; direction: CallDirection } {
+  const t = time.ms;
+  let direction: CallDirection = time.business
+    ? (random.chance(0.64) ? 'outbound' : 'inbound')
+    : (random.chance(0.1) ? 'outbound' : 'inbound');
+  const pickAgent = (dir: CallDirection): number => {
+    const entries: [number, number][] = [];
+    for (const [index, agent] of agents.entries()) {
+      if (t < agent.fromMs || t > agent.untilMs || t < agent.createdMs) continue;
+      if (agent.spec.handles !== 'both' && agent.spec.handles !== dir) continue;
+      const afterHoursBoost = agent.spec.afterHours ? (time.business ? 0.2 : 60) : 1;
+      entries.push([index, agent.spec.weight * afterHoursBoost]);
+    }
+    return entries.length > 0 ? random.weighted(entries) : -1;
+  };
+  let agent = pickAgent(direction);
+  if (agent < 0) {
+    direction = direction === 'inbound' ? 'outbound' : 'inbound';
+    agent = pickAgent(direction);
+  }
+  return { agent: agent < 0 ? 0 : agent, direction };
+}
+
+/**
+ * The contact, or -1 for an unknown caller (they only call in): someone who
+ * existed by then, favouring contacts created in the last three weeks, and
+ * never an outbound dial to a number that asked not to be called or was wrong.
+ */
+function chooseContact(random: Random, pool: ContactPool, direction: CallDirection, t: number): number {
+  let contact = -1;
+  if (direction === 'outbound' || !random.chance(0.125)) {
+    const hi = pool.createdBy(t);
+    const lo = pool.createdBy(t - 21 * DAY_MS);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const fresh = random.chance(0.45) && pool.index.weightOf(lo, hi) > 0;
+      contact = fresh ? pool.index.sample(random, lo, hi) : pool.index.sample(random, 0, hi);
+      if (contact < 0 || direction === 'inbound' || !(pool.contacts[contact] as PlannedContact).blocked) break;
+    }
+  }
+  return contact;
+}
+
+/** How a finished call ended: status, then for a conversation its outcome, duration and sentiment. */
+function callResult(
+  random: Random,
+  direction: CallDirection,
+  knownContact: boolean,
+): { status: CallStatus; outcome: CallOutcome | null; sentiment: Sentiment | null; duration: number } {
+  const status: CallStatus = random.weighted(direction === 'outbound' ? OUTBOUND_STATUSES : INBOUND_STATUSES);
+  if (status === 'completed') {
+    let conversation = random.weighted(OUTCOMES);
+    // Booking needs someone to book: an unknown caller cannot.
+    while (conversation === 'appointment_booked' && !knownContact) conversation = random.weighted(OUTCOMES);
+    const [median, sigma] = OUTCOME_DURATION[conversation];
+    const duration = Math.round(clamp(random.logNormal(median, sigma), 30, 900));
+    const [positive, neutral, negative] = OUTCOME_SENTIMENT[conversation];
+    const sentiment = random.weighted([['positive', positive], ['neutral', neutral], ['negative', negative]] as const);
+    return { status, outcome: conversation, sentiment, duration };
+  }
+  if (status === 'voicemail') return { status, outcome: 'voicemail_left', sentiment: null, duration: random.int(12, 40) };
+  // No answer rang out; busy and failed end at once.
+  return { status, outcome: null, sentiment: null, duration: status === 'no_answer' ? random.int(15, 40) : random.int(0, 4) };
+}
+
+/**
+ * The appointment a call booked: a few days out, in opening hours; its
+ * status by whether that time has passed. `when` is how the summary says it.
+ */
+function planBooking(
+  { spec, nowMs, random, clock }: Planning,
+  t: number,
+  createdAt: number,
+): { appointment: Omit<PlannedAppointment, 'call' | 'contact' | 'agent'>; when: string } {
+  const local = clock.local(t);
+  let date = new Date(Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate() + random.int(1, 10)));
+  if (date.getUTCDay() === 0) date = new Date(date.getTime() + DAY_MS);
+  const hour = date.getUTCDay() === 6 ? random.int(9, 12) : random.int(8, 17);
+  const minute = random.pick([0, 15, 30, 45]);
+  const scheduledMs = clock.toUtc(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate(), hour, minute);
+  const past = scheduledMs < nowMs;
+  const status: AppointmentStatus = past
+    ? random.weighted([['completed', 72], ['no_show', 12], ['cancelled', 16]] as const)
+    : random.weighted([['scheduled', 88], ['cancelled', 12]] as const);
+  const updatedMs = status === 'scheduled' ? createdAt
+    : status === 'cancelled' ? Math.min(nowMs, createdAt + Math.floor(random.next() * (scheduledMs - createdAt)))
+    : Math.min(nowMs, scheduledMs + random.int(30, 120) * MINUTE_MS);
+  return {
+    appointment: { scheduledMs, status, value: (random.int(16, 120) * 5).toFixed(2), createdMs: createdAt, updatedMs },
+    when: `${WEEKDAY_NAMES[date.getUTCDay()]} at ${spec.formatTime(hour, minute)}`,
+  };
+}
+
+/**
+ * Contact status and score follow from what their calls achieved. With ~10
+ * calls per contact most have booked something at some point, so status is
+ * probabilistic on top (not every visit makes a customer), aiming at roughly
+ * new 15%, contacted 30%, qualified 20%, converted 15%, lost 17%, archived 3%.
+ */
+function settleContacts({ random }: Planning, contacts: PlannedContact[]): void {
   for (const contact of contacts) {
     const last = contact.outcomes[contact.outcomes.length - 1];
     let status: ContactStatus;
@@ -856,9 +970,19 @@ function planOrganisation(spec: OrgSpec, nowMs: number): OrgPlan {
     contact.leadScore = Math.round(clamp(random.normal(mean, sd), 0, 100));
     contact.updatedMs = Math.max(contact.createdMs, contact.lastContactedMs ?? 0);
   }
+}
 
-  // Transcripts and recordings: completed calls, weighted towards recent ones
-  // (that is what a dashboard shows first). Recorded calls are a subset.
+/**
+ * Transcripts and recordings: completed calls, weighted towards recent ones
+ * (that is what a dashboard shows first). Recorded calls are a subset: the
+ * first ones chosen get one of the organisation's audio files.
+ */
+function planTranscripts(
+  { spec, nowMs, random }: Planning,
+  calls: PlannedCall[],
+  agents: readonly PlannedAgent[],
+  contacts: readonly PlannedContact[],
+): OrgPlan['transcripts'] {
   const completed = calls.flatMap((call, index) => (call.status === 'completed' && call.duration >= 40 ? [index] : []));
   const recency = new WeightedIndex(completed.map((index) => Math.exp(-(nowMs - (calls[index] as PlannedCall).startedMs) / (20 * DAY_MS))));
   const chosen: number[] = [];
@@ -869,12 +993,6 @@ function planOrganisation(spec: OrgSpec, nowMs: number): OrgPlan {
     taken.add(index);
     chosen.push(index);
   }
-  // Audio depends on the seed alone (not on `now`): the same files every time.
-  const audioRandom = new Random(seedFrom(`switchboard-demo:${spec.slug}:audio`));
-  const audio = Array.from({ length: AUDIO_FILES_PER_ORG }, (_, i) => ({
-    name: `demo-call-${i + 1}`,
-    wav: synthesizeCallAudio(seedFrom(`${spec.slug}:audio:${i}`), audioRandom.float(4.5, 6)),
-  }));
   const transcripts: OrgPlan['transcripts'] = [];
   for (const [n, index] of chosen.entries()) {
     const call = calls[index] as PlannedCall;
@@ -887,8 +1005,16 @@ function planOrganisation(spec: OrgSpec, nowMs: number): OrgPlan {
     });
   }
   transcripts.sort((a, b) => a.call - b.call);
+  return transcripts;
+}
 
-  return { spec, createdMs, agents, numbers, contacts, calls, transcripts, appointments, audio };
+/** The organisation's recordings. They depend on the seed alone (not on `now`): the same files every time. */
+function planAudio(spec: OrgSpec): OrgPlan['audio'] {
+  const audioRandom = new Random(seedFrom(`switchboard-demo:${spec.slug}:audio`));
+  return Array.from({ length: AUDIO_FILES_PER_ORG }, (_, i) => ({
+    name: `demo-call-${i + 1}`,
+    wav: synthesizeCallAudio(seedFrom(`${spec.slug}:audio:${i}`), audioRandom.float(4.5, 6)),
+  }));
 }
 
 /** A short scripted conversation matching the call's direction and outcome, timed across its duration. */

@@ -675,12 +675,6 @@ async function summary(db: Db | Trx, prefix: string): Promise<Summary> {
   };
 }
 
-/** True when organisations `<prefix>-N` exist holding roughly (±2%) `calls` calls: a benchmark can reuse them. */
-export async function scaleDatasetExists(db: Db, prefix: string, calls: number): Promise<boolean> {
-  const existing = await summary(db, prefix);
-  return existing.organisations.length > 0 && matches(existing.calls, calls);
-}
-
 const matches = (actual: number, requested: number): boolean => Math.abs(actual - requested) <= Math.max(1, requested * 0.02);
 const slugPattern = (prefix: string): string => `^${prefix}-[0-9]+$`;
 

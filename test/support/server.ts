@@ -29,7 +29,7 @@ export interface TestServer {
   tokenFor(org: TestOrg, role?: Role, options?: { expiresInSeconds?: number }): Promise<string>;
   /** The app itself: its caches and their invalidation listener. */
   app: App;
-  /** The app's own database handle (modules that take `db`, e.g. src/cache/phoneNumbers.ts, find its caches through it). */
+  /** The app's own database handle (registered with its caches). */
   db: Db;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { Random } from '../seed/random';
+import { Random } from './random';
 
 /**
  * Synthetic call recordings for the demo seed.
@@ -170,32 +170,4 @@ function encodeWav(samples: Float32Array): Buffer {
     buf.writeInt16LE(Math.max(-32768, Math.min(32767, value)), 44 + i * 2);
   }
   return buf;
-}
-
-/**
- * Duration of a PCM WAV in seconds, from its header: data chunk size divided
- * by the fmt chunk's byte rate. Walks the chunk list, so extra chunks (LIST,
- * fact) written by other tools are skipped. Throws on anything else.
- */
-export function wavDurationSeconds(buf: Buffer): number {
-  if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') {
-    throw new Error('not a RIFF/WAVE file');
-  }
-  let byteRate: number | undefined;
-  let offset = 12;
-  while (offset + 8 <= buf.length) {
-    const id = buf.toString('ascii', offset, offset + 4);
-    const size = buf.readUInt32LE(offset + 4);
-    const body = offset + 8;
-    if (id === 'fmt ') {
-      if (size < 16 || body + 16 > buf.length) throw new Error('truncated fmt chunk');
-      byteRate = buf.readUInt32LE(body + 8);
-    } else if (id === 'data') {
-      if (!byteRate) throw new Error('data chunk before fmt chunk');
-      // A streaming writer may leave the size too large; count only the bytes present.
-      return Math.min(size, buf.length - body) / byteRate;
-    }
-    offset = body + size + (size % 2); // chunks are word-aligned
-  }
-  throw new Error('no data chunk');
 }
