@@ -51,7 +51,7 @@ export function createLoaders(db: Db, orgId: string, options: LoaderOptions, now
       options,
     ),
     phoneNumbersByAgentId: rowsByKeyLoader(
-      cachedRowLists(caches?.phoneNumbersByAgent, orgId, (ids) => findPhoneNumbersByAgents(db, orgId, ids), (row) => row.agent_id ?? ''),
+      cachedRowLists(caches?.phoneNumbersByAgent, sameOrg, (ids) => findPhoneNumbersByAgents(db, orgId, ids), (row) => row.agent_id ?? ''),
       (row) => row.agent_id ?? '',
       options,
     ),
