@@ -1,4 +1,4 @@
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { Db } from '../db/database';
 import type { Page } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
@@ -11,6 +11,7 @@ import {
   type CallParent,
 } from '../queries/calls';
 import type { LoaderOptions } from './byKey';
+import { groupedLoader } from './grouped';
 
 /** One parent's page request: which parent, and the arguments of its `calls` field. */
 export interface CallPageKey {
@@ -43,26 +44,14 @@ export function callPagesByParentLoader(
   parent: CallParent,
   options: LoaderOptions,
 ): DataLoader<CallPageKey, Page<CallListRow>, string> {
-  return new DataLoader<CallPageKey, Page<CallListRow>, string>(
-    async (keys) => {
-      const groups = new Map<string, CallPageKey[]>();
-      for (const key of keys) {
-        const shape = shapeOf(key);
-        const group = groups.get(shape);
-        if (group) group.push(key);
-        else groups.set(shape, [key]);
-      }
-      const pages = new Map<CallPageKey, Page<CallListRow>>();
-      await Promise.all(
-        [...groups.values()].map(async (group) => {
-          const first = group[0]!;
-          const byParent = await findCallsPagesByParent(db, orgId, parent, group, first.filter, first.order);
-          for (const key of group) pages.set(key, byParent.get(key.parentId)!);
-        }),
-      );
-      return keys.map((key) => pages.get(key)!);
+  return groupedLoader<CallPageKey, Page<CallListRow>>(
+    { shapeOf, cacheKeyOf, maxBatchSize: 500 },
+    options,
+    async (group) => {
+      const first = group[0]!;
+      const byParent = await findCallsPagesByParent(db, orgId, parent, group, first.filter, first.order);
+      return (key) => byParent.get(key.parentId)!;
     },
-    { batch: options.batch, cacheKeyFn: cacheKeyOf, maxBatchSize: 500 },
   );
 }
 
@@ -78,24 +67,16 @@ export function callCountsByParentLoader(
   parent: CallParent,
   options: LoaderOptions,
 ): DataLoader<CallCountKey, number, string> {
-  return new DataLoader<CallCountKey, number, string>(
-    async (keys) => {
-      const groups = new Map<string, CallCountKey[]>();
-      for (const key of keys) {
-        const filterKey = JSON.stringify(key.filter);
-        const group = groups.get(filterKey);
-        if (group) group.push(key);
-        else groups.set(filterKey, [key]);
-      }
-      const counts = new Map<CallCountKey, number>();
-      await Promise.all(
-        [...groups.values()].map(async (group) => {
-          const byParent = await countCallsByParent(db, orgId, parent, group.map((k) => k.parentId), group[0]!.filter);
-          for (const key of group) counts.set(key, byParent.get(key.parentId) ?? 0);
-        }),
-      );
-      return keys.map((key) => counts.get(key)!);
+  return groupedLoader<CallCountKey, number>(
+    {
+      shapeOf: (key) => JSON.stringify(key.filter),
+      cacheKeyOf: (key) => JSON.stringify([key.parentId, key.filter]),
+      maxBatchSize: 1000,
     },
-    { batch: options.batch, cacheKeyFn: (key) => JSON.stringify([key.parentId, key.filter]), maxBatchSize: 1000 },
+    options,
+    async (group) => {
+      const byParent = await countCallsByParent(db, orgId, parent, group.map((k) => k.parentId), group[0]!.filter);
+      return (key) => byParent.get(key.parentId) ?? 0;
+    },
   );
 }
