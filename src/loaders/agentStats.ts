@@ -1,4 +1,4 @@
-import type { Db } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import { agentFigures, type AgentFigures } from '../stats/agents';
 import type { RangeSpec } from '../stats/periods';
 import type { LoaderOptions } from './byKey';
@@ -10,7 +10,7 @@ export interface AgentStatsKey {
 }
 
 /** `Agent.stats(range)` for every agent on the page: one statement per distinct range. */
-export function agentStatsLoader(db: Db, orgId: string, now: Date, options: LoaderOptions) {
+export function agentStatsLoader(scope: TenantScope, now: Date, options: LoaderOptions) {
   return groupedLoader<AgentStatsKey, AgentFigures>(
     {
       shapeOf: (key) => JSON.stringify(key.range),
@@ -19,7 +19,7 @@ export function agentStatsLoader(db: Db, orgId: string, now: Date, options: Load
     },
     options,
     async (group) => {
-      const rows = await agentFigures(db, orgId, [...new Set(group.map((k) => k.agentId))], group[0]!.range, now);
+      const rows = await agentFigures(scope, [...new Set(group.map((k) => k.agentId))], group[0]!.range, now);
       const byAgent = new Map(rows.map((row) => [row.agent_id, row]));
       return (key) => byAgent.get(key.agentId)!;
     },

@@ -1,5 +1,5 @@
 import type DataLoader from 'dataloader';
-import type { Db } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import type { Page } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
 import {
@@ -39,8 +39,7 @@ function cacheKeyOf(key: CallPageKey): string {
  * statement per distinct argument shape, however many parents there are.
  */
 export function callPagesByParentLoader(
-  db: Db,
-  orgId: string,
+  scope: TenantScope,
   parent: CallParent,
   options: LoaderOptions,
 ): DataLoader<CallPageKey, Page<CallListRow>, string> {
@@ -49,7 +48,7 @@ export function callPagesByParentLoader(
     options,
     async (group) => {
       const first = group[0]!;
-      const byParent = await findCallsPagesByParent(db, orgId, parent, group, first.filter, first.order);
+      const byParent = await findCallsPagesByParent(scope, parent, group, first.filter, first.order);
       return (key) => byParent.get(key.parentId)!;
     },
   );
@@ -62,8 +61,7 @@ export interface CallCountKey {
 
 /** `totalCount` of many parents' call connections: one GROUP BY per distinct filter. */
 export function callCountsByParentLoader(
-  db: Db,
-  orgId: string,
+  scope: TenantScope,
   parent: CallParent,
   options: LoaderOptions,
 ): DataLoader<CallCountKey, number, string> {
@@ -75,7 +73,7 @@ export function callCountsByParentLoader(
     },
     options,
     async (group) => {
-      const byParent = await countCallsByParent(db, orgId, parent, group.map((k) => k.parentId), group[0]!.filter);
+      const byParent = await countCallsByParent(scope, parent, group.map((k) => k.parentId), group[0]!.filter);
       return (key) => byParent.get(key.parentId) ?? 0;
     },
   );
