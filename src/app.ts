@@ -7,6 +7,7 @@ import { InvalidTokenError, bearerToken, createTokenVerifier } from './auth/toke
 import { DEFAULT_JWKS_TIMING, type Config } from './config/config';
 import type { Db } from './db/database';
 import { poolOf } from './db/observe';
+import { tenantScope } from './db/tenant';
 import { withStatementLog, type OperationStatements } from './db/statementLog';
 import { createApolloServer } from './graphql/apollo';
 import type { Context } from './graphql/context';
@@ -142,10 +143,11 @@ export async function createApp(options: AppOptions): Promise<App> {
     report.orgId = principal.orgId;
     const now = options.clock?.() ?? new Date();
     const host = req.headers.host ?? `localhost:${config.port}`;
+    const scope = tenantScope(db, principal.orgId);
     return {
       ...principal,
-      db,
-      loaders: createLoaders(db, principal.orgId, { batch: config.batching }, now, caches.entities),
+      scope,
+      loaders: createLoaders(scope, { batch: config.batching }, now, caches.entities),
       signer,
       origin: `${req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${host}`,
       limits: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize },

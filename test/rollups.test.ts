@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../src/db/database';
+import { tenantScope } from '../src/db/tenant';
 import type { CallOutcome, CallStatus, Sentiment } from '../src/db/schema';
 import { Random } from '../src/seed/random';
 import { agentFigures } from '../src/stats/agents';
@@ -125,17 +126,18 @@ describe('rollups equal raw aggregation under random writes', () => {
 
   async function expectStatisticsAgree(random: Random, org: TestOrg, agents: string[]): Promise<void> {
     expect(await rollupDifferences(db, org.id)).toEqual([]);
+    const scope = tenantScope(db, org.id);
     for (const { range, now } of randomRanges(random)) {
       const label = JSON.stringify({ range, now });
       const [viaRollups, viaRaw] = await Promise.all([
-        dashboardFigures(db, org.id, range, now, 'rollups'),
-        dashboardFigures(db, org.id, range, now, 'raw'),
+        dashboardFigures(scope, range, now, 'rollups'),
+        dashboardFigures(scope, range, now, 'raw'),
       ]);
       expect({ label, figures: viaRollups }).toEqual({ label, figures: viaRaw });
       if (range.kind === 'explicit') {
         const [seriesRollups, seriesRaw] = await Promise.all([
-          analyticsSeries(db, org.id, range, 'day', 'agent', now, 'rollups'),
-          analyticsSeries(db, org.id, range, 'day', 'agent', now, 'raw'),
+          analyticsSeries(scope, range, 'day', 'agent', now, 'rollups'),
+          analyticsSeries(scope, range, 'day', 'agent', now, 'raw'),
         ]);
         expect({ label, series: seriesRollups }).toEqual({ label, series: seriesRaw });
       }
@@ -143,8 +145,8 @@ describe('rollups equal raw aggregation under random writes', () => {
     // agent figures come through the same facts; compare against the dashboard total
     const range: RangeSpec = { kind: 'preset', preset: 'last_month' };
     const now = new Date('2026-12-05T12:00:00Z');
-    const perAgent = await agentFigures(db, org.id, agents, range, now);
-    const dashboard = await dashboardFigures(db, org.id, range, now, 'raw');
+    const perAgent = await agentFigures(scope, agents, range, now);
+    const dashboard = await dashboardFigures(scope, range, now, 'raw');
     expect(perAgent.reduce((sum, a) => sum + a.calls, 0)).toBe(dashboard.current.total);
   }
 

@@ -1,7 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../src/db/database';
+import { tenantScope } from '../src/db/tenant';
 import { toGlobalId, type NodeType } from '../src/graphql/globalId';
+import { createLoaders, type Loaders } from '../src/loaders';
 import { openTestDb } from './support/db';
 import {
   createAgent,
@@ -296,4 +298,108 @@ describe('tenancy: another organisation is indistinguishable from nothing', () =
       expect(JSON.stringify(response.body)).not.toContain(`orgs/${orgB.id}/`);
     });
   });
+});
+
+/**
+ * The loaders are made from a tenant scope (src/db/tenant.ts) and take no
+ * organisation of their own. Whatever id a resolver hands them, what they
+ * answer for another organisation's row is what they answer for a row that
+ * does not exist. The HTTP specs above go through resolvers, which check some
+ * ids themselves; this one asks the loaders directly, every one of them.
+ */
+describe('tenancy by construction: loaders made from one organisation\'s scope see nothing of another\'s', () => {
+  let db: Db;
+  let closeDb: () => Promise<void>;
+  let orgA: TestOrg;
+  let orgB: TestOrg;
+  /** Ids of one row of each kind in organisation B. */
+  const b = {} as Record<'org' | 'user' | 'agent' | 'phoneNumber' | 'contact' | 'call' | 'appointment', string>;
+  const now = new Date(Date.UTC(2026, 2, 15));
+  const absent = '987654321987';
+  const page = { limit: 5, backward: false, after: undefined, before: undefined };
+
+  /** For each loader, its key for a row id (or parent id). Typed by Loaders: a new loader without a probe does not compile. */
+  const keyFor: { [Name in keyof Loaders]: (id: string) => Parameters<Loaders[Name]['load']>[0] } = {
+    organisationById: (id) => id,
+    memberById: (id) => id,
+    agentById: (id) => id,
+    contactById: (id) => id,
+    callById: (id) => id,
+    appointmentById: (id) => id,
+    phoneNumberById: (id) => id,
+    callMetadataById: (id) => id,
+    contactMetadataById: (id) => id,
+    transcriptByCallId: (id) => id,
+    appointmentByCallId: (id) => id,
+    appointmentsByContactId: (id) => id,
+    phoneNumbersByAgentId: (id) => id,
+    callsByAgent: (id) => ({ parentId: id, filter: {}, order: { direction: 'desc' }, page }),
+    callsByContact: (id) => ({ parentId: id, filter: {}, order: { direction: 'desc' }, page }),
+    callCountByAgent: (id) => ({ parentId: id, filter: {} }),
+    callCountByContact: (id) => ({ parentId: id, filter: {} }),
+    agentStats: (id) => ({ agentId: id, range: { kind: 'preset', preset: 'this_month' } }),
+  };
+  /** Which of B's rows each loader is asked for. */
+  const rowOf: Record<keyof Loaders, keyof typeof b> = {
+    organisationById: 'org',
+    memberById: 'user',
+    agentById: 'agent',
+    contactById: 'contact',
+    callById: 'call',
+    appointmentById: 'appointment',
+    phoneNumberById: 'phoneNumber',
+    callMetadataById: 'call',
+    contactMetadataById: 'contact',
+    transcriptByCallId: 'call',
+    appointmentByCallId: 'call',
+    appointmentsByContactId: 'contact',
+    phoneNumbersByAgentId: 'agent',
+    callsByAgent: 'agent',
+    callsByContact: 'contact',
+    callCountByAgent: 'agent',
+    callCountByContact: 'contact',
+    agentStats: 'agent',
+  };
+
+  /** One load through fresh loaders of `orgId`'s scope, so no answer is served from another probe's memo. */
+  function load(orgId: string, name: keyof Loaders, id: string): Promise<unknown> {
+    // The union of eighteen loader types has no callable `load`; each key matches its loader by keyFor's type.
+    const loader = createLoaders(tenantScope(db, orgId), { batch: true }, now)[name] as unknown as {
+      load(key: unknown): Promise<unknown>;
+    };
+    return loader.load(keyFor[name](id));
+  }
+
+  beforeAll(async () => {
+    ({ db, close: closeDb } = openTestDb());
+    [orgA, orgB] = await Promise.all([createOrg(db), createOrg(db)]);
+    b.org = orgB.id;
+    b.user = orgB.users.admin;
+    b.agent = await createAgent(db, orgB.id);
+    b.phoneNumber = await createPhoneNumber(db, orgB.id, b.agent);
+    b.contact = await createContact(db, orgB.id);
+    b.call = await createCall(db, orgB.id, { agentId: b.agent, contactId: b.contact, startedAt: new Date(Date.UTC(2026, 2, 10)) });
+    await createTranscript(db, orgB.id, b.call, 'bravo transcript');
+    b.appointment = await createAppointment(db, orgB.id, { contactId: b.contact, callId: b.call, agentId: b.agent });
+  });
+
+  afterAll(async () => {
+    await closeDb();
+  });
+
+  it('every loader createLoaders makes is probed', () => {
+    const loaders = createLoaders(tenantScope(db, orgA.id), { batch: true }, now);
+    expect(Object.keys(keyFor).sort()).toEqual(Object.keys(loaders).sort());
+  });
+
+  it.each(Object.keys(keyFor) as (keyof Loaders)[])(
+    "%s, asked for another organisation's row, answers exactly what it answers for a nonexistent one",
+    async (name) => {
+      const id = b[rowOf[name]];
+      const nothing = await load(orgA.id, name, absent);
+      expect({ name, answer: await load(orgA.id, name, id) }).toEqual({ name, answer: nothing });
+      // Control: the row is real, and its own organisation's loaders find it.
+      expect({ name, answer: await load(orgB.id, name, id) }).not.toEqual({ name, answer: nothing });
+    },
+  );
 });

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { sql } from 'kysely';
 import type { Db } from '../src/db/database';
+import { tenantScope } from '../src/db/tenant';
 import { Random } from '../src/seed/random';
 import { dashboardFigures } from '../src/stats/dashboard';
 import { rollupDifferences } from '../src/stats/rollupCheck';
@@ -619,7 +620,8 @@ describe('call-report webhooks', () => {
       const from = new Date(now - 4 * 86_400_000);
       const to = new Date(now);
       const range = { kind: 'explicit' as const, from, to };
-      expect(await dashboardFigures(db, stats.id, range, to, 'rollups')).toEqual(await dashboardFigures(db, stats.id, range, to, 'raw'));
+      const scope = tenantScope(db, stats.id);
+      expect(await dashboardFigures(scope, range, to, 'rollups')).toEqual(await dashboardFigures(scope, range, to, 'raw'));
 
       const { rows: [raw] } = await sql<{ total: number; completed: number; cost: number; inbound: number }>`
         select count(*)::int as total, (count(*) filter (where status = 'completed'))::int as completed,

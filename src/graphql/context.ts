@@ -1,15 +1,19 @@
 import type { Principal } from '../auth/tokens';
 import type { Config } from '../config/config';
-import type { Db } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import type { Loaders } from '../loaders';
 import type { RecordingSigner } from '../recordings/signer';
 
 /**
  * Everything a resolver may use, built per request after the token is
- * verified. `orgId` is the only organisation any query in this request sees.
+ * verified. There is no database handle here: queries go through `scope`
+ * (src/db/tenant.ts) and the loaders made from it, so `orgId` is the only
+ * organisation any query in this request sees.
  */
 export interface Context extends Principal {
-  db: Db;
+  /** tenantScope(db, orgId) of the verified principal; tenant query functions take it first. */
+  scope: TenantScope;
+  /** createLoaders(scope, …): the same scope. */
   loaders: Loaders;
   signer: RecordingSigner;
   /** scheme://host the request came to; base of locally served recording URLs. */

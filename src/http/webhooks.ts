@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Db } from '../db/database';
 import { databaseFailure } from '../db/failures';
+import { tenantScope } from '../db/tenant';
 import type { Logger } from '../logger';
 import { currentRequestId } from '../observability/requestContext';
 import { ingestCallEvent } from '../webhooks/apply';
@@ -78,7 +79,8 @@ export async function handleCallWebhook(req: IncomingMessage, res: ServerRespons
       return fail('invalid', 400, 'INVALID_EVENT', error.message, { field: error.field });
     }
 
-    const result = await ingestCallEvent(options.db, orgId, event, payload);
+    // The signature proved the organisation: from here on, only its scope.
+    const result = await ingestCallEvent(tenantScope(options.db, orgId), event, payload);
     if (result.status === 'unknown_agent') {
       // 4xx so the provider retries: the agent may be created meanwhile, and a
       // stored event that never took effect is applied on redelivery.

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { groupBy } from './grouped';
 
 export interface LoaderOptions {
   /**
@@ -35,14 +36,7 @@ export function rowsByKeyLoader<Row>(
 ): DataLoader<string, Row[]> {
   return new DataLoader<string, Row[]>(
     async (keys) => {
-      const rows = await fetch(keys);
-      const byKey = new Map<string, Row[]>();
-      for (const row of rows) {
-        const key = keyOf(row);
-        const list = byKey.get(key);
-        if (list) list.push(row);
-        else byKey.set(key, [row]);
-      }
+      const byKey = groupBy(await fetch(keys), keyOf);
       return keys.map((key) => byKey.get(key) ?? []);
     },
     { batch: options.batch, maxBatchSize: 1000 },

@@ -1,5 +1,5 @@
-import DataLoader from 'dataloader';
-import type { Db } from '../db/database';
+import type DataLoader from 'dataloader';
+import type { TenantScope } from '../db/tenant';
 import type { Page } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
 import {
@@ -11,6 +11,7 @@ import {
   type CallParent,
 } from '../queries/calls';
 import type { LoaderOptions } from './byKey';
+import { groupedLoader } from './grouped';
 
 /** One parent's page request: which parent, and the arguments of its `calls` field. */
 export interface CallPageKey {
@@ -38,31 +39,18 @@ function cacheKeyOf(key: CallPageKey): string {
  * statement per distinct argument shape, however many parents there are.
  */
 export function callPagesByParentLoader(
-  db: Db,
-  orgId: string,
+  scope: TenantScope,
   parent: CallParent,
   options: LoaderOptions,
 ): DataLoader<CallPageKey, Page<CallListRow>, string> {
-  return new DataLoader<CallPageKey, Page<CallListRow>, string>(
-    async (keys) => {
-      const groups = new Map<string, CallPageKey[]>();
-      for (const key of keys) {
-        const shape = shapeOf(key);
-        const group = groups.get(shape);
-        if (group) group.push(key);
-        else groups.set(shape, [key]);
-      }
-      const pages = new Map<CallPageKey, Page<CallListRow>>();
-      await Promise.all(
-        [...groups.values()].map(async (group) => {
-          const first = group[0]!;
-          const byParent = await findCallsPagesByParent(db, orgId, parent, group, first.filter, first.order);
-          for (const key of group) pages.set(key, byParent.get(key.parentId)!);
-        }),
-      );
-      return keys.map((key) => pages.get(key)!);
+  return groupedLoader<CallPageKey, Page<CallListRow>>(
+    { shapeOf, cacheKeyOf, maxBatchSize: 500 },
+    options,
+    async (group) => {
+      const first = group[0]!;
+      const byParent = await findCallsPagesByParent(scope, parent, group, first.filter, first.order);
+      return (key) => byParent.get(key.parentId)!;
     },
-    { batch: options.batch, cacheKeyFn: cacheKeyOf, maxBatchSize: 500 },
   );
 }
 
@@ -73,29 +61,20 @@ export interface CallCountKey {
 
 /** `totalCount` of many parents' call connections: one GROUP BY per distinct filter. */
 export function callCountsByParentLoader(
-  db: Db,
-  orgId: string,
+  scope: TenantScope,
   parent: CallParent,
   options: LoaderOptions,
 ): DataLoader<CallCountKey, number, string> {
-  return new DataLoader<CallCountKey, number, string>(
-    async (keys) => {
-      const groups = new Map<string, CallCountKey[]>();
-      for (const key of keys) {
-        const filterKey = JSON.stringify(key.filter);
-        const group = groups.get(filterKey);
-        if (group) group.push(key);
-        else groups.set(filterKey, [key]);
-      }
-      const counts = new Map<CallCountKey, number>();
-      await Promise.all(
-        [...groups.values()].map(async (group) => {
-          const byParent = await countCallsByParent(db, orgId, parent, group.map((k) => k.parentId), group[0]!.filter);
-          for (const key of group) counts.set(key, byParent.get(key.parentId) ?? 0);
-        }),
-      );
-      return keys.map((key) => counts.get(key)!);
+  return groupedLoader<CallCountKey, number>(
+    {
+      shapeOf: (key) => JSON.stringify(key.filter),
+      cacheKeyOf: (key) => JSON.stringify([key.parentId, key.filter]),
+      maxBatchSize: 1000,
     },
-    { batch: options.batch, cacheKeyFn: (key) => JSON.stringify([key.parentId, key.filter]), maxBatchSize: 1000 },
+    options,
+    async (group) => {
+      const byParent = await countCallsByParent(scope, parent, group.map((k) => k.parentId), group[0]!.filter);
+      return (key) => byParent.get(key.parentId) ?? 0;
+    },
   );
 }

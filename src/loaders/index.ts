@@ -1,9 +1,9 @@
-import type { Db } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import { findAgentsByIds, findPhoneNumbersByAgents, findPhoneNumbersByIds } from '../queries/agents';
 import { findAppointmentsByCalls, findAppointmentsByContacts, findAppointmentsByIds } from '../queries/appointments';
 import { findCallMetadata, findCallsByIds, findTranscripts } from '../queries/calls';
 import { findContactMetadata, findContactsByIds } from '../queries/contacts';
-import { findMembersByIds, findOrganisationsByIds } from '../queries/organisations';
+import { findMembersByIds, findOwnOrganisation } from '../queries/organisations';
 import { rowByKeyLoader, rowsByKeyLoader, type LoaderOptions } from './byKey';
 import { callCountsByParentLoader, callPagesByParentLoader } from './callPages';
 import { agentStatsLoader } from './agentStats';
@@ -12,22 +12,23 @@ import type { EntityCache } from '../cache/entityCache';
 import type { EntityCaches } from '../cache/runtime';
 
 /**
- * The per-request loaders. Created in the request context and bound to the
- * caller's organisation: nothing a resolver can reach takes an organisation
- * id of its own, so no code path can read another tenant's rows.
+ * The per-request loaders, bound to the caller's organisation through its
+ * scope: nothing a resolver can reach takes an organisation id of its own, so
+ * no code path can read another tenant's rows.
  */
-export function createLoaders(db: Db, orgId: string, options: LoaderOptions, now: Date, caches?: EntityCaches) {
-  const sameOrg = () => orgId;
+export function createLoaders(scope: TenantScope, options: LoaderOptions, now: Date, caches?: EntityCaches) {
+  const sameOrg = () => scope.orgId;
   /** Rows of this organisation by id; behind an entity cache when one is given. */
   const byId = <Row extends { id: string }>(
-    fetch: (db: Db, orgId: string, ids: readonly string[]) => Promise<Row[]>,
+    fetch: (scope: TenantScope, ids: readonly string[]) => Promise<Row[]>,
     cache?: EntityCache<Row>,
-  ) => rowByKeyLoader(cachedRows(cache, sameOrg, (ids) => fetch(db, orgId, ids), (row) => row.id), (row) => row.id, options);
+  ) => rowByKeyLoader(cachedRows(cache, sameOrg, (ids) => fetch(scope, ids), (row) => row.id), (row) => row.id, options);
 
   return {
     // Hot, rarely changing rows sit behind entity caches (src/cache) that the database invalidates.
+    // An organisation's id is its own organisation: the cache's invalidation key.
     organisationById: rowByKeyLoader(
-      cachedRows(caches?.organisations, (id) => id, (ids) => findOrganisationsByIds(db, ids), (row) => row.id),
+      cachedRows(caches?.organisations, (id) => id, (ids) => findOwnOrganisation(scope, ids), (row) => row.id),
       (row) => row.id,
       options,
     ),
@@ -39,27 +40,27 @@ export function createLoaders(db: Db, orgId: string, options: LoaderOptions, now
     phoneNumberById: byId(findPhoneNumbersByIds),
     callMetadataById: byId(findCallMetadata),
     contactMetadataById: byId(findContactMetadata),
-    transcriptByCallId: rowByKeyLoader((ids) => findTranscripts(db, orgId, ids), (row) => row.call_id, options),
+    transcriptByCallId: rowByKeyLoader((ids) => findTranscripts(scope, ids), (row) => row.call_id, options),
     appointmentByCallId: rowByKeyLoader(
-      (ids) => findAppointmentsByCalls(db, orgId, ids),
+      (ids) => findAppointmentsByCalls(scope, ids),
       (row) => row.call_id ?? '',
       options,
     ),
     appointmentsByContactId: rowsByKeyLoader(
-      (ids) => findAppointmentsByContacts(db, orgId, ids),
+      (ids) => findAppointmentsByContacts(scope, ids),
       (row) => row.contact_id,
       options,
     ),
     phoneNumbersByAgentId: rowsByKeyLoader(
-      cachedRowLists(caches?.phoneNumbersByAgent, orgId, (ids) => findPhoneNumbersByAgents(db, orgId, ids), (row) => row.agent_id ?? ''),
+      cachedRowLists(caches?.phoneNumbersByAgent, sameOrg, (ids) => findPhoneNumbersByAgents(scope, ids), (row) => row.agent_id ?? ''),
       (row) => row.agent_id ?? '',
       options,
     ),
-    callsByAgent: callPagesByParentLoader(db, orgId, 'agent_id', options),
-    callsByContact: callPagesByParentLoader(db, orgId, 'contact_id', options),
-    callCountByAgent: callCountsByParentLoader(db, orgId, 'agent_id', options),
-    callCountByContact: callCountsByParentLoader(db, orgId, 'contact_id', options),
-    agentStats: agentStatsLoader(db, orgId, now, options),
+    callsByAgent: callPagesByParentLoader(scope, 'agent_id', options),
+    callsByContact: callPagesByParentLoader(scope, 'contact_id', options),
+    callCountByAgent: callCountsByParentLoader(scope, 'agent_id', options),
+    callCountByContact: callCountsByParentLoader(scope, 'contact_id', options),
+    agentStats: agentStatsLoader(scope, now, options),
   };
 }
 

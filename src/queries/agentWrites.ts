@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import type { AgentStatus } from '../db/schema';
 import { AGENT_COLUMNS, PHONE_COLUMNS, type AgentListRow, type PhoneNumberListRow } from './agents';
 
@@ -17,7 +17,7 @@ export interface AgentPatch {
   status?: AgentStatus;
 }
 
-export async function updateAgent(db: Db, orgId: string, id: string, patch: AgentPatch): Promise<AgentListRow | undefined> {
+export async function updateAgent({ db, orgId }: TenantScope, id: string, patch: AgentPatch): Promise<AgentListRow | undefined> {
   return db
     .updateTable('agents')
     .set({
@@ -32,7 +32,7 @@ export async function updateAgent(db: Db, orgId: string, id: string, patch: Agen
 }
 
 /** Unassigns every number of an agent; returns them, ordered by number like `Agent.phoneNumbers`. */
-export async function releasePhoneNumbers(db: Db, orgId: string, agentId: string): Promise<PhoneNumberListRow[]> {
+export async function releasePhoneNumbers({ db, orgId }: TenantScope, agentId: string): Promise<PhoneNumberListRow[]> {
   const rows = await db
     .updateTable('phone_numbers')
     .set({ agent_id: null })
@@ -49,8 +49,7 @@ export async function releasePhoneNumbers(db: Db, orgId: string, agentId: string
  * number), or this assignment waits for it and sees the agent archived.
  */
 export async function lockAgentForAssignment(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   id: string,
 ): Promise<{ id: string; status: AgentStatus } | undefined> {
   return db
@@ -64,8 +63,7 @@ export async function lockAgentForAssignment(
 
 /** The number and its current agent, locked so concurrent reassignments of it queue up. */
 export async function lockPhoneNumber(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   id: string,
 ): Promise<{ id: string; agent_id: string | null } | undefined> {
   return db
@@ -78,8 +76,7 @@ export async function lockPhoneNumber(
 }
 
 export async function setPhoneNumberAgent(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   id: string,
   agentId: string | null,
 ): Promise<PhoneNumberListRow> {

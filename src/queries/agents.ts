@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import type { AgentRow, AgentStatus, PhoneNumberRow } from '../db/schema';
 import { and, finishPage, keysetBounds, scanDirection, type Page } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
@@ -24,8 +24,7 @@ function agentConditions(orgId: string, filter: AgentFilterSpec) {
 }
 
 export async function findAgentsPage(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   filter: AgentFilterSpec,
   page: PageRequest,
 ): Promise<Page<AgentListRow>> {
@@ -41,7 +40,7 @@ export async function findAgentsPage(
   return finishPage(rows, page);
 }
 
-export async function countAgents(db: Db, orgId: string, filter: AgentFilterSpec): Promise<number> {
+export async function countAgents({ db, orgId }: TenantScope, filter: AgentFilterSpec): Promise<number> {
   const { count } = await db
     .selectFrom('agents as a')
     .select(sql<number>`count(*)::int`.as('count'))
@@ -50,7 +49,7 @@ export async function countAgents(db: Db, orgId: string, filter: AgentFilterSpec
   return count;
 }
 
-export async function findAgentsByIds(db: Db, orgId: string, ids: readonly string[]): Promise<AgentListRow[]> {
+export async function findAgentsByIds({ db, orgId }: TenantScope, ids: readonly string[]): Promise<AgentListRow[]> {
   return db
     .selectFrom('agents as a')
     .select(agentColumns)
@@ -63,8 +62,7 @@ export type PhoneNumberListRow = Pick<PhoneNumberRow, 'id' | 'org_id' | 'e164' |
 export const PHONE_COLUMNS = ['id', 'org_id', 'e164', 'provider', 'provider_number_id', 'agent_id'] as const;
 
 export async function findPhoneNumbersByAgents(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   agentIds: readonly string[],
 ): Promise<PhoneNumberListRow[]> {
   return db
@@ -77,8 +75,7 @@ export async function findPhoneNumbersByAgents(
 }
 
 export async function findPhoneNumbersByIds(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   ids: readonly string[],
 ): Promise<PhoneNumberListRow[]> {
   return db

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import type { AppointmentStatus } from '../db/schema';
 import { APPOINTMENT_COLUMNS, type AppointmentListRow } from './appointments';
 import { CALL_LIST_COLUMNS, type CallListRow } from './calls';
@@ -15,7 +15,7 @@ import { CALL_LIST_COLUMNS, type CallListRow } from './calls';
  * it, locked (FOR NO KEY UPDATE: it does not block inserts that merely
  * reference the call) so that concurrent bookings on one call queue up.
  */
-export async function lockCallForBooking(db: Db, orgId: string, callId: string): Promise<CallListRow | undefined> {
+export async function lockCallForBooking({ db, orgId }: TenantScope, callId: string): Promise<CallListRow | undefined> {
   return db
     .selectFrom('calls as c')
     .select(CALL_LIST_COLUMNS.map((column) => `c.${column}` as const))
@@ -32,7 +32,7 @@ export async function lockCallForBooking(db: Db, orgId: string, callId: string):
  * appointment the one before it committed (a subquery inside the locking
  * statement would still see the world from before the wait).
  */
-export async function hasScheduledAppointment(db: Db, orgId: string, callId: string): Promise<boolean> {
+export async function hasScheduledAppointment({ db, orgId }: TenantScope, callId: string): Promise<boolean> {
   const row = await db
     .selectFrom('appointments')
     .select('id')
@@ -52,7 +52,7 @@ export interface NewAppointment {
   value: number;
 }
 
-export async function insertAppointment(db: Db, orgId: string, appointment: NewAppointment): Promise<AppointmentListRow> {
+export async function insertAppointment({ db, orgId }: TenantScope, appointment: NewAppointment): Promise<AppointmentListRow> {
   return db
     .insertInto('appointments')
     .values({
@@ -68,7 +68,7 @@ export async function insertAppointment(db: Db, orgId: string, appointment: NewA
 }
 
 /** The appointment as the readers see it, locked until the transaction ends. */
-export async function lockAppointment(db: Db, orgId: string, id: string): Promise<AppointmentListRow | undefined> {
+export async function lockAppointment({ db, orgId }: TenantScope, id: string): Promise<AppointmentListRow | undefined> {
   return db
     .selectFrom('appointments')
     .select(APPOINTMENT_COLUMNS)
@@ -79,8 +79,7 @@ export async function lockAppointment(db: Db, orgId: string, id: string): Promis
 }
 
 export async function setAppointmentStatus(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   id: string,
   status: AppointmentStatus,
 ): Promise<AppointmentListRow> {

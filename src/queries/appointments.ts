@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import type { AppointmentRow } from '../db/schema';
 
 export const APPOINTMENT_COLUMNS = [
@@ -7,7 +7,7 @@ export const APPOINTMENT_COLUMNS = [
 ] as const;
 export type AppointmentListRow = Pick<AppointmentRow, (typeof APPOINTMENT_COLUMNS)[number]>;
 
-export async function findAppointmentsByIds(db: Db, orgId: string, ids: readonly string[]): Promise<AppointmentListRow[]> {
+export async function findAppointmentsByIds({ db, orgId }: TenantScope, ids: readonly string[]): Promise<AppointmentListRow[]> {
   return db
     .selectFrom('appointments')
     .select(APPOINTMENT_COLUMNS)
@@ -18,8 +18,7 @@ export async function findAppointmentsByIds(db: Db, orgId: string, ids: readonly
 
 /** The latest appointment per call (a call books at most one in practice). */
 export async function findAppointmentsByCalls(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   callIds: readonly string[],
 ): Promise<AppointmentListRow[]> {
   return db
@@ -34,8 +33,7 @@ export async function findAppointmentsByCalls(
 }
 
 export async function findAppointmentsByContacts(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   contactIds: readonly string[],
 ): Promise<AppointmentListRow[]> {
   return db

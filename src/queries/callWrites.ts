@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import type { CallOutcome, Sentiment } from '../db/schema';
 import { CALL_LIST_COLUMNS, type CallListRow } from './calls';
 
@@ -15,7 +15,7 @@ export interface CallPatch {
  * organisation. The rollup triggers (0002, 0004) move the call between outcome
  * and sentiment buckets in this same statement's transaction.
  */
-export async function updateCall(db: Db, orgId: string, id: string, patch: CallPatch): Promise<CallListRow | undefined> {
+export async function updateCall({ db, orgId }: TenantScope, id: string, patch: CallPatch): Promise<CallListRow | undefined> {
   return db
     .updateTable('calls')
     .set({

@@ -1,12 +1,13 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import type { CallDirection, CallOutcome, CallRow, CallStatus, Sentiment, TranscriptRow } from '../db/schema';
 import { and, finishPage, keysetBounds, scanDirection, type Page, type SortDirection } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
 
 /**
- * Call queries. Every statement takes the organisation id first and filters on
- * it; list queries select only the hot columns (no metadata, no transcript).
+ * Call queries. Every statement takes the tenant scope first and filters on
+ * its organisation; list queries select only the hot columns (no metadata, no
+ * transcript).
  */
 
 /** Columns a list of calls reads: everything but the heavy ones. */
@@ -56,8 +57,7 @@ function filterConditions(orgId: string, filter: CallFilterSpec): RawBuilder<unk
 }
 
 export async function findCallsPage(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   filter: CallFilterSpec,
   order: CallOrderSpec,
   page: PageRequest,
@@ -89,8 +89,7 @@ export interface ParentPageKey {
  * loader groups them), so the keyset bounds stay index conditions.
  */
 export async function findCallsPagesByParent(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   parent: CallParent,
   keys: readonly ParentPageKey[],
   filter: CallFilterSpec,
@@ -141,7 +140,7 @@ export async function findCallsPagesByParent(
   return result;
 }
 
-export async function countCalls(db: Db, orgId: string, filter: CallFilterSpec): Promise<number> {
+export async function countCalls({ db, orgId }: TenantScope, filter: CallFilterSpec): Promise<number> {
   const { count } = await db
     .selectFrom('calls as c')
     .select(sql<number>`count(*)::int`.as('count'))
@@ -152,8 +151,7 @@ export async function countCalls(db: Db, orgId: string, filter: CallFilterSpec):
 
 /** Call counts for many parents in one GROUP BY statement; parents without calls are absent. */
 export async function countCallsByParent(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   parent: CallParent,
   parentIds: readonly string[],
   filter: CallFilterSpec,
@@ -167,7 +165,7 @@ export async function countCallsByParent(
   return new Map(rows.map((r) => [r.parent_id, r.count]));
 }
 
-export async function findCallsByIds(db: Db, orgId: string, ids: readonly string[]): Promise<CallListRow[]> {
+export async function findCallsByIds({ db, orgId }: TenantScope, ids: readonly string[]): Promise<CallListRow[]> {
   return db
     .selectFrom('calls as c')
     .select(listColumns)
@@ -177,8 +175,7 @@ export async function findCallsByIds(db: Db, orgId: string, ids: readonly string
 }
 
 export async function findCallMetadata(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   ids: readonly string[],
 ): Promise<{ id: string; metadata: Record<string, unknown> }[]> {
   return db
@@ -191,7 +188,7 @@ export async function findCallMetadata(
 
 export type TranscriptListRow = Pick<TranscriptRow, 'call_id' | 'text' | 'segments'>;
 
-export async function findTranscripts(db: Db, orgId: string, callIds: readonly string[]): Promise<TranscriptListRow[]> {
+export async function findTranscripts({ db, orgId }: TenantScope, callIds: readonly string[]): Promise<TranscriptListRow[]> {
   return db
     .selectFrom('call_transcripts')
     .select(['call_id', 'text', 'segments'])

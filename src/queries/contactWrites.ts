@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import type { ContactStatus } from '../db/schema';
 import { CONTACT_LIST_COLUMNS, type ContactListRow } from './contacts';
 
@@ -20,7 +20,7 @@ export interface NewContact {
 
 export type ContactPatch = Partial<NewContact>;
 
-export async function insertContact(db: Db, orgId: string, contact: NewContact): Promise<ContactListRow> {
+export async function insertContact({ db, orgId }: TenantScope, contact: NewContact): Promise<ContactListRow> {
   return db
     .insertInto('contacts')
     .values({
@@ -37,7 +37,7 @@ export async function insertContact(db: Db, orgId: string, contact: NewContact):
 }
 
 /** Applies the given fields; undefined when the contact is not in the organisation. */
-export async function updateContact(db: Db, orgId: string, id: string, patch: ContactPatch): Promise<ContactListRow | undefined> {
+export async function updateContact({ db, orgId }: TenantScope, id: string, patch: ContactPatch): Promise<ContactListRow | undefined> {
   return db
     .updateTable('contacts')
     .set({
@@ -59,7 +59,7 @@ export async function updateContact(db: Db, orgId: string, id: string, patch: Co
  * Archives a contact. Archiving an archived contact is a no-op that still
  * returns it, and keeps its updated_at: nothing changed.
  */
-export async function archiveContact(db: Db, orgId: string, id: string): Promise<ContactListRow | undefined> {
+export async function archiveContact({ db, orgId }: TenantScope, id: string): Promise<ContactListRow | undefined> {
   return db
     .updateTable('contacts')
     .set({

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import type { ContactRow, ContactStatus } from '../db/schema';
 import { and, finishPage, keysetBounds, scanDirection, type Page, type SortDirection } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
@@ -58,8 +58,7 @@ function contactConditions(orgId: string, filter: ContactFilterSpec): RawBuilder
 }
 
 export async function findContactsPage(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   filter: ContactFilterSpec,
   order: ContactOrderSpec,
   page: PageRequest,
@@ -77,7 +76,7 @@ export async function findContactsPage(
   return finishPage(rows, page);
 }
 
-export async function countContacts(db: Db, orgId: string, filter: ContactFilterSpec): Promise<number> {
+export async function countContacts({ db, orgId }: TenantScope, filter: ContactFilterSpec): Promise<number> {
   const { count } = await db
     .selectFrom('contacts as ct')
     .select(sql<number>`count(*)::int`.as('count'))
@@ -86,7 +85,7 @@ export async function countContacts(db: Db, orgId: string, filter: ContactFilter
   return count;
 }
 
-export async function findContactsByIds(db: Db, orgId: string, ids: readonly string[]): Promise<ContactListRow[]> {
+export async function findContactsByIds({ db, orgId }: TenantScope, ids: readonly string[]): Promise<ContactListRow[]> {
   return db
     .selectFrom('contacts as ct')
     .select(contactColumns)
@@ -96,8 +95,7 @@ export async function findContactsByIds(db: Db, orgId: string, ids: readonly str
 }
 
 export async function findContactMetadata(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   ids: readonly string[],
 ): Promise<{ id: string; metadata: Record<string, unknown> }[]> {
   return db

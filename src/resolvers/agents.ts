@@ -14,9 +14,9 @@ const agentCursor = (row: AgentListRow) => encodeCursor(AGENT_ORDERING, row.name
 export async function rootAgentConnection(ctx: Context, args: QueryAgentsArgs): Promise<Connection<AgentListRow>> {
   const filter: AgentFilterSpec = args.filter?.status ? { statuses: args.filter.status.map(toDbEnum) } : {};
   const page = parsePageArgs(args, AGENT_ORDERING, 'text', ctx.limits);
-  const result = await findAgentsPage(ctx.db, ctx.orgId, filter, page);
+  const result = await findAgentsPage(ctx.scope, filter, page);
   for (const row of result.rows) ctx.loaders.agentById.prime(row.id, row);
-  return toConnection(result, page, agentCursor, () => countAgents(ctx.db, ctx.orgId, filter));
+  return toConnection(result, page, agentCursor, () => countAgents(ctx.scope, filter));
 }
 
 export const Agent: AgentResolvers = {

@@ -32,9 +32,9 @@ export async function rootCallConnection(ctx: Context, args: QueryCallsArgs): Pr
   const filter = callFilterSpec(args.filter);
   const order = callOrderSpec(args.orderBy);
   const page = parsePageArgs(args, callOrdering(order), 'timestamp', ctx.limits);
-  const result = await findCallsPage(ctx.db, ctx.orgId, filter, order, page);
+  const result = await findCallsPage(ctx.scope, filter, order, page);
   primeCalls(ctx, result.rows);
-  return toConnection(result, page, callCursor(order), () => countCalls(ctx.db, ctx.orgId, filter));
+  return toConnection(result, page, callCursor(order), () => countCalls(ctx.scope, filter));
 }
 
 /**

@@ -26,10 +26,10 @@ export async function rootContactConnection(ctx: Context, args: QueryContactsArg
   const order = contactOrderSpec(args.orderBy);
   const ordering = contactOrdering(order);
   const page = parsePageArgs(args, ordering, CONTACT_SORT_KINDS[order.field], ctx.limits);
-  const result = await findContactsPage(ctx.db, ctx.orgId, filter, order, page);
+  const result = await findContactsPage(ctx.scope, filter, order, page);
   for (const row of result.rows) ctx.loaders.contactById.prime(row.id, row);
   const cursorOf = (row: ContactListRow) => encodeCursor(ordering, row[order.field], row.id);
-  return toConnection(result, page, cursorOf, () => countContacts(ctx.db, ctx.orgId, filter));
+  return toConnection(result, page, cursorOf, () => countContacts(ctx.scope, filter));
 }
 
 export const Contact: ContactResolvers = {

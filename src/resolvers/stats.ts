@@ -53,12 +53,12 @@ export const Dashboard: DashboardResolvers = {
 };
 
 export const statsQueries: Pick<QueryResolvers, 'dashboard' | 'analytics' | 'agentLeaderboard' | 'contactStats'> = {
-  dashboard: (_root, { range }, ctx) => dashboardFigures(ctx.db, ctx.orgId, rangeSpec(range), ctx.now),
+  dashboard: (_root, { range }, ctx) => dashboardFigures(ctx.scope, rangeSpec(range), ctx.now),
 
   analytics: async (_root, { range, interval, groupBy }, ctx) => {
     const spec = rangeSpec(range, { hourly: interval === 'HOUR' });
     const dbGroupBy = toDbEnum(groupBy) as GroupBy;
-    const series = await analyticsSeries(ctx.db, ctx.orgId, spec, toDbEnum(interval), dbGroupBy, ctx.now);
+    const series = await analyticsSeries(ctx.scope, spec, toDbEnum(interval), dbGroupBy, ctx.now);
     const groupsByBucket = new Map<string, AnalyticsBucketModel['groups']>();
     for (const group of series.groups) {
       const list = groupsByBucket.get(group.bucket) ?? [];
@@ -76,11 +76,11 @@ export const statsQueries: Pick<QueryResolvers, 'dashboard' | 'analytics' | 'age
   agentLeaderboard: async (_root, { range, metric, first }, ctx) => {
     const limit = first ?? 10;
     if (limit < 1 || limit > MAX_LEADERBOARD) throw badUserInput(`first must be between 1 and ${MAX_LEADERBOARD}`, 'first');
-    return agentLeaderboard(ctx.db, ctx.orgId, rangeSpec(range), toDbEnum(metric) as LeaderboardMetric, limit, ctx.now);
+    return agentLeaderboard(ctx.scope, rangeSpec(range), toDbEnum(metric) as LeaderboardMetric, limit, ctx.now);
   },
 
   contactStats: (_root, { range }, ctx) =>
-    contactFigures(ctx.db, ctx.orgId, range ? rangeSpec(range) : { kind: 'preset', preset: 'last_30_days' }, ctx.now),
+    contactFigures(ctx.scope, range ? rangeSpec(range) : { kind: 'preset', preset: 'last_30_days' }, ctx.now),
 };
 
 export const LeaderboardEntry: LeaderboardEntryResolvers = {

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
-import { PREPARED, type Db } from '../db/database';
+import { PREPARED } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import { periodCtes, type RangeSpec } from './periods';
 
 export interface AgentFigures {
@@ -52,8 +53,7 @@ function perAgentSelect(agents: RawBuilder<unknown>): RawBuilder<unknown> {
 
 /** `Agent.stats` for a page of agents: ONE statement for all of them. */
 export async function agentFigures(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   agentIds: readonly string[],
   range: RangeSpec,
   now: Date,
@@ -67,8 +67,7 @@ export async function agentFigures(
 
 /** Agents ranked by a metric; ties broken by name, then id. Archived agents are left out. */
 export async function agentLeaderboard(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   range: RangeSpec,
   metric: LeaderboardMetric,
   limit: number,

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
-import { PREPARED, type Db } from '../db/database';
+import { PREPARED } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import { periodCtes, type RangeSpec } from './periods';
 
 export type Interval = 'hour' | 'day' | 'week' | 'month';
@@ -87,8 +88,7 @@ const metricsSql = (alias: string, appointments: RawBuilder<unknown>) => sql`
 
 /** A zero-filled local-time series, totals and groups, in ONE statement. */
 export async function analyticsSeries(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   range: RangeSpec,
   interval: Interval,
   groupBy: GroupBy,

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { PREPARED, type Db } from '../db/database';
+import { PREPARED } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import { periodCtes, type RangeSpec } from './periods';
 
 export interface ContactFigures {
@@ -13,7 +14,7 @@ export interface ContactFigures {
 }
 
 /** Lead tiers and coverage in one pass over the organisation's contacts index. */
-export async function contactFigures(db: Db, orgId: string, range: RangeSpec, now: Date): Promise<ContactFigures> {
+export async function contactFigures({ db, orgId }: TenantScope, range: RangeSpec, now: Date): Promise<ContactFigures> {
   const { rows } = await sql<ContactFigures>`
     ${PREPARED} with ${periodCtes({ orgId, range, now, withPrevious: false, rawOnly: true })}
     select count(*)::int as total,

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { PREPARED, type Db } from '../db/database';
+import { PREPARED } from '../db/database';
+import type { TenantScope } from '../db/tenant';
 import { periodCtes, type RangeSpec } from './periods';
 
 export interface PeriodFigures {
@@ -42,8 +43,7 @@ interface DashboardRow {
  * reshapes the handful of numbers that come back.
  */
 export async function dashboardFigures(
-  db: Db,
-  orgId: string,
+  { db, orgId }: TenantScope,
   range: RangeSpec,
   now: Date,
   /** 'raw' ignores the rollups: the reference the property tests compare against. */

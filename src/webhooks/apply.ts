@@ -1,7 +1,5 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Db } from '../db/database';
-import { durableTransaction } from '../db/durable';
-import type { Database } from '../db/schema';
+import { sql, type RawBuilder } from 'kysely';
+import { durableTenantTransaction, type TenantScope } from '../db/tenant';
 import type { CallEvent } from './event';
 
 export type IngestResult =
@@ -26,9 +24,10 @@ export type IngestResult =
  * call exactly when it exists. The commit is durable before this returns:
  * the provider never resends an event it got a 200 for.
  */
-export async function ingestCallEvent(db: Db, orgId: string, event: CallEvent, payload: unknown): Promise<IngestResult> {
-  return durableTransaction(db, async (trx) => {
-    const stored = await recordEvent(trx, orgId, event, payload);
+export async function ingestCallEvent(scope: TenantScope, event: CallEvent, payload: unknown): Promise<IngestResult> {
+  return durableTenantTransaction(scope, async (tx) => {
+    const { db: trx, orgId } = tx;
+    const stored = await recordEvent(tx, event, payload);
     if (stored.outcome === 'applied') return { status: 'duplicate' } as const;
 
     const call = (await callUpsert(orgId, event).execute(trx)).rows[0];
@@ -56,8 +55,7 @@ export async function ingestCallEvent(db: Db, orgId: string, event: CallEvent, p
 }
 
 async function recordEvent(
-  trx: Kysely<Database>,
-  orgId: string,
+  { db: trx, orgId }: TenantScope,
   event: CallEvent,
   payload: unknown,
 ): Promise<{ id: string; outcome: string }> {

@@ -37,12 +37,12 @@ export const agentMutations: Pick<MutationResolvers, 'updateAgent' | 'assignPhon
     if (status !== undefined) patch.status = toDbEnum(status);
     requireSomeField(patch, 'name, status');
 
-    const { agent, released } = await write(ctx, async (db) => {
-      const updated = await updateAgent(db, ctx.orgId, id, patch);
+    const { agent, released } = await write(ctx, async (tx) => {
+      const updated = await updateAgent(tx, id, patch);
       if (!updated) throw notFound('Agent', 'input.id');
       // An archived agent answers no calls, so it holds no numbers (the demo
       // data follows the same rule); its numbers become free to reassign.
-      const freed = updated.status === 'archived' ? await releasePhoneNumbers(db, ctx.orgId, id) : [];
+      const freed = updated.status === 'archived' ? await releasePhoneNumbers(tx, id) : [];
       return { agent: updated, released: freed };
     });
     ctx.loaders.agentById.prime(agent.id, agent);
@@ -56,17 +56,17 @@ export const agentMutations: Pick<MutationResolvers, 'updateAgent' | 'assignPhon
     const phoneNumberId = localIdOf('PhoneNumberAssignment', input.phoneNumberId, 'input.phoneNumberId');
     const agentId = localIdOf('Agent', input.agentId, 'input.agentId');
 
-    const { phoneNumber, previousAgentId } = await write(ctx, async (db) => {
+    const { phoneNumber, previousAgentId } = await write(ctx, async (tx) => {
       // Agent first, then the number: the lock order archiving uses too.
-      const agent = await lockAgentForAssignment(db, ctx.orgId, agentId);
+      const agent = await lockAgentForAssignment(tx, agentId);
       if (!agent) throw notFound('Agent', 'input.agentId');
       if (agent.status === 'archived') {
         throw badUserInput('input.agentId is an archived agent, and archived agents hold no phone numbers', 'input.agentId');
       }
-      const current = await lockPhoneNumber(db, ctx.orgId, phoneNumberId);
+      const current = await lockPhoneNumber(tx, phoneNumberId);
       if (!current) throw notFound('Phone number', 'input.phoneNumberId');
       return {
-        phoneNumber: await setPhoneNumberAgent(db, ctx.orgId, phoneNumberId, agentId),
+        phoneNumber: await setPhoneNumberAgent(tx, phoneNumberId, agentId),
         previousAgentId: current.agent_id !== agentId ? current.agent_id : null,
       };
     });
@@ -82,11 +82,11 @@ export const agentMutations: Pick<MutationResolvers, 'updateAgent' | 'assignPhon
     requireRole(ctx.role, 'configuration');
     const phoneNumberId = localIdOf('PhoneNumberAssignment', input.phoneNumberId, 'input.phoneNumberId');
 
-    const { phoneNumber, previousAgentId } = await write(ctx, async (db) => {
-      const current = await lockPhoneNumber(db, ctx.orgId, phoneNumberId);
+    const { phoneNumber, previousAgentId } = await write(ctx, async (tx) => {
+      const current = await lockPhoneNumber(tx, phoneNumberId);
       if (!current) throw notFound('Phone number', 'input.phoneNumberId');
       return {
-        phoneNumber: await setPhoneNumberAgent(db, ctx.orgId, phoneNumberId, null),
+        phoneNumber: await setPhoneNumberAgent(tx, phoneNumberId, null),
         previousAgentId: current.agent_id,
       };
     });

@@ -30,16 +30,16 @@ export const appointmentMutations: Pick<MutationResolvers, 'bookAppointment' | '
     }
     const value = money(input.value ?? 0, 'input.value', MAX_VALUE);
 
-    const { appointment, call } = await write(ctx, async (db) => {
-      const found = await lockCallForBooking(db, ctx.orgId, callId);
+    const { appointment, call } = await write(ctx, async (tx) => {
+      const found = await lockCallForBooking(tx, callId);
       if (!found) throw notFound('Call', 'input.callId');
       if (found.contact_id === null) {
         throw badUserInput('input.callId is a call without a contact, so there is no one to book for', 'input.callId');
       }
-      if (await hasScheduledAppointment(db, ctx.orgId, callId)) {
+      if (await hasScheduledAppointment(tx, callId)) {
         throw badUserInput('input.callId already has a scheduled appointment; cancel it first', 'input.callId');
       }
-      const booked = await insertAppointment(db, ctx.orgId, {
+      const booked = await insertAppointment(tx, {
         contactId: found.contact_id,
         callId,
         agentId: found.agent_id,
@@ -57,8 +57,8 @@ export const appointmentMutations: Pick<MutationResolvers, 'bookAppointment' | '
   cancelAppointment: async (_root, { input }, ctx) => {
     requireRole(ctx.role, 'records');
     const id = localIdOf('Appointment', input.id, 'input.id');
-    const appointment = await write(ctx, async (db) => {
-      const current = await lockAppointment(db, ctx.orgId, id);
+    const appointment = await write(ctx, async (tx) => {
+      const current = await lockAppointment(tx, id);
       if (!current) throw notFound('Appointment', 'input.id');
       // A retried cancel succeeds without writing again.
       if (current.status === 'cancelled') return current;
@@ -68,7 +68,7 @@ export const appointmentMutations: Pick<MutationResolvers, 'bookAppointment' | '
           'input.id',
         );
       }
-      return setAppointmentStatus(db, ctx.orgId, id, 'cancelled');
+      return setAppointmentStatus(tx, id, 'cancelled');
     });
     ctx.loaders.appointmentById.prime(appointment.id, appointment);
     return { appointment };

@@ -22,8 +22,8 @@ export const callMutations: Pick<MutationResolvers, 'updateCall'> = {
     if (input.notes !== undefined) patch.notes = optionalText(input.notes, 'input.notes', MAX_TEXT);
     requireSomeField(patch, 'outcome, sentiment, summary, notes');
 
-    const row = await write(ctx, async (db) => {
-      const updated = await updateCall(db, ctx.orgId, id, patch);
+    const row = await write(ctx, async (tx) => {
+      const updated = await updateCall(tx, id, patch);
       if (!updated) throw notFound('Call', 'input.id');
       return updated;
     });

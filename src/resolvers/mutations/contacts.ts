@@ -20,7 +20,7 @@ export const contactMutations: Pick<MutationResolvers, 'createContact' | 'update
       status: toDbEnum(input.status ?? 'NEW'),
       tags: tags(input.tags ?? [], 'input.tags'),
     };
-    const row = await write(ctx, (db) => insertContact(db, ctx.orgId, contact));
+    const row = await write(ctx, (tx) => insertContact(tx, contact));
     ctx.loaders.contactById.prime(row.id, row);
     return { contact: row };
   },
@@ -42,8 +42,8 @@ export const contactMutations: Pick<MutationResolvers, 'createContact' | 'update
     if (tagList !== undefined) patch.tags = tags(tagList, 'input.tags');
     requireSomeField(patch, 'name, phone, email, leadScore, status, tags');
 
-    const row = await write(ctx, async (db) => {
-      const updated = await updateContact(db, ctx.orgId, id, patch);
+    const row = await write(ctx, async (tx) => {
+      const updated = await updateContact(tx, id, patch);
       if (!updated) throw notFound('Contact', 'input.id');
       return updated;
     });
@@ -54,8 +54,8 @@ export const contactMutations: Pick<MutationResolvers, 'createContact' | 'update
   archiveContact: async (_root, { input }, ctx) => {
     requireRole(ctx.role, 'records');
     const id = localIdOf('Contact', input.id, 'input.id');
-    const row = await write(ctx, async (db) => {
-      const archived = await archiveContact(db, ctx.orgId, id);
+    const row = await write(ctx, async (tx) => {
+      const archived = await archiveContact(tx, id);
       if (!archived) throw notFound('Contact', 'input.id');
       return archived;
     });
