@@ -55,7 +55,8 @@ describe('cached reads after writes through the API and the webhook, on two inst
   }
 
   it('a mutation is what the next read returns, on the instance that served it and on the other', async () => {
-    const id = toGlobalId('Contact', await createContact(db, org.id, { name: 'Before' }));
+    // The fixture's own insert notifies too: wait for it, or its late arrival would evict the first cached read.
+    const id = toGlobalId('Contact', await afterInvalidation([first, second], org.id, () => createContact(db, org.id, { name: 'Before' })));
     expect(await readCachedEverywhere(CONTACT, { id }, (d) => d.contact.name)).toEqual(['Before', 'Before']);
 
     await afterInvalidation([second], org.id, async () => {
