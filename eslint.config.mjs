@@ -26,8 +26,8 @@ export default defineConfig(
       // Numbers in template literals print as expected; the rule still catches objects, nullish
       // values and unions that would print `[object Object]` or `undefined`.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
-      // `(x) => resolve(x)` and `return reply(...)` from a void function are this code's idiom for
-      // "do this and stop"; the rule still flags a void value used as a value.
+      // `(x) => resolve(x)` and `return reply(...)` from a function declared void are this code's
+      // idiom for "do this and stop"; the rule still flags a void value used as a value.
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true, ignoreVoidReturningFunctions: true }],
       // `async` without `await` is how this code meets Promise-returning interfaces (Apollo plugin
       // hooks, KeyValueCache, the migration provider), so that a throw becomes a rejection.
@@ -39,6 +39,12 @@ export default defineConfig(
       // `_` marks a binding kept on purpose: `const { http: _http, ...rest }` to drop a key, or
       // `for (const _ of text)` to count code points.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      // `process.env.X || fallback` means an empty variable counts as unset, on purpose; `??` on
+      // strings would keep ''. The rule still applies to every other type.
+      '@typescript-eslint/prefer-nullish-coalescing': ['error', { ignorePrimitives: { string: true } }],
+      // It asks for `x!` in place of `x as T`, which no-non-null-assertion (kept on) forbids: the two
+      // contradict each other. Narrow instead of asserting either way.
+      '@typescript-eslint/non-nullable-type-assertion-style': 'off',
     },
   },
   {
