@@ -18,7 +18,9 @@ interface RecordedStatement {
   parameters: unknown[];
 }
 
-const statements = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Record<string, RecordedStatement[]>;
+const statementsFile = process.argv[2];
+if (!statementsFile) throw new Error('usage: node dist/bench/ceiling.js <statements.json>');
+const statements = JSON.parse(readFileSync(statementsFile, 'utf8')) as Record<string, RecordedStatement[]>;
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.PG_POOL_SIZE ?? 10) });
 
 const server = http.createServer((req, res) => {
@@ -34,7 +36,7 @@ const server = http.createServer((req, res) => {
   }
   req.resume();
   req.on('end', () => {
-    Promise.all(scenario.map((s) => pool.query({ text: s.sql, values: s.parameters, name: preparedStatementName(s.sql) }))).then(
+    Promise.all(scenario.map((s) => pool.query<Record<string, unknown>>({ text: s.sql, values: s.parameters, name: preparedStatementName(s.sql) }))).then(
       (results) => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ data: results.map((r) => r.rows) }));

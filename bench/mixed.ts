@@ -65,7 +65,8 @@ export async function measureMixed(options: MixedOptions): Promise<MixedResult> 
   let sent = 0;
   let failures = 0;
   const deliver = async (n: number) => {
-    const agent = agents[n % agents.length]!;
+    const agent = agents[n % agents.length];
+    if (!agent) throw new Error('unreachable: agents is not empty');
     const callId = `bench-mixed-${Math.floor(n / 2)}-${process.pid}`;
     const startedAt = new Date(Date.now() - 60_000).toISOString();
     const ended = n % 2 === 1;
@@ -100,14 +101,17 @@ export async function measureMixed(options: MixedOptions): Promise<MixedResult> 
 
   const before = await responseCacheCounters(baseUrl);
   let writing = true;
-  const writer = (async () => {
+  // A named function, not an IIFE: TypeScript follows an IIFE's control flow inline and would
+  // take `writing` to be always true, though the `finally` below turns it off.
+  const writeUntilStopped = async () => {
     const interval = 1000 / options.writesPerSecond;
     for (let n = 0; writing; n += 1) {
       const tick = Date.now();
       await deliver(n);
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, interval - (Date.now() - tick))));
     }
-  })();
+  };
+  const writer = writeUntilStopped();
   const started = Date.now();
   let result: autocannon.Result;
   try {

@@ -33,8 +33,8 @@ function origin(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';
   const modules = url.lastIndexOf('node_modules/');
   if (modules >= 0) {
-    const rest = url.slice(modules + 'node_modules/'.length).split('/');
-    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
+    const [scopeOrName = '', name = ''] = url.slice(modules + 'node_modules/'.length).split('/');
+    return scopeOrName.startsWith('@') ? `${scopeOrName}/${name}` : scopeOrName;
   }
   if (url.startsWith('node:')) return 'node (core)';
   return 'switchboard';

@@ -66,6 +66,13 @@ type Config = 'switchboard' | 'naive' | 'ceiling' | 'cached';
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
+/** The first row of a statement that always returns one; an empty result names what was asked. */
+function firstRow<T>(rows: T[], what: string): T {
+  const [row] = rows;
+  if (row === undefined) throw new Error(`${what} returned no row`);
+  return row;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const server = await benchPostgres();
@@ -192,7 +199,8 @@ async function targetOf(db: Db): Promise<Target> {
       (r) => toGlobalId(type, r.id),
     );
   const last = page[0] ?? (await sql<{ started_at: Date; id: string }>`
-    select started_at, id from calls where org_id = ${org.id}::int8 order by started_at, id limit 1`.execute(db)).rows[0]!;
+    select started_at, id from calls where org_id = ${org.id}::int8 order by started_at, id limit 1`.execute(db)).rows[0];
+  if (!last) throw new Error('the bench organisation has no calls');
   return {
     token: await signToken(new TextEncoder().encode(JWT_SECRET), { issuer: 'switchboard', audience: 'switchboard-api' }, {
       userId: org.user_id,
@@ -202,7 +210,7 @@ async function targetOf(db: Db): Promise<Target> {
     }),
     orgId: org.id,
     orgSlug: org.slug,
-    orgCalls: counted[0]!.n,
+    orgCalls: firstRow(counted, 'counting calls').n,
     facts: {
       page200Cursor: encodeCursor(callOrdering({ direction: 'desc' }), last.started_at, last.id),
       nodeIds: [...(await sample('calls', 'Call', 30)), ...(await sample('contacts', 'Contact', 15)), ...(await sample('agents', 'Agent', 5))],
@@ -328,7 +336,7 @@ async function statementsSoFar(client: pg.Client): Promise<number> {
     select coalesce(sum(s.calls), 0) as n from pg_stat_statements s
     join pg_database d on d.oid = s.dbid
     where d.datname = current_database() and s.query not ilike '%pg_stat_statements%'`);
-  return Number(rows[0]!.n);
+  return Number(firstRow(rows, 'summing pg_stat_statements').n);
 }
 
 async function measure(config: Config, port: number, pid: number | undefined, scenario: Scenario, target: Target, client: pg.Client, calls: number): Promise<ScenarioResult> {
@@ -475,7 +483,7 @@ async function machineFacts(url: string) {
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
     memoryGb: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
-    postgres: rows[0]!.server_version,
+    postgres: firstRow(rows, 'show server_version').server_version,
     platform: `${os.type()} ${os.release()}`,
   };
 }

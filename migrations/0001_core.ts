@@ -10,8 +10,8 @@ import { Kysely, sql } from 'kysely';
  * value is a cheap constraint swap, not an `ALTER TYPE` that cannot run in a
  * transaction.
  */
-// Kysely<any>: a migration is frozen in time and must not depend on today's Database type.
-export async function up(db: Kysely<any>): Promise<void> {
+// Kysely<unknown>: a migration is frozen in time and must not depend on today's Database type.
+export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create extension if not exists pg_trgm`.execute(db);
 
   await sql`
@@ -168,7 +168,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`create index appointments_by_call on appointments (org_id, call_id) where call_id is not null`.execute(db);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const table of ['appointments', 'call_transcripts', 'calls', 'contacts', 'phone_numbers',
     'agents', 'memberships', 'users', 'organisations']) {
     await sql`drop table if exists ${sql.table(table)}`.execute(db);

@@ -59,8 +59,8 @@ function triggerFunction(name: string, body: string): string {
     end $$`;
 }
 
-// Kysely<any>: a migration is frozen in time and must not depend on today's Database type.
-export async function up(db: Kysely<any>): Promise<void> {
+// Kysely<unknown>: a migration is frozen in time and must not depend on today's Database type.
+export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     create table call_daily_rollups (
       org_id bigint not null references organisations (id) on delete cascade,
@@ -147,7 +147,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   for (const statement of statements) await sql.raw(statement).execute(db);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const statement of [
     'drop trigger if exists organisations_timezone_rollups on organisations',
     'drop trigger if exists calls_rollup_insert on calls',

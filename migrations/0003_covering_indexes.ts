@@ -9,8 +9,8 @@ import { Kysely, sql } from 'kysely';
  * - contacts by lead score carries created_at and last_contacted_at, so the
  *   contact panel counts tiers and coverage without touching the heap.
  */
-// Kysely<any>: a migration is frozen in time and must not depend on today's Database type.
-export async function up(db: Kysely<any>): Promise<void> {
+// Kysely<unknown>: a migration is frozen in time and must not depend on today's Database type.
+export async function up(db: Kysely<unknown>): Promise<void> {
   for (const statement of [
     `drop index calls_by_started`,
     `create index calls_by_started on calls (org_id, started_at desc, id desc)
@@ -23,7 +23,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   }
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const statement of [
     `drop index calls_by_started`,
     `create index calls_by_started on calls (org_id, started_at desc, id desc)`,

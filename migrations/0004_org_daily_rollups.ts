@@ -30,8 +30,8 @@ const fn = (name: string, body: string) => `create function ${name}() returns tr
     return null;
   end $$`;
 
-// Kysely<any>: a migration is frozen in time and must not depend on today's Database type.
-export async function up(db: Kysely<any>): Promise<void> {
+// Kysely<unknown>: a migration is frozen in time and must not depend on today's Database type.
+export async function up(db: Kysely<unknown>): Promise<void> {
   for (const statement of [
     `create table call_daily_org_rollups (
        org_id bigint not null references organisations (id) on delete cascade,
@@ -86,7 +86,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   }
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const statement of [
     'drop trigger if exists calls_org_rollup_insert on calls',
     'drop trigger if exists calls_org_rollup_update on calls',

@@ -18,8 +18,8 @@ import { Kysely, sql } from 'kysely';
  * - `call_transcripts.reported_at`: the same for transcripts.
  * - `contacts_by_phone`: linking a call to the contact with its number.
  */
-// Kysely<any>: a migration is frozen in time and must not depend on today's Database type.
-export async function up(db: Kysely<any>): Promise<void> {
+// Kysely<unknown>: a migration is frozen in time and must not depend on today's Database type.
+export async function up(db: Kysely<unknown>): Promise<void> {
   for (const statement of [
     `create table webhook_secrets (
        org_id bigint not null references organisations (id) on delete cascade,
@@ -71,7 +71,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   }
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const statement of [
     'drop function if exists call_status_rank',
     'drop index if exists contacts_by_phone',

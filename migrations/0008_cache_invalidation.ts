@@ -30,8 +30,8 @@ const TENANT_TABLES = [
   'call_daily_agent_rollups', 'call_daily_org_rollups', 'appointment_daily_rollups', 'appointment_daily_org_rollups',
 ];
 
-// Kysely<any>: a migration is frozen in time and must not depend on today's Database type.
-export async function up(db: Kysely<any>): Promise<void> {
+// Kysely<unknown>: a migration is frozen in time and must not depend on today's Database type.
+export async function up(db: Kysely<unknown>): Promise<void> {
   // tg_argv[0]: the column holding the organisation id ('org_id', or 'id' on organisations).
   await sql.raw(`
     create function switchboard_notify_invalidation() returns trigger language plpgsql as $$
@@ -81,7 +81,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     for each statement execute function switchboard_notify_user_invalidation()`.execute(db);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   for (const table of ['organisations', ...TENANT_TABLES]) {
     for (const event of ['insert', 'update', 'delete', 'truncate']) {
       await sql.raw(`drop trigger if exists ${table}_invalidate_${event} on ${table}`).execute(db);

@@ -49,7 +49,9 @@ describeWithRedis('shared cache (Redis)', () => {
   });
 
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await Promise.all([first?.close(), second?.close()]);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await redis?.stop();
     await closeDb();
   });

@@ -43,7 +43,8 @@ describe('cached reads after writes through the API and the webhook, on two inst
   });
 
   /** Reads twice on each instance, so the value is served from the cache (no SQL) before the write. */
-  async function readCachedEverywhere<T>(query: string, variables: Record<string, unknown>, pick: (data: any) => T): Promise<T[]> { // any: response data
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response data
+  async function readCachedEverywhere<T>(query: string, variables: Record<string, unknown>, pick: (data: any) => T): Promise<T[]> {
     const values: T[] = [];
     for (const [index, server] of [first, second].entries()) {
       await server.graphql(query, { token: tokens[index], variables });

@@ -229,7 +229,7 @@ describe('caches', () => {
     async function get(server: TestServer, token: string, params: Record<string, unknown>) {
       const search = new URLSearchParams();
       for (const [name, value] of Object.entries(params)) search.set(name, typeof value === 'string' ? value : JSON.stringify(value));
-      const response = await fetch(`${server.url}/graphql?${search}`, {
+      const response = await fetch(`${server.url}/graphql?${search.toString()}`, {
         headers: { authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true' },
       });
       return (await response.json()) as { data?: unknown; errors?: unknown };

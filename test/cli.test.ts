@@ -42,7 +42,7 @@ describe('npm start and npm run token', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       const deadline = Date.now() + 90_000;
-      while (!/Switchboard ready/.test(output)) {
+      while (!output.includes('Switchboard ready')) {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`start did not become ready:\n${output}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }

@@ -29,7 +29,8 @@ interface ConnectionCase {
   name: string;
   /** A document with `$after`/`$before`/`$first`/`$last`, reading `pageInfo { endCursor }` of the list at `path`. */
   query: string;
-  path: (data: any) => { pageInfo: { endCursor: string | null } }; // any: response data of the case's own query
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response data of the case's own query
+  path: (data: any) => { pageInfo: { endCursor: string | null } };
 }
 
 describe('cursors: a forged cursor is BAD_USER_INPUT naming the argument, never a database error', () => {
@@ -50,7 +51,8 @@ describe('cursors: a forged cursor is BAD_USER_INPUT naming the argument, never 
     ...(['CREATED_AT', 'LEAD_SCORE', 'NAME'] as const).map((field) => ({
       name: `contacts by ${field}`,
       query: `query ${variables} { contacts(orderBy: { field: ${field} }, ${args}) { ${page} } agent(id: $agent) { id } }`,
-      path: (d: any) => d.contacts, // any: response data
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response data
+      path: (d: any) => d.contacts,
     })),
     { name: 'agents', query: `query ${variables} { agents(${args}) { ${page} } agent(id: $agent) { id } }`, path: (d) => d.agents },
     { name: "an agent's calls", query: `query ${variables} { agent(id: $agent) { calls(${args}) { ${page} } } }`, path: (d) => d.agent.calls },

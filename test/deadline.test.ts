@@ -6,7 +6,7 @@ import { createDb, createPool, type Db } from '../src/db/database';
 import { withStatementLog, type StatementRecord } from '../src/db/statementLog';
 import { toGlobalId } from '../src/graphql/globalId';
 import { withRequestContext } from '../src/observability/requestContext';
-import { startAppServer, type AppServer, type Reply } from './support/appServer';
+import { startAppServer, type AppServer } from './support/appServer';
 import { activeStatements, openTestDb, testDatabaseUrl } from './support/db';
 import { sleep, waitFor } from './support/waiting';
 import { createAgent, createCalls, createContact, createOrg, createProviderAgent, createWebhookSecret, type ProviderAgent, type TestOrg } from './support/factories';
@@ -59,7 +59,7 @@ async function lockHolder(): Promise<{ client: pg.Client; end: (how: 'commit' | 
 const READ_STATEMENTS = 3;
 const WRITE_STATEMENTS = 4;
 
-const isTimeoutSetting = (statement: StatementRecord) => /statement_timeout/.test(statement.sql);
+const isTimeoutSetting = (statement: StatementRecord) => statement.sql.includes('statement_timeout');
 
 describe('request deadline (REQUEST_TIMEOUT_MS)', () => {
   let db: Db;

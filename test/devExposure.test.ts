@@ -4,7 +4,6 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createApp, type App } from '../src/app';
-import { signToken } from '../src/auth/tokens';
 import { cachesOff } from '../src/config/caches';
 import { loadConfig, type Config } from '../src/config/config';
 import { createDb, createPool } from '../src/db/database';

@@ -20,7 +20,8 @@ describe('errors: every bad request gets a clear JSON error and the server carri
     status: number;
     contentType: string | null;
     text: string;
-    body: { data?: any; errors?: { message: string; extensions?: { code?: string } }[]; error?: string }; // any: inspected per case
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- inspected per case
+    body: { data?: any; errors?: { message: string; extensions?: { code?: string } }[]; error?: string };
   }
 
   beforeAll(async () => {

@@ -192,6 +192,7 @@ describe('fault behaviour', () => {
     }, 60_000);
 
     afterAll(async () => {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
       await server?.close();
       await postgres?.close();
       rmSync(dir, { recursive: true, force: true });

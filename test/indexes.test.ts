@@ -193,5 +193,6 @@ function literal(value: unknown): string {
   if (value instanceof Date) return `'${value.toISOString()}'`;
   if (Array.isArray(value)) return `array[${value.map(literal).join(', ')}]`;
   if (typeof value === 'number') return String(value);
-  return `'${String(value).replace(/'/g, "''")}'`;
+  const text = typeof value === 'string' || typeof value === 'bigint' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+  return `'${text.replace(/'/g, "''")}'`;
 }

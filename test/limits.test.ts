@@ -1,4 +1,4 @@
-import { buildSchema, getIntrospectionQuery, parse } from 'graphql';
+import { Kind, buildSchema, getIntrospectionQuery, parse } from 'graphql';
 import { DEFAULT_QUERY_LIMITS, protectionFromEnv, type QueryLimits } from '../src/config/protection';
 import type { Db } from '../src/db/database';
 import { typeDefs } from '../src/graphql/apollo';
@@ -83,8 +83,8 @@ describe('operationCost: fields cost 1, connections multiply their children by t
 describe('field count: every selection counts, __typename and introspection too, a fragment once per spread', () => {
   const fields = (query: string) => {
     const document = parse(query);
-    const operation = document.definitions.find((definition) => definition.kind === 'OperationDefinition');
-    if (operation?.kind !== 'OperationDefinition') throw new Error('no operation');
+    const operation = document.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION);
+    if (operation?.kind !== Kind.OPERATION_DEFINITION) throw new Error('no operation');
     return measureOperation(document, operation, {}, schema).fields;
   };
 
@@ -178,7 +178,8 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
     status: number;
     headers: Headers;
     text: string;
-    body: { data?: any; errors?: { message: string; locations?: unknown; extensions?: { code?: string } }[] }; // any: inspected per case
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- inspected per case
+    body: { data?: any; errors?: { message: string; locations?: unknown; extensions?: { code?: string } }[] };
   }
 
   const tokenOf = (server: TestServer) => (server === dev ? devToken : server === prod ? prodToken : defaultsToken);

@@ -103,7 +103,7 @@ describe('commands find the embedded database', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (embedded && embedded.exitCode === null) {
+    if (embedded?.exitCode === null) {
       const exited = new Promise((resolve) => embedded!.once('exit', resolve));
       embedded.kill('SIGTERM');
       await exited;
@@ -172,6 +172,7 @@ describe('a shared cache (Redis) outage', () => {
   });
 
   afterAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset when beforeAll failed
     await server?.close();
     await closeDb();
   });

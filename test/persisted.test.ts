@@ -43,7 +43,8 @@ function writeManifest(name: string, content: unknown): string {
 
 interface Reply {
   status: number;
-  body: { data?: any; errors?: { message: string; extensions?: { code?: string } }[] }; // any: inspected per case
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- inspected per case
+  body: { data?: any; errors?: { message: string; extensions?: { code?: string } }[] };
 }
 
 describe('persisted queries and trusted documents', () => {
@@ -89,7 +90,7 @@ describe('persisted queries and trusted documents', () => {
   async function get(server: TestServer, params: Record<string, unknown>): Promise<Reply> {
     const search = new URLSearchParams();
     for (const [name, value] of Object.entries(params)) search.set(name, typeof value === 'string' ? value : JSON.stringify(value));
-    const response = await fetch(`${server.url}/graphql?${search}`, {
+    const response = await fetch(`${server.url}/graphql?${search.toString()}`, {
       headers: { authorization: `Bearer ${tokens.get(server)}`, 'apollo-require-preflight': 'true' },
     });
     return reply(response);

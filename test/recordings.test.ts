@@ -182,7 +182,7 @@ describe('recordings: signed lazily, served only as signed', () => {
     it('a tampered signature is a 403', async () => {
       const url = await firstUrl();
       const signature = url.searchParams.get('signature')!;
-      url.searchParams.set('signature', `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`);
+      url.searchParams.set('signature', `${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`);
       await expect403(url);
       url.searchParams.delete('signature');
       await expect403(url);

@@ -98,7 +98,7 @@ export class JwksKeySet {
     const usable = this.usable();
     return {
       state: !usable ? 'unavailable' : this.lastAttemptFailed ? 'stale' : 'ok',
-      keys: usable ? this.held!.count : 0,
+      keys: usable?.count ?? 0,
       ageSeconds: this.held ? (this.now() - this.held.fetchedAt) / 1000 : undefined,
       refreshFailures: this.failures,
     };
@@ -112,21 +112,24 @@ export class JwksKeySet {
   readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<KeyLike> => {
     // At most one wait per request, so no request waits longer than one fetch's timeout.
     let waited = false;
-    if (!this.usable()) {
+    let usable = this.usable();
+    if (!usable) {
       await this.refreshOnDemand();
       waited = true;
-      if (!this.usable()) throw this.unavailable('no usable JWKS key (never fetched, or stale past JWKS_MAX_STALE_SECONDS)');
+      usable = this.usable();
+      if (!usable) throw this.unavailable('no usable JWKS key (never fetched, or stale past JWKS_MAX_STALE_SECONDS)');
     }
     try {
-      return await this.held!.keys(header, token);
+      return await usable.keys(header, token);
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
     }
     // A kid we do not hold: the issuer may have rotated its keys since the last refresh.
     if (!waited) await this.refreshOnDemand();
-    if (!this.usable()) throw this.unavailable('no usable JWKS key');
+    usable = this.usable();
+    if (!usable) throw this.unavailable('no usable JWKS key');
     try {
-      return await this.held!.keys(header, token);
+      return await usable.keys(header, token);
     } catch (error) {
       // Only a successful fetch can say a kid does not exist; while fetches fail we do not know.
       if (error instanceof errors.JWKSNoMatchingKey && this.lastAttemptFailed) {
@@ -136,8 +139,9 @@ export class JwksKeySet {
     }
   };
 
-  private usable(): boolean {
-    return this.held !== undefined && this.now() - this.held.fetchedAt <= this.timing.maxStaleMs;
+  /** The held keys while they are fresh enough to use. */
+  private usable(): Held | undefined {
+    return this.held && this.now() - this.held.fetchedAt <= this.timing.maxStaleMs ? this.held : undefined;
   }
 
   private async refreshOnDemand(): Promise<void> {

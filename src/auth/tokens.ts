@@ -1,4 +1,4 @@
-import { SignJWT, errors, jwtVerify } from 'jose';
+import { SignJWT, errors, jwtVerify, type JWTVerifyResult } from 'jose';
 import type { AuthConfig } from '../config/config';
 import type { Role } from '../db/schema';
 import { KeySourceUnavailableError, type JwksKeySet } from './jwks';
@@ -31,7 +31,6 @@ export interface TokenVerifier {
  * caller starts and closes.
  */
 export function createTokenVerifier(config: AuthConfig, keySet?: JwksKeySet): TokenVerifier {
-  if (config.kind === 'jwks' && !keySet) throw new Error('a JWKS verifier needs its key set');
   const options = {
     algorithms: config.kind === 'hs256' ? ['HS256'] : ['RS256', 'ES256', 'EdDSA'],
     issuer: config.issuer,
@@ -39,8 +38,10 @@ export function createTokenVerifier(config: AuthConfig, keySet?: JwksKeySet): To
     requiredClaims: ['exp', 'sub'],
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
   };
-  const verifyJwt = (token: string) =>
-    config.kind === 'hs256' ? jwtVerify(token, config.secret, options) : jwtVerify(token, keySet!.getKey, options);
+  let verifyJwt: (token: string) => Promise<JWTVerifyResult>;
+  if (config.kind === 'hs256') verifyJwt = (token) => jwtVerify(token, config.secret, options);
+  else if (keySet) verifyJwt = (token) => jwtVerify(token, keySet.getKey, options);
+  else throw new Error('a JWKS verifier needs its key set');
 
   return {
     async verify(token) {

@@ -131,8 +131,9 @@ function reachableDefinitions(document: DocumentNode, operation: OperationDefini
   }
   const reached: (OperationDefinitionNode | FragmentDefinitionNode)[] = [operation];
   const seen = new Set<string>();
-  for (let index = 0; index < reached.length; index += 1) {
-    forEachSelection(reached[index]!.selectionSet, (spread) => {
+  // Also visits the fragments pushed while it runs: an array iterator reads the length at each step.
+  for (const definition of reached) {
+    forEachSelection(definition.selectionSet, (spread) => {
       const fragment = fragments.get(spread);
       if (fragment && !seen.has(spread)) {
         seen.add(spread);

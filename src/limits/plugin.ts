@@ -1,4 +1,5 @@
-import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { OperationTypeNode } from 'graphql';
 import type { QueryLimits } from '../config/protection';
 import { limitError, subscriptionNotSupported, withoutRepeatedValidationErrors } from './errors';
 import { checkPageArguments, checkStringLengths } from './inputs';
@@ -26,7 +27,7 @@ export interface QueryLimitsPluginOptions {
  * its cost, so a `first` that is invalid anyway is named as such rather than
  * called too complex.
  */
-export function queryLimitsPlugin(options: QueryLimitsPluginOptions): ApolloServerPlugin<BaseContext> {
+export function queryLimitsPlugin(options: QueryLimitsPluginOptions): ApolloServerPlugin {
   const { limits, production, defaultPageSize, maxPageSize } = options;
   return {
     async requestDidStart() {
@@ -34,7 +35,7 @@ export function queryLimitsPlugin(options: QueryLimitsPluginOptions): ApolloServ
         async didResolveOperation({ document, operation, request, schema }) {
           // No such operation: execution reports OPERATION_RESOLUTION_FAILURE without doing any work.
           if (!operation) return;
-          if (operation.operation === 'subscription') throw subscriptionNotSupported();
+          if (operation.operation === OperationTypeNode.SUBSCRIPTION) throw subscriptionNotSupported();
           const measure = measureOperation(document, operation, request.variables, schema, { defaultPageSize });
           if (measure.depth > limits.maxDepth) {
             throw limitError('QUERY_TOO_DEEP', 'The query is nested too deeply', measure.depth, limits.maxDepth, production);

@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { ApolloServerPlugin } from '@apollo/server';
 
 /**
  * Apollo Server answers an unknown APQ hash with 200; we answer 404, as Apollo
@@ -7,7 +7,7 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
  * non-2xx bodies too, and only gives up on APQ for PERSISTED_QUERY_NOT_SUPPORTED
  * (older 3.x releases also on 400/500, never on 404).
  */
-export const persistedQueryNotFoundStatusPlugin: ApolloServerPlugin<BaseContext> = {
+export const persistedQueryNotFoundStatusPlugin: ApolloServerPlugin = {
   async requestDidStart() {
     return {
       async willSendResponse({ errors, response }) {

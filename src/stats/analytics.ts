@@ -101,7 +101,7 @@ export async function analyticsSeries(
   const appointmentGroup = groupBy === 'agent' ? sql`f.agent_id::text` : sql`null::text`;
   const groupAppointments = groupBy === 'agent' ? sql`coalesce(a.appointments, 0)` : sql`null`;
 
-  const { rows } = await sql<{ range: AnalyticsSeries['range']; buckets: AnalyticsSeries['buckets'] | null; groups: AnalyticsSeries['groups'] | null }>`
+  const { rows } = await sql<{ range: AnalyticsSeries['range'] | null; buckets: AnalyticsSeries['buckets'] | null; groups: AnalyticsSeries['groups'] | null }>`
     ${PREPARED} with ${periodCtes({ orgId, range, now, withPrevious: false, rawOnly: interval === 'hour' || source === 'raw', byAgent: groupBy === 'agent' })},
     bucket_list as (${b.list}),
     call_buckets as (
@@ -141,7 +141,7 @@ export async function analyticsSeries(
        left join call_buckets c on c.bucket = l.bucket and coalesce(c.grp, '') = coalesce(k.grp, '')
        left join appointment_buckets a on a.bucket = l.bucket and coalesce(a.grp, '') = coalesce(k.grp, '')) as groups
   `.execute(db);
-  const row = rows[0]!;
-  if (!row.range) throw new Error('organisation not found for statistics');
+  const [row] = rows;
+  if (!row?.range) throw new Error('organisation not found for statistics');
   return { range: row.range, buckets: row.buckets ?? [], groups: row.groups ?? [] };
 }

@@ -27,5 +27,7 @@ export async function contactFigures({ db, orgId }: TenantScope, range: RangeSpe
     from split s
     left join contacts ct on ct.org_id = ${orgId}::int8
   `.execute(db);
-  return rows[0]!;
+  const [row] = rows;
+  if (!row) throw new Error('the statistics statement returned no row');
+  return row;
 }

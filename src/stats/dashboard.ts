@@ -29,7 +29,7 @@ const EMPTY: PeriodFigures = {
 };
 
 interface DashboardRow {
-  periods: { period: 'current' | 'previous'; from: string; to: string }[];
+  periods: { period: 'current' | 'previous'; from: string; to: string }[] | null;
   calls: ({ period: string } & Omit<PeriodFigures, 'appointments' | 'pipelineValue'>)[] | null;
   appointments: { period: string; appointments: number; pipelineValue: number }[] | null;
   by_status: { key: string; count: number }[] | null;
@@ -85,7 +85,8 @@ export async function dashboardFigures(
         group by 1 having sum(calls) > 0) x) as by_sentiment
   `.execute(db);
 
-  const row = rows[0]!;
+  const [row] = rows;
+  if (!row) throw new Error('the statistics statement returned no row');
   const figures = (period: 'current' | 'previous'): PeriodFigures => {
     const { period: _calls, ...calls } = row.calls?.find((c) => c.period === period) ?? { period };
     const { period: _appointments, ...appointments } = row.appointments?.find((a) => a.period === period) ?? { period };

@@ -273,9 +273,10 @@ function isCalendarDate(value: string): boolean {
  */
 function checkStorable(root: unknown): void {
   const stack: { value: unknown; path: string; depth: number }[] = [{ value: root, path: 'body', depth: 0 }];
+  // eslint-disable-next-line no-control-regex -- NUL is one of the characters this pattern exists to find
   const bad = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-  while (stack.length > 0) {
-    const { value, path, depth } = stack.pop()!;
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const { value, path, depth } = next;
     if (typeof value === 'string') {
       if (bad.test(value)) throw new InvalidEventError(path, 'contains a NUL character or an unpaired surrogate');
     } else if (typeof value === 'object' && value !== null) {

@@ -100,7 +100,7 @@ describe('mutations: calls and appointments', () => {
     ])('refuses %s as BAD_USER_INPUT naming %s, and writes nothing', async (_case, argument, override, message) => {
       const id = await newCall();
       const before = await orgSnapshot(db, org.id);
-      expectRefusal(await send(UPDATE_CALL, { id, ...override }), 'updateCall', 'BAD_USER_INPUT', argument as string, message as RegExp);
+      expectRefusal(await send(UPDATE_CALL, { id, ...override }), 'updateCall', 'BAD_USER_INPUT', argument, message);
       expect(await orgSnapshot(db, org.id)).toEqual(before);
     });
 
@@ -156,7 +156,7 @@ describe('mutations: calls and appointments', () => {
       const callId = await newCall();
       const before = await orgSnapshot(db, org.id);
       const response = await send(BOOK, { callId, scheduledAt: inDays(3), value: 100, ...override });
-      expectRefusal(response, 'bookAppointment', 'BAD_USER_INPUT', argument as string, message as RegExp);
+      expectRefusal(response, 'bookAppointment', 'BAD_USER_INPUT', argument, message);
       expect(await orgSnapshot(db, org.id)).toEqual(before);
     });
 
@@ -195,9 +195,10 @@ describe('mutations: calls and appointments', () => {
       const lost = responses.filter((r) => r.body.errors !== undefined);
       expect(won).toHaveLength(1);
       for (const response of lost) expectRefusal(response, 'bookAppointment', 'BAD_USER_INPUT', 'input.callId', /cancel it first/);
+      // count(*) is int8, which pg returns as a string.
       const { count } = await db
         .selectFrom('appointments')
-        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .select((eb) => eb.fn.countAll<string>().as('count'))
         .where('org_id', '=', org.id)
         .where('call_id', '=', parseGlobalId(callId)!.localId)
         .executeTakeFirstOrThrow();
@@ -259,12 +260,12 @@ describe('mutations: calls and appointments', () => {
         overall: analytics(range: { preset: LAST_7_DAYS }) { buckets { metrics { calls appointments } } }
         agentLeaderboard(range: { preset: LAST_7_DAYS }, metric: APPOINTMENTS) { stats { appointments conversionRate } }
       }`;
-      type Panels = {
+      interface Panels {
         dashboard: Record<string, unknown>;
         byOutcome: { buckets: { groups: { key: string | null; metrics: { calls: number } }[] }[] };
         overall: { buckets: { metrics: { calls: number; appointments: number } }[] };
         agentLeaderboard: { stats: { appointments: number; conversionRate: number | null } }[];
-      };
+      }
       const panels = async () => {
         const response = await server.graphql<Panels>(PANELS, { token });
         expect(response.body.errors).toBeUndefined();

@@ -56,12 +56,12 @@ export async function startServer(env: NodeJS.ProcessEnv, timeoutMs = 60_000): P
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<Finished>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
   const deadline = Date.now() + timeoutMs;
-  let exitedFirst = false;
-  void exited.then(() => (exitedFirst = true));
-  while (!/Switchboard ready/.test(stdout) && !exitedFirst && Date.now() < deadline) {
+  // Node sets exitCode or signalCode before it emits 'exit'.
+  const running = () => child.exitCode === null && child.signalCode === null;
+  while (!stdout.includes('Switchboard ready') && running() && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const ready = /Switchboard ready/.test(stdout);
+  const ready = stdout.includes('Switchboard ready');
   return {
     ready,
     output: () => stdout + stderr,

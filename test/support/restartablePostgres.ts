@@ -34,9 +34,15 @@ export async function startRestartablePostgres(dir: string, port: number): Promi
   if (!url) throw new Error('postgres process reported no url');
   return {
     url,
-    stop: async () => void (await send('stop', 'stopped')),
-    start: async () => void (await send('start', 'started')),
-    crash: async () => void (await send('crash', 'crashed')),
+    stop: async () => {
+      await send('stop', 'stopped');
+    },
+    start: async () => {
+      await send('start', 'started');
+    },
+    crash: async () => {
+      await send('crash', 'crashed');
+    },
     async close() {
       child.stdin.end();
       await exited;
