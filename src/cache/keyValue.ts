@@ -15,7 +15,7 @@ export interface CacheClock {
  * Apollo's InMemoryLRUCache so evictions are counted, the clock is injectable
  * and a lost LISTEN connection can clear it.
  */
-export class LruKeyValueCache implements KeyValueCache<string> {
+export class LruKeyValueCache implements KeyValueCache {
   private readonly lru: LRUCache<string, string>;
 
   constructor(options: { maxBytes: number; counters: CacheCounters; clock?: CacheClock }) {
@@ -58,9 +58,9 @@ export class LruKeyValueCache implements KeyValueCache<string> {
  * With `countLookups`, every get counts as a hit or a miss (the APQ cache; the
  * response cache counts per operation instead, see responseCache.ts).
  */
-export class TolerantKeyValueCache implements KeyValueCache<string> {
+export class TolerantKeyValueCache implements KeyValueCache {
   constructor(
-    private readonly inner: KeyValueCache<string>,
+    private readonly inner: KeyValueCache,
     private readonly options: { counters: CacheCounters; timeoutMs: number; countLookups: boolean; onError?: (error: unknown) => void },
   ) {}
 
@@ -77,8 +77,8 @@ export class TolerantKeyValueCache implements KeyValueCache<string> {
     await this.guard(() => this.inner.set(key, value, options), undefined);
   }
 
-  async delete(key: string): Promise<boolean | void> {
-    return this.guard(() => this.inner.delete(key), false);
+  async delete(key: string): Promise<boolean> {
+    return this.guard(async () => (await this.inner.delete(key)) === true, false);
   }
 
   private async guard<T>(operation: () => Promise<T>, fallback: T): Promise<T> {
@@ -100,7 +100,7 @@ export class TolerantKeyValueCache implements KeyValueCache<string> {
 
 export interface RedisStore {
   /** Keys are namespaced: `<prefix>:<name>:…`. */
-  cache(name: string): KeyValueCache<string>;
+  cache(name: string): KeyValueCache;
   close(): Promise<void>;
 }
 
@@ -127,7 +127,10 @@ export function createRedisStore(url: string, prefix: string, onError: (error: u
     },
     async close() {
       // A graceful close waits for a server that may be gone; a client still reconnecting is just dropped.
-      if (!client.isReady) return client.destroy();
+      if (!client.isReady) {
+        client.destroy();
+        return;
+      }
       const timer = setTimeout(() => client.destroy(), 1000);
       await client.close().catch(() => client.destroy());
       clearTimeout(timer);

@@ -15,8 +15,8 @@ export interface Invalidation {
 }
 
 export function parseInvalidation(payload: string | undefined): Invalidation | undefined {
-  const match = /^(\*|[0-9]+):([a-z_]+):([0-9]+)$/.exec(payload ?? '');
-  return match ? { orgId: match[1]!, table: match[2]!, generation: match[3]! } : undefined;
+  const [, orgId, table, generation] = /^(\*|[0-9]+):([a-z_]+):([0-9]+)$/.exec(payload ?? '') ?? [];
+  return orgId && table && generation ? { orgId, table, generation } : undefined;
 }
 
 export interface ListenerHandlers {
@@ -107,6 +107,8 @@ export class InvalidationListener {
       this.scheduleReconnect();
       return;
     }
+    // close() may have run while this connected: the flag changes across the awaits above.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
     if (this.stopped) {
       await client.end().catch(() => {});
       return;

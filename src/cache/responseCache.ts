@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import { OperationTypeNode } from 'graphql';
 import responseCachePlugin from '@apollo/server-plugin-response-cache';
 import type { Context } from '../graphql/context';
 import type { CacheRuntime } from './runtime';
@@ -69,7 +70,7 @@ function localWritesPlugin(runtime: CacheRuntime): ApolloServerPlugin<Context> {
     async requestDidStart() {
       return {
         async willSendResponse({ operation, contextValue }) {
-          if (operation?.operation === 'mutation' && contextValue.orgId) runtime.invalidateLocally(contextValue.orgId);
+          if (operation?.operation === OperationTypeNode.MUTATION && contextValue.orgId) runtime.invalidateLocally(contextValue.orgId);
         },
       };
     },

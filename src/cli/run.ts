@@ -6,7 +6,7 @@ import { ConfigError } from '../config/problems';
  * do about it. `failureCode` is the exit code of a failure (a wrong setting is
  * always 1).
  */
-export function runCli(name: string, main: () => Promise<number | void>, failureCode = 1): void {
+export function runCli(name: string, main: () => Promise<number | undefined> | Promise<void>, failureCode = 1): void {
   main().then(
     (code) => {
       if (typeof code === 'number') process.exit(code);
@@ -34,7 +34,8 @@ export function describeFailure(error: unknown): string {
     // rejection has no message: say at least what kind of failure it was.
     return error.message || (error as NodeJS.ErrnoException).code || error.name;
   }
-  return error === undefined ? 'failed without a reason (a bug: please report it)' : String(error);
+  if (error === undefined) return 'failed without a reason (a bug: please report it)';
+  return typeof error === 'string' ? error : JSON.stringify(error);
 }
 
 /** The errno of a connection nobody answered, looking inside an AggregateError (one per address tried). */
@@ -43,7 +44,7 @@ function unreachableCode(error: unknown): string | undefined {
   const code = (error as NodeJS.ErrnoException).code;
   if (code && UNREACHABLE.has(code)) return code;
   if (error.message === 'Connection terminated due to connection timeout') return 'ETIMEDOUT';
-  const inner = error instanceof AggregateError ? error.errors : [];
+  const inner: unknown[] = error instanceof AggregateError ? (error.errors as unknown[]) : [];
   for (const candidate of [...inner, error.cause]) {
     const found = unreachableCode(candidate);
     if (found) return found;

@@ -12,8 +12,9 @@ export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
     // No migration ran at all (the database is unreachable, say): that error is the whole story.
-    if (!failed) throw result.error;
-    throw new Error(`migration ${failed} failed: ${String(result.error)}`, { cause: result.error });
+    const error = result.error instanceof Error ? result.error : new Error(JSON.stringify(result.error));
+    if (!failed) throw error;
+    throw new Error(`migration ${failed} failed: ${error.message}`, { cause: error });
   }
   return result;
 }

@@ -19,9 +19,10 @@ export function agentStatsLoader(scope: TenantScope, now: Date, options: LoaderO
     },
     options,
     async (group) => {
-      const rows = await agentFigures(scope, [...new Set(group.map((k) => k.agentId))], group[0]!.range, now);
+      const rows = await agentFigures(scope, [...new Set(group.map((k) => k.agentId))], group[0].range, now);
       const byAgent = new Map(rows.map((row) => [row.agent_id, row]));
-      return (key) => byAgent.get(key.agentId)!;
+      // Stats are asked for agents already loaded in this organisation, so each has a row.
+      return (key) => byAgent.get(key.agentId) ?? new Error(`no figures for agent ${key.agentId}`);
     },
   );
 }

@@ -47,9 +47,10 @@ export function callPagesByParentLoader(
     { shapeOf, cacheKeyOf, maxBatchSize: 500 },
     options,
     async (group) => {
-      const first = group[0]!;
+      const first = group[0];
       const byParent = await findCallsPagesByParent(scope, parent, group, first.filter, first.order);
-      return (key) => byParent.get(key.parentId)!;
+      // A parent the statement found no rows for has an empty page.
+      return (key) => byParent.get(key.parentId) ?? { rows: [], hasMore: false };
     },
   );
 }
@@ -73,7 +74,7 @@ export function callCountsByParentLoader(
     },
     options,
     async (group) => {
-      const byParent = await countCallsByParent(scope, parent, group.map((k) => k.parentId), group[0]!.filter);
+      const byParent = await countCallsByParent(scope, parent, group.map((k) => k.parentId), group[0].filter);
       return (key) => byParent.get(key.parentId) ?? 0;
     },
   );
