@@ -20,7 +20,7 @@ describe('errors: every bad request gets a clear JSON error and the server carri
     status: number;
     contentType: string | null;
     text: string;
-    body: { data?: any; errors?: { message: string; extensions?: { code?: string } }[]; error?: string }; // any: inspected per case
+    body: { data?: any; errors?: { message: string; extensions?: { code?: string } }[]; error?: { code: string; message: string } }; // any: inspected per case
   }
 
   beforeAll(async () => {
@@ -150,9 +150,10 @@ describe('errors: every bad request gets a clear JSON error and the server carri
     it('an unknown path is a 404 JSON error', async () => {
       const reply = await send({ path: '/graphql/../../etc/passwd-nope', method: 'GET' });
       expect(reply.status).toBe(404);
-      expect(reply.body).toEqual({ error: 'not found' });
+      expect(reply.body).toEqual({ error: { code: 'NOT_FOUND', message: 'Not found' } });
       const other = await send({ path: '/api/v1/calls', method: 'POST', body: '{}' });
       expect(other.status).toBe(404);
+      expect(other.body.error?.code).toBe('NOT_FOUND');
     });
   });
 
