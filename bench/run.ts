@@ -8,17 +8,18 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { createApp } from '../src/app';
 import { signToken } from '../src/auth/tokens';
 import { PROJECT_ROOT, loadConfig } from '../src/config/config';
 import { cachesOff } from '../src/config/caches';
-import { createDb, createPool, type Db } from '../src/db/database';
+import { createDb, createPool, openDatabase, type Db } from '../src/db/database';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { migrateToLatest } from '../src/db/migrate';
 import type { StatementRecord } from '../src/db/statementLog';
 import { toGlobalId } from '../src/graphql/globalId';
 import { createLogger } from '../src/logger';
 import { encodeCursor } from '../src/pagination/cursor';
+import { createServer } from '../src/server/server';
+import { createServices } from '../src/server/services';
 import { callOrdering } from '../src/queries/calls';
 import { seedScale } from '../src/seed/scale';
 import { measureMixed, type MixedResult } from './mixed';
@@ -221,30 +222,26 @@ async function targetOf(db: Db): Promise<Target> {
 
 /** Runs each scenario once in-process and keeps the statements it issued, for the ceiling to replay. */
 async function recordStatements(url: string, scenarios: Scenario[], target: Target): Promise<Record<string, StatementRecord[]>> {
-  const pool = createPool({ connectionString: url, max: 10 });
   const recorded: Record<string, StatementRecord[]> = {};
   let current: string | undefined;
-  const app = await createApp({
-    // Uncached: the ceiling replays the statements an answer really costs.
-    config: (() => {
-      const config = loadConfig({ databaseUrl: url, auth: { kind: 'hs256', secret: new TextEncoder().encode(JWT_SECRET), issuer: 'switchboard', audience: 'switchboard-api' } });
-      return { ...config, caches: cachesOff(config.caches) };
-    })(),
-    db: createDb(pool),
-    logger: createLogger({ level: 'silent' }),
+  // Uncached: the ceiling replays the statements an answer really costs.
+  const config = loadConfig({ databaseUrl: url, auth: { kind: 'hs256', secret: new TextEncoder().encode(JWT_SECRET), issuer: 'switchboard', audience: 'switchboard-api' } });
+  const services = await createServices({ ...config, caches: cachesOff(config.caches) }, createLogger({ level: 'silent' }), {
+    database: openDatabase({ connectionString: url, max: 10 }),
     onOperation: (report) => {
       if (current) recorded[current] = report.statements.statements ?? [];
     },
   });
-  const address = await app.listen(0, '127.0.0.1');
+  const server = await createServer(services);
+  const address = await server.listen(0, '127.0.0.1');
   try {
     for (const scenario of scenarios) {
       current = scenario.name;
       await expectSuccess(requestFor('switchboard', address.port, scenario, target), scenario.name);
     }
   } finally {
-    await app.close();
-    await pool.end();
+    await server.close();
+    await services.close();
   }
   return recorded;
 }

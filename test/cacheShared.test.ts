@@ -45,7 +45,7 @@ describeWithRedis('shared cache (Redis)', () => {
         configure: (config) => ({ ...config, caches: { ...config.caches, redisUrl: redis.url, redisKeyPrefix: `test-${org.id}` } }),
       });
     [first, second] = await Promise.all([start(), start()]);
-    await eventually('both listeners up', () => first.app.caches.trusted() && second.app.caches.trusted());
+    await eventually('both listeners up', () => first.services.caches.trusted() && second.services.caches.trusted());
   });
 
   afterAll(async () => {
@@ -60,7 +60,7 @@ describeWithRedis('shared cache (Redis)', () => {
     const variables = { id: toGlobalId('Agent', agentId) };
     // A write gives the organisation a generation both instances agree on (the writing transaction's id).
     await writeAndAwaitInvalidation([first, second], org.id, `update agents set name = 'Ada' where org_id = $1 and id = $2`, [org.id, agentId]);
-    expect(first.app.caches.generationOf(org.id)).toBe(second.app.caches.generationOf(org.id));
+    expect(first.services.caches.generationOf(org.id)).toBe(second.services.caches.generationOf(org.id));
 
     const computed = await first.graphql(AGENT, { token: await first.tokenFor(org), variables });
     expect(computed.body.data).toEqual({ agent: { name: 'Ada' } });

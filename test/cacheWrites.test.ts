@@ -34,7 +34,7 @@ describe('cached reads after writes through the API and the webhook, on two inst
     secret = await createWebhookSecret(db, org.id);
     [first, second] = await Promise.all([startTestServer({ caches: true }), startTestServer({ caches: true })]);
     tokens = [await first.tokenFor(org, 'member'), await second.tokenFor(org, 'member')];
-    await eventually('both listeners up', () => first.app.caches.trusted() && second.app.caches.trusted());
+    await eventually('both listeners up', () => first.services.caches.trusted() && second.services.caches.trusted());
   });
 
   afterAll(async () => {

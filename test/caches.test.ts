@@ -110,7 +110,7 @@ describe('caches', () => {
     beforeAll(async () => {
       [first, second] = await Promise.all([startCached(), startCached()]);
       token = await first.tokenFor(org);
-      await eventually('both listeners up', () => first.app.caches.trusted() && second.app.caches.trusted());
+      await eventually('both listeners up', () => first.services.caches.trusted() && second.services.caches.trusted());
     });
 
     afterAll(async () => {
@@ -210,7 +210,7 @@ describe('caches', () => {
 
     beforeAll(async () => {
       [cached, oracle] = await Promise.all([startCached(), startTestServer({ clock })]);
-      await eventually('listener up', () => cached.app.caches.trusted());
+      await eventually('listener up', () => cached.services.caches.trusted());
     });
 
     afterAll(async () => {
@@ -304,7 +304,7 @@ describe('caches', () => {
         configure: (config) => ({ ...config, caches: { ...config.caches, responseCache: false, entityCacheTtlMs: 60_000 } }),
       });
       token = await server.tokenFor(org, 'member');
-      await eventually('listener up', () => server.app.caches.trusted());
+      await eventually('listener up', () => server.services.caches.trusted());
     });
 
     afterAll(async () => {
@@ -355,11 +355,11 @@ describe('caches', () => {
         configure: (config) => ({ ...config, caches: { ...config.caches, responseCache: false, entityCacheMaxEntries: 2 } }),
       });
       try {
-        await eventually('listener up', () => server.app.caches.trusted());
+        await eventually('listener up', () => server.services.caches.trusted());
         const token = await server.tokenFor(org);
         const query = `query Many($ids: [ID!]!) { nodes(ids: $ids) { id } }`;
         await server.graphql(query, { token, variables: { ids: ids.map((id) => toGlobalId('Agent', id)) } });
-        expect(server.app.caches.entities.agents.size).toBe(2);
+        expect(server.services.caches.entities.agents.size).toBe(2);
         expect(await metricValue(server, 'switchboard_cache_evictions_total', 'cache="agents"')).toBe(1);
       } finally {
         await server.close();
@@ -375,7 +375,7 @@ describe('caches', () => {
         configure: (config) => ({ ...config, caches: { ...config.caches, entityCache: false, responseCacheMaxBytes: 4096 } }),
       });
       try {
-        await eventually('listener up', () => server.app.caches.trusted());
+        await eventually('listener up', () => server.services.caches.trusted());
         const token = await server.tokenFor(org);
         // Agent: maxAge 120 s.
         const variables = { id: toGlobalId('Agent', agentId) };
@@ -407,7 +407,7 @@ describe('caches', () => {
         configure: (config) => ({ ...config, caches: { ...config.caches, listenerBackoffMs: 400, listenerBackoffMaxMs: 400 } }),
       });
       try {
-        await eventually('listener up', () => server.app.caches.trusted());
+        await eventually('listener up', () => server.services.caches.trusted());
         const token = await server.tokenFor(org);
         const variables = { id: toGlobalId('Agent', agentId) };
         const VIEWER_AND_AGENT = `query Both($id: ID!) { viewer { organisation { name } } agent(id: $id) { name } }`;
@@ -415,9 +415,9 @@ describe('caches', () => {
         await server.graphql(VIEWER_AND_AGENT, { token, variables });
         expect(lastStatements(server)).toBe(0);
 
-        const pid = server.app.caches.listener!.backendPid;
+        const pid = server.services.caches.listener!.backendPid;
         await writeElsewhere('select pg_terminate_backend($1)', [pid]);
-        await eventually('the loss to be noticed', () => !server.app.caches.trusted());
+        await eventually('the loss to be noticed', () => !server.services.caches.trusted());
 
         // Written while nobody listens: this instance never hears of it.
         await writeElsewhere(`update agents set name = 'Hopper' where org_id = $1 and id = $2`, [org.id, agentId]);
@@ -425,8 +425,8 @@ describe('caches', () => {
         expect(during.body.data.agent.name).toBe('Hopper');
         expect(lastStatements(server)).toBeGreaterThan(0);
 
-        await eventually('the listener to reconnect', () => server.app.caches.trusted() && server.app.caches.listener!.connections === 2);
-        expect(server.app.caches.listener!.backendPid).not.toBe(pid);
+        await eventually('the listener to reconnect', () => server.services.caches.trusted() && server.services.caches.listener!.connections === 2);
+        expect(server.services.caches.listener!.backendPid).not.toBe(pid);
         const after = await server.graphql(VIEWER_AND_AGENT, { token, variables });
         expect(after.body.data.agent.name).toBe('Hopper');
         expect(await metricValue(server, 'switchboard_cache_listener_connections_total')).toBe(2);

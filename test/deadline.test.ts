@@ -6,11 +6,10 @@ import { createDb, createPool, type Db } from '../src/db/database';
 import { withStatementLog, type StatementRecord } from '../src/db/statementLog';
 import { toGlobalId } from '../src/graphql/globalId';
 import { withRequestContext } from '../src/observability/requestContext';
-import { startAppServer, type AppServer } from './support/appServer';
 import { activeStatements, openTestDb, testDatabaseUrl } from './support/db';
 import { sleep, waitFor } from './support/waiting';
 import { createAgent, createCalls, createContact, createOrg, createProviderAgent, createWebhookSecret, type ProviderAgent, type TestOrg } from './support/factories';
-import { startTestServer, type TestServer } from './support/server';
+import { startTestServer, type TestServer, type GraphQLResponse } from './support/server';
 import { callEvent, deliver, newCallScript } from './support/webhooks';
 
 /**
@@ -106,9 +105,9 @@ describe('request deadline (REQUEST_TIMEOUT_MS)', () => {
     // Each bound alone (800 ms) is longer than the whole budget (500 ms): without
     // one deadline over both, this request would take 300 + 800 ms.
     const BUDGET_MS = 500;
-    let server: AppServer;
+    let server: TestServer;
     beforeAll(async () => {
-      server = await startAppServer({
+      server = await startTestServer({
         overrides: { poolSize: 1, pgConnectTimeoutMs: 800, pgStatementTimeoutMs: 800, requestTimeoutMs: BUDGET_MS },
       });
       // Warm: the first request of a process pays for cold code paths on both ends, which is not what these specs time.
@@ -192,11 +191,11 @@ describe('request deadline (REQUEST_TIMEOUT_MS)', () => {
     // Each statement waits 350 ms, under the 400 ms statement_timeout: every one
     // would succeed, and the delivery would take over a second without a deadline.
     const BUDGET_MS = 500;
-    let server: AppServer;
+    let server: TestServer;
     let secret: string;
     let agent: ProviderAgent;
     beforeAll(async () => {
-      server = await startAppServer({ overrides: { pgStatementTimeoutMs: 400, requestTimeoutMs: BUDGET_MS } });
+      server = await startTestServer({ overrides: { pgStatementTimeoutMs: 400, requestTimeoutMs: BUDGET_MS } });
       secret = await createWebhookSecret(db, org.id);
       agent = await createProviderAgent(db, org.id);
     });

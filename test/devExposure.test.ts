@@ -3,13 +3,15 @@ import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createApp, type App } from '../src/app';
+import { signToken } from '../src/auth/tokens';
 import { cachesOff } from '../src/config/caches';
 import { loadConfig, type Config } from '../src/config/config';
-import { createDb, createPool } from '../src/db/database';
+import { createDb, createPool, openDatabase } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrate';
-import { isLoopbackAddress } from '../src/http/loopback';
 import { createLogger } from '../src/logger';
+import { isLoopbackAddress } from '../src/server/loopback';
+import { createServer, type Server } from '../src/server/server';
+import { createServices, type Services } from '../src/server/services';
 import { demoWebhookSecret } from '../src/webhooks/secrets';
 import { testDatabaseUrl } from './support/db';
 import { createOrg, createWebhookSecret } from './support/factories';
@@ -64,8 +66,7 @@ describe('the GraphiQL dev token', () => {
 
   describe('over real HTTP', () => {
     const devToken = 'dev.token.for-loopback-only';
-    const pool = createPool({ connectionString: testDatabaseUrl(), max: 2 });
-    const apps: App[] = [];
+    const started: { server: Server; services: Services }[] = [];
     let config: Config;
 
     beforeAll(() => {
@@ -78,14 +79,19 @@ describe('the GraphiQL dev token', () => {
     });
 
     afterAll(async () => {
-      await Promise.all(apps.map((app) => app.close()));
-      await pool.end();
+      for (const { server, services } of started) {
+        await server.close();
+        await services.close();
+      }
     });
 
+    // As `npm start` builds it: services with the dev token, then the server.
     const startApp = async () => {
-      const app = await createApp({ config, db: createDb(pool), logger: createLogger({ level: 'silent' }), devToken });
-      apps.push(app);
-      return app;
+      const database = openDatabase({ connectionString: testDatabaseUrl(), max: 2 });
+      const services = await createServices(config, createLogger({ level: 'silent' }), { database, devToken });
+      const server = await createServer(services);
+      started.push({ server, services });
+      return server;
     };
 
     it('a browser on this machine gets GraphiQL with the token prefilled', async () => {
@@ -101,7 +107,7 @@ describe('the GraphiQL dev token', () => {
       // loopback address, without sending anything off this machine.
       const app = await startApp();
       const socketPath = path.join(mkdtempSync(path.join(os.tmpdir(), 'switchboard-sock-')), 'http.sock');
-      await new Promise<void>((resolve) => app.server.listen(socketPath, resolve));
+      await app.fastify.listen({ path: socketPath });
       const get = (headers: Record<string, string>) =>
         new Promise<{ status: number; body: string }>((resolve, reject) => {
           const request = http.get({ socketPath, path: '/graphiql', headers }, (response) => {

@@ -8,7 +8,7 @@ import { durableTransaction } from '../src/db/durable';
 import { toGlobalId } from '../src/graphql/globalId';
 import { migrateToLatest } from '../src/db/migrate';
 import { rollupDifferences } from '../src/stats/rollupCheck';
-import { startAppServer, type AppServer } from './support/appServer';
+import { startTestServer, type TestServer } from './support/server';
 import { testDatabaseUrl } from './support/db';
 import { createOrg, createProviderAgent, createWebhookSecret, type ProviderAgent, type TestOrg } from './support/factories';
 import { startRestartablePostgres, type RestartablePostgres } from './support/restartablePostgres';
@@ -63,7 +63,7 @@ describe('durableTransaction', () => {
 describe('acknowledged writes survive a PostgreSQL crash', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-durability-pg-'));
   let postgres: RestartablePostgres | undefined;
-  let server: AppServer | undefined;
+  let server: TestServer | undefined;
   let org: TestOrg;
   let secret: string;
   let agent: ProviderAgent;
@@ -82,7 +82,7 @@ describe('acknowledged writes survive a PostgreSQL crash', () => {
     // (durableTransaction) stands between a 2xx and a lost write.
     await sql`alter database switchboard set synchronous_commit = off`.execute(setupDb);
     await setup.end();
-    server = await startAppServer({ databaseUrl: postgres.url, overrides: { poolSize: 10, pgConnectTimeoutMs: 2000 } });
+    server = await startTestServer({ databaseUrl: postgres.url, overrides: { poolSize: 10, pgConnectTimeoutMs: 2000 } });
     token = await server.tokenFor(org);
   }, 60_000);
 

@@ -21,7 +21,7 @@ describe('errors: every bad request gets a clear JSON error and the server carri
     contentType: string | null;
     text: string;
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- inspected per case
-    body: { data?: any; errors?: { message: string; extensions?: { code?: string } }[]; error?: string };
+    body: { data?: any; errors?: { message: string; extensions?: { code?: string } }[]; error?: { code: string; message: string } };
   }
 
   beforeAll(async () => {
@@ -151,9 +151,10 @@ describe('errors: every bad request gets a clear JSON error and the server carri
     it('an unknown path is a 404 JSON error', async () => {
       const reply = await send({ path: '/graphql/../../etc/passwd-nope', method: 'GET' });
       expect(reply.status).toBe(404);
-      expect(reply.body).toEqual({ error: 'not found' });
+      expect(reply.body).toEqual({ error: { code: 'NOT_FOUND', message: 'Not found' } });
       const other = await send({ path: '/api/v1/calls', method: 'POST', body: '{}' });
       expect(other.status).toBe(404);
+      expect(other.body.error?.code).toBe('NOT_FOUND');
     });
   });
 

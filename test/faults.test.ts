@@ -5,7 +5,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config/config';
 import { createDb, createPool, poolOptionsFor, type Db } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrate';
-import { startAppServer, type AppServer, type Reply } from './support/appServer';
+import { startTestServer, type TestServer, type GraphQLResponse } from './support/server';
 import { activeStatements, openTestDb, testDatabaseUrl } from './support/db';
 import { sleep, waitFor } from './support/waiting';
 import { startRestartablePostgres, type RestartablePostgres } from './support/restartablePostgres';
@@ -19,7 +19,7 @@ import { createAgent, createCalls, createOrg, type TestOrg } from './support/fac
  */
 
 const AGENTS = '{ agents { totalCount } calls(first: 3) { nodes { id } } }';
-const codeOf = (reply: Reply) => reply.body.errors?.[0]?.extensions?.code;
+const codeOf = (reply: GraphQLResponse) => reply.body.errors?.[0]?.extensions?.code;
 
 
 
@@ -78,10 +78,10 @@ describe('fault behaviour', () => {
   });
 
   describe('a statement over statement_timeout', () => {
-    let server: AppServer;
+    let server: TestServer;
     beforeAll(async () => {
       // 1 ms: any real query overruns it, so the honest hourly analytics below is cancelled.
-      server = await startAppServer({ overrides: { pgStatementTimeoutMs: 1 } });
+      server = await startTestServer({ overrides: { pgStatementTimeoutMs: 1 } });
     });
     afterAll(() => server.close());
 
@@ -111,9 +111,9 @@ describe('fault behaviour', () => {
   });
 
   describe('an exhausted pool', () => {
-    let server: AppServer;
+    let server: TestServer;
     beforeAll(async () => {
-      server = await startAppServer({ overrides: { poolSize: 2, pgConnectTimeoutMs: 300 } });
+      server = await startTestServer({ overrides: { poolSize: 2, pgConnectTimeoutMs: 300 } });
     });
     afterAll(() => server.close());
 
@@ -149,9 +149,9 @@ describe('fault behaviour', () => {
   });
 
   describe('idle connections killed under the pool', () => {
-    let server: AppServer;
+    let server: TestServer;
     beforeAll(async () => {
-      server = await startAppServer();
+      server = await startTestServer();
     });
     afterAll(() => server.close());
 
@@ -175,7 +175,7 @@ describe('fault behaviour', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-faults-pg-'));
     const port = 52000 + Math.floor(Math.random() * 3000);
     let postgres: RestartablePostgres | undefined;
-    let server: AppServer;
+    let server: TestServer;
     let token: string;
 
     beforeAll(async () => {
@@ -187,7 +187,7 @@ describe('fault behaviour', () => {
       const agent = await createAgent(ownDb, ownOrg.id);
       await createCalls(ownDb, ownOrg.id, [{ agentId: agent }, { agentId: agent }]);
       await setup.end();
-      server = await startAppServer({ databaseUrl: postgres.url, overrides: { poolSize: 4, pgConnectTimeoutMs: 1000 } });
+      server = await startTestServer({ databaseUrl: postgres.url, overrides: { poolSize: 4, pgConnectTimeoutMs: 1000 } });
       token = await server.tokenFor(ownOrg);
     }, 60_000);
 
@@ -237,7 +237,11 @@ describe('fault behaviour', () => {
         await waitFor('failures while down', () => outcomes.filter((o) => o.phase === 'down').length >= 20);
         const ready = await fetch(`${server.url}/health/ready`);
         expect(ready.status).toBe(503);
-        expect(await ready.json()).toEqual({ status: 'not ready', checks: { database: 'unreachable', migrations: 'unknown', draining: false } });
+        expect(await ready.json()).toEqual({
+          error: { code: 'NOT_READY', message: 'The server is not ready to serve requests' },
+          status: 'not ready',
+          checks: { database: 'unreachable', migrations: 'unknown', draining: false },
+        });
         expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
 
         phase = 'starting';
@@ -266,10 +270,10 @@ describe('fault behaviour', () => {
   });
 
   describe('graceful shutdown (app.drain)', () => {
-    let server: AppServer;
+    let server: TestServer;
     beforeEach(async () => {
       // Long connect timeout: a request waiting for a held connection stays in flight.
-      server = await startAppServer({ overrides: { poolSize: 1, pgConnectTimeoutMs: 10_000 } });
+      server = await startTestServer({ overrides: { poolSize: 1, pgConnectTimeoutMs: 10_000 } });
     });
     afterEach(() => server.close());
 
@@ -283,7 +287,7 @@ describe('fault behaviour', () => {
         released = true;
       };
       let drained: Promise<void>;
-      let inFlight: Promise<Reply>;
+      let inFlight: Promise<GraphQLResponse>;
       try {
         inFlight = server.graphql(AGENTS, { token });
         await waitFor('the request to wait for a connection', () => server.pool.waitingCount >= 1);
@@ -305,7 +309,7 @@ describe('fault behaviour', () => {
       const started = Date.now();
       await drained;
       expect(Date.now() - started).toBeLessThan(1000);
-      expect(server.app.server.listening).toBe(false);
+      expect(server.app.fastify.server.listening).toBe(false);
     });
 
     it('waits no longer than the grace period for an operation that cannot finish', async () => {

@@ -2,7 +2,7 @@ import type { JwksTiming } from '../src/config/config';
 import { loadConfig } from '../src/config/config';
 import type { Db } from '../src/db/database';
 import type { Role } from '../src/db/schema';
-import { startAppServer, type AppServer, type Reply } from './support/appServer';
+import { startTestServer, type TestServer, type GraphQLResponse } from './support/server';
 import { openTestDb } from './support/db';
 import { waitFor } from './support/waiting';
 import { createOrg, type TestOrg } from './support/factories';
@@ -18,24 +18,27 @@ import { AUDIENCE, ISSUER, createSigner, startJwksServer, type JwksServer, type 
  */
 
 const PROBE = '{ viewer { role organisation { slug } } }';
-const codeOf = (reply: Reply) => reply.body.errors?.[0]?.extensions?.code;
+/** What a 503 from /health/ready carries beside its checks: the one error shape. */
+const NOT_READY = { error: { code: 'NOT_READY', message: 'The server is not ready to serve requests' } };
+const codeOf = (reply: GraphQLResponse) => reply.body.errors?.[0]?.extensions?.code;
+const FAILURE_LOG = /^JWKS refresh failed/;
 
 
 /** Short enough that no spec sleeps for long; each spec shortens what it exercises. */
 const FAST: JwksTiming = { timeoutMs: 300, refreshIntervalMs: 60_000, maxStaleMs: 60_000, cooldownMs: 60_000 };
 
-async function readiness(server: AppServer): Promise<{ status: number; body: { status: string; checks: Record<string, unknown> } }> {
+async function readiness(server: TestServer): Promise<{ status: number; body: { status: string; checks: Record<string, unknown> } }> {
   const response = await fetch(`${server.url}/health/ready`);
   return { status: response.status, body: (await response.json()) as { status: string; checks: Record<string, unknown> } };
 }
 
-async function metric(server: AppServer, name: string): Promise<number | undefined> {
+async function metric(server: TestServer, name: string): Promise<number | undefined> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line === undefined ? undefined : Number(line.slice(name.length + 1));
 }
 
-function expectUnavailable(reply: Reply): void {
+function expectUnavailable(reply: GraphQLResponse): void {
   expect(reply.status).toBe(503);
   expect(codeOf(reply)).toBe('AUTH_UNAVAILABLE');
   expect(reply.body.data ?? null).toBeNull();
@@ -44,7 +47,7 @@ function expectUnavailable(reply: Reply): void {
   expect(reply.text).not.toMatch(/ at |node_modules|JWKS fetch|127\.0\.0\.1/);
 }
 
-function expectUnauthenticated(reply: Reply): void {
+function expectUnauthenticated(reply: GraphQLResponse): void {
   expect(reply.status).toBe(401);
   expect(codeOf(reply)).toBe('UNAUTHENTICATED');
   expect(reply.body.data ?? null).toBeNull();
@@ -57,7 +60,7 @@ describe('JWKS: a key endpoint outage never logs anyone out', () => {
   let rsa: Signer;
   let ec: Signer;
   let jwks: JwksServer;
-  let servers: AppServer[] = [];
+  let servers: TestServer[] = [];
 
   beforeAll(async () => {
     ({ db, close: closeDb } = openTestDb());
@@ -79,8 +82,8 @@ describe('JWKS: a key endpoint outage never logs anyone out', () => {
     await jwks.close();
   });
 
-  async function start(timing: Partial<JwksTiming> = {}): Promise<AppServer> {
-    const server = await startAppServer({
+  async function start(timing: Partial<JwksTiming> = {}): Promise<TestServer> {
+    const server = await startTestServer({
       overrides: { auth: { kind: 'jwks', jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE, ...FAST, ...timing } },
     });
     servers.push(server);
@@ -88,8 +91,8 @@ describe('JWKS: a key endpoint outage never logs anyone out', () => {
   }
 
   const claims = (role: Role = 'admin') => ({ sub: org.users[role], org: org.id, role });
-  const probe = (server: AppServer, token: string, timeoutMs = 3000) => server.graphql(PROBE, { token, timeoutMs });
-  const failureLogs = (server: AppServer) => server.logs.filter((line) => line.msg.startsWith('JWKS refresh failed'));
+  const probe = (server: TestServer, token: string, timeoutMs = 3000) => server.graphql(PROBE, { token, timeoutMs });
+  const failureLogs = (server: TestServer) => server.logs.filter((line) => FAILURE_LOG.test(line.msg));
 
   describe('while the endpoint is healthy', () => {
     it('serves RS256 and ES256 tokens on keys fetched once at start, not per request', async () => {
@@ -203,7 +206,7 @@ describe('JWKS: a key endpoint outage never logs anyone out', () => {
       expectUnavailable(await probe(server, token, 3000));
       expect(await readiness(server)).toEqual({
         status: 503,
-        body: { status: 'not ready', checks: { database: 'ok', migrations: 'current', draining: false, jwks: 'unavailable' } },
+        body: { ...NOT_READY, status: 'not ready', checks: { database: 'ok', migrations: 'current', draining: false, jwks: 'unavailable' } },
       });
       expect(await metric(server, 'switchboard_jwks_keys_usable')).toBe(0);
       expect(await metric(server, 'switchboard_jwks_key_age_seconds')).toBe(-1);
@@ -231,7 +234,7 @@ describe('JWKS: a key endpoint outage never logs anyone out', () => {
       jwks.mode = 'error';
 
       const statuses: number[] = [];
-      let last: Reply | undefined;
+      let last: GraphQLResponse | undefined;
       await waitFor(
         'the keys to go stale past the window',
         async () => {

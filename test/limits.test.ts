@@ -1,11 +1,10 @@
 import { Kind, buildSchema, getIntrospectionQuery, parse } from 'graphql';
 import { DEFAULT_QUERY_LIMITS, protectionFromEnv, type QueryLimits } from '../src/config/protection';
 import type { Db } from '../src/db/database';
-import { typeDefs } from '../src/graphql/apollo';
+import { typeDefs } from '../src/graphql/typeDefs';
 import { measureOperation, operationCost } from '../src/limits/measure';
 import { openTestDb } from './support/db';
 import { toGlobalId } from '../src/graphql/globalId';
-import { startAppServer } from './support/appServer';
 import { createAgent, createCall, createCalls, createContact, createOrg, type TestOrg } from './support/factories';
 import { startTestServer, type TestServer } from './support/server';
 
@@ -174,7 +173,7 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
     await closeDb();
   });
 
-  interface Reply {
+  interface GraphQLResponse {
     status: number;
     headers: Headers;
     text: string;
@@ -185,7 +184,7 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
   const tokenOf = (server: TestServer) => (server === dev ? devToken : server === prod ? prodToken : defaultsToken);
 
   /** A request whose reply must be JSON without a stack trace, and whose operation ran no SQL when refused. */
-  async function post(server: TestServer, payload: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  async function post(server: TestServer, payload: unknown, headers: Record<string, string> = {}): Promise<GraphQLResponse> {
     server.operations.length = 0;
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
@@ -195,14 +194,14 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
     return reply(response);
   }
 
-  async function reply(response: Response): Promise<Reply> {
+  async function reply(response: Response): Promise<GraphQLResponse> {
     const text = await response.text();
     expect(response.headers.get('content-type')).toMatch(/^application\/(graphql-response\+)?json/);
     expect(text).not.toMatch(/stacktrace|node_modules|\bat \S+ \(|\.(ts|js):\d+:\d+/);
-    return { status: response.status, headers: response.headers, text, body: JSON.parse(text) as Reply['body'] };
+    return { status: response.status, headers: response.headers, text, body: JSON.parse(text) as GraphQLResponse['body'] };
   }
 
-  function expectRefused(server: TestServer, result: Reply, code: string) {
+  function expectRefused(server: TestServer, result: GraphQLResponse, code: string) {
     expect(result.status).toBe(400);
     expect(result.body.data).toBeUndefined();
     expect(result.body.errors).toHaveLength(1);
@@ -448,7 +447,7 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
     });
 
     it('a subscription is a 400 client error, logged at info level without a stack', async () => {
-      const logged = await startAppServer();
+      const logged = await startTestServer();
       try {
         const token = await logged.tokenFor(org);
         for (const query of ['subscription { x }', 'subscription Watch { viewer { role } }']) {

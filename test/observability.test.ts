@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { Db } from '../src/db/database';
 import { toGlobalId } from '../src/graphql/globalId';
 import { createLogger } from '../src/logger';
-import { startAppServer, type AppServer, type LogLine } from './support/appServer';
+import { startTestServer, type TestServer, type LogLine } from './support/server';
 import { openTestDb, testDatabaseUrl } from './support/db';
 import { createAgent, createCall, createCalls, createOrg, type TestOrg } from './support/factories';
 
@@ -45,7 +45,7 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
-async function scrape(server: AppServer): Promise<{ contentType: string | null; text: string; samples: Sample[] }> {
+async function scrape(server: TestServer): Promise<{ contentType: string | null; text: string; samples: Sample[] }> {
   const response = await fetch(`${server.url}/metrics`);
   expect(response.status).toBe(200);
   const text = await response.text();
@@ -57,14 +57,14 @@ const logsWith = (logs: LogLine[], msg: string) => logs.filter((line) => line.ms
 describe('observability', () => {
   let db: Db;
   let closeDb: () => Promise<void>;
-  let server: AppServer;
+  let server: TestServer;
   let org: TestOrg;
   let token: string;
   let brokenCallId: string;
 
   beforeAll(async () => {
     ({ db, close: closeDb } = openTestDb());
-    server = await startAppServer();
+    server = await startTestServer({ overrides: { poolSize: 4 } });
     org = await createOrg(db, { name: 'Observed Org' });
     token = await server.tokenFor(org);
     const agent = await createAgent(db, org.id);
@@ -103,11 +103,12 @@ describe('observability', () => {
       await admin.query(`create database ${name}`);
       const url = new URL(testDatabaseUrl());
       url.pathname = `/${name}`;
-      const unmigrated = await startAppServer({ databaseUrl: url.toString() });
+      const unmigrated = await startTestServer({ databaseUrl: url.toString() });
       try {
         const response = await fetch(`${unmigrated.url}/health/ready`);
         expect(response.status).toBe(503);
         expect(await response.json()).toEqual({
+          error: { code: 'NOT_READY', message: 'The server is not ready to serve requests' },
           status: 'not ready',
           checks: { database: 'ok', migrations: 'pending', draining: false },
         });
@@ -182,7 +183,7 @@ describe('observability', () => {
     });
 
     it('each app has its own registry: a second server starts cleanly and counts only its own operations', async () => {
-      const second = await startAppServer();
+      const second = await startTestServer();
       try {
         await second.graphql('query OnlyOnSecond { viewer { role } }', { token: await second.tokenFor(org) });
         const mine = (await scrape(second)).samples;
@@ -223,7 +224,7 @@ describe('observability', () => {
     });
 
     it('logs statements slower than SLOW_STATEMENT_MS with their SQL, duration and request id — never their parameters', async () => {
-      const everything = await startAppServer({ overrides: { slowStatementMs: 0 } });
+      const everything = await startTestServer({ overrides: { slowStatementMs: 0 } });
       try {
         const reply = await everything.graphql(DASHBOARD, { token: await everything.tokenFor(org) });
         const requestId = reply.headers.get('x-request-id');
@@ -268,7 +269,7 @@ describe('observability', () => {
     });
 
     it('production responses never do', async () => {
-      const production = await startAppServer({ overrides: { env: 'production' } });
+      const production = await startTestServer({ overrides: { env: 'production' } });
       try {
         const reply = await production.graphql(DASHBOARD, { token: await production.tokenFor(org) });
         expect(reply.status).toBe(200);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../src/config/config';
 import { ConfigError } from '../src/config/problems';
 import { createDb, createPool } from '../src/db/database';
-import { startAppServer, type AppServer } from './support/appServer';
+import { startTestServer, type TestServer } from './support/server';
 import { eventually, manualClock } from './support/caches';
 import { openTestDb } from './support/db';
 import { createOrg, type TestOrg } from './support/factories';
@@ -157,18 +157,18 @@ describe('an unreachable database', () => {
 describe('a shared cache (Redis) outage', () => {
   const { db, close: closeDb } = openTestDb();
   const clock = manualClock();
-  let server: AppServer;
+  let server: TestServer;
   let org: TestOrg;
 
   beforeAll(async () => {
     org = await createOrg(db);
     // Nothing listens there: every Redis operation fails, as in an outage.
     const redisUrl = `redis://127.0.0.1:${await freePort()}`;
-    const base = await startAppServer({ cacheClock: clock, overrides: {} });
+    const base = await startTestServer({ cacheClock: clock, overrides: {} });
     const caches = { ...base.config.caches, responseCache: true, entityCache: true, redisUrl };
     await base.close();
-    server = await startAppServer({ cacheClock: clock, overrides: { caches } });
-    await eventually('listener up', () => server.app.caches.trusted());
+    server = await startTestServer({ cacheClock: clock, overrides: { caches } });
+    await eventually('listener up', () => server.services.caches.trusted());
   });
 
   afterAll(async () => {

@@ -167,16 +167,17 @@ describe('recordings: signed lazily, served only as signed', () => {
       const url = new URL((await recordingUrls())[3]!);
       const response = await fetch(url);
       expect(response.status).toBe(404);
-      expect(await response.json()).toEqual({ error: 'recording not found' });
+      expect(await response.json()).toEqual({ error: { code: 'RECORDING_NOT_FOUND', message: 'recording not found' } });
     });
   });
 
   describe('refusing URLs that were not signed as presented', () => {
-    async function expect403(url: URL | string, error = 'recording URL is not valid') {
+    async function expect403(url: URL | string, message = 'recording URL is not valid') {
       const response = await fetch(url);
       expect(response.status).toBe(403);
       expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(await response.json()).toEqual({ error });
+      const code = message === 'recording URL has expired' ? 'RECORDING_URL_EXPIRED' : 'RECORDING_URL_INVALID';
+      expect(await response.json()).toEqual({ error: { code, message } });
     }
 
     it('a tampered signature is a 403', async () => {
@@ -219,7 +220,7 @@ describe('recordings: signed lazily, served only as signed', () => {
           })
           .on('error', reject);
       });
-      expect(raw).toEqual({ status: 403, body: JSON.stringify({ error: 'recording URL is not valid' }) });
+      expect(raw).toEqual({ status: 403, body: JSON.stringify({ error: { code: 'RECORDING_URL_INVALID', message: 'recording URL is not valid' } }) });
     });
 
     it('an expired URL is a 403 saying so, even when its signature is genuine', async () => {

@@ -260,7 +260,7 @@ describe('tenancy: another organisation is indistinguishable from nothing', () =
         const attempt = await fetch(edited);
         expect(attempt.status).toBe(403);
         expect(attempt.headers.get('content-type')).toMatch(/^application\/json/);
-        expect(await attempt.json()).toEqual({ error: 'recording URL is not valid' });
+        expect(await attempt.json()).toEqual({ error: { code: 'RECORDING_URL_INVALID', message: 'recording URL is not valid' } });
       }
     });
 

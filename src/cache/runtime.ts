@@ -2,8 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import type pg from 'pg';
 import type { CacheConfig } from '../config/caches';
-import type { Db } from '../db/database';
-import { poolOf } from '../db/observe';
 import type { Logger } from '../logger';
 import type { AgentListRow, PhoneNumberListRow } from '../queries/agents';
 import type { OrganisationListRow, UserListRow } from '../queries/organisations';
@@ -57,7 +55,8 @@ export class CacheRuntime {
 
   constructor(
     readonly config: CacheConfig,
-    db: Db,
+    /** The server's pool: the LISTEN connection copies its connection settings (it is not taken from it). */
+    pool: pg.Pool,
     private readonly logger: Logger,
     clock?: CacheClock,
   ) {
@@ -89,8 +88,7 @@ export class CacheRuntime {
     // APQ entries are only query texts under their own hash: nothing to invalidate, nothing tenant-specific.
     this.apqCache = store('apq', config.apqCacheMaxBytes, true);
 
-    const pool = poolOf(db);
-    if (needsListener && pool) {
+    if (needsListener) {
       this.listener = new InvalidationListener(
         { ...(pool.options as pg.ClientConfig), application_name: `switchboard-listener-${randomUUID().slice(0, 8)}` },
         {
@@ -166,15 +164,4 @@ export class CacheRuntime {
     for (const memory of this.inMemory) memory.clear();
     this.stats.for('response').flushes += 1;
   }
-}
-
-const runtimes = new WeakMap<object, CacheRuntime>();
-
-/** Registers an app's caches for its database handle, so modules given only `db` (e.g. webhook ingestion) find them. */
-export function registerCaches(db: Db, runtime: CacheRuntime): void {
-  runtimes.set(db, runtime);
-}
-
-export function cachesFor(db: Db): CacheRuntime | undefined {
-  return runtimes.get(db);
 }

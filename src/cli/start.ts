@@ -1,28 +1,30 @@
 import path from 'node:path';
-import { createApp } from '../app';
 import { loadConfig } from '../config/config';
 import { locateDatabase } from '../db/connect';
-import { createDb, createPool, poolOptionsFor } from '../db/database';
+import { openDatabase, poolOptionsFor } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { createLogger } from '../logger';
 import { seedDemoData } from '../seed/demo';
+import { createServer } from '../server/server';
+import { createServices } from '../server/services';
 import { activeDemoSecrets } from '../webhooks/secrets';
 import { devTokenFor } from './devToken';
 import { runCli } from './run';
 
 /**
- * `npm start`: database (embedded unless DATABASE_URL), migrations, demo data
- * when the database is empty, then the API. SIGINT/SIGTERM shut down in order:
- * readiness false, stop accepting, finish in-flight requests (SHUTDOWN_GRACE_MS),
- * close the pool, stop PostgreSQL, exit 0.
+ * `npm start`: config → database (embedded unless DATABASE_URL), migrations,
+ * demo data when the database is empty → services → server → listen. SIGINT/
+ * SIGTERM shut down in order: readiness false, stop accepting, finish in-flight
+ * requests (SHUTDOWN_GRACE_MS), close the services (caches, pool), stop
+ * PostgreSQL, exit 0.
  */
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const config = loadConfig();
   const logger = createLogger();
   const location = await locateDatabase(config, (line) => logger.debug({ postgres: line }));
-  const pool = createPool(poolOptionsFor(config, location.url));
-  const db = createDb(pool);
+  const database = openDatabase(poolOptionsFor(config, location.url));
+  const { db } = database;
   await migrateToLatest(db);
 
   if (config.env === 'production') {
@@ -32,7 +34,7 @@ async function main(): Promise<void> {
     // the operator to choose when the provider switches to a new secret.
     const demo = await activeDemoSecrets(db);
     if (demo.length > 0) {
-      await pool.end();
+      await database.close();
       await location.release();
       throw new Error(
         `refusing to start in production: the well-known demo webhook secret is active for ${demo.join(', ')}. ` +
@@ -50,8 +52,9 @@ async function main(): Promise<void> {
       ? await devTokenFor(config, db, 'acme', 'admin').catch(() => undefined)
       : undefined;
 
-  const app = await createApp({ config, db, logger, ...(devToken ? { devToken } : {}) });
-  const address = await app.listen(config.port, config.host);
+  const services = await createServices(config, logger, { database, ...(devToken ? { devToken } : {}) });
+  const server = await createServer(services);
+  const address = await server.listen(config.port, config.host);
   const base = `http://localhost:${address.port}`;
   logger.info(
     { ms: Date.now() - startedAt, database: location.embedded ? 'embedded' : 'external', host: config.host, port: address.port },
@@ -68,8 +71,8 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), config.shutdownGraceMs + 10_000);
     force.unref();
     try {
-      await app.drain(config.shutdownGraceMs);
-      await pool.end();
+      await server.drain(config.shutdownGraceMs);
+      await services.close();
       await location.release();
       logger.info('stopped');
       process.exit(0);

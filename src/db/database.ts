@@ -4,8 +4,7 @@ import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClien
 import pg from 'pg';
 import type { Config } from '../config/config';
 import { remainingBudgetMs } from '../observability/requestContext';
-import { RequestTimeoutError } from './failures';
-import { registerDb, type QueryEvent } from './observe';
+import { RequestTimeoutError, isQueryCanceled } from './failures';
 import type { Database } from './schema';
 import { recordStatement } from './statementLog';
 
@@ -222,7 +221,7 @@ function statementTimeouts(client: pg.PoolClient, startupTimeout: number, send: 
     try {
       return await send(text, values);
     } catch (error) {
-      if (byBudget && (error as { code?: unknown }).code === '57014') throw new RequestTimeoutError('in a statement', { cause: error });
+      if (byBudget && isQueryCanceled(error)) throw new RequestTimeoutError('in a statement', { cause: error });
       throw error;
     } finally {
       if (ROLLBACK_TO_SAVEPOINT.test(text)) local = Number.NaN;
@@ -261,16 +260,65 @@ function withinBudget(pending: Promise<pg.PoolClient>, remainingMs: number): Pro
   });
 }
 
-export function createDb(pool: pg.Pool): Db {
-  // Assigned once the instance exists; no statement runs before that.
-  let notify: (event: QueryEvent) => void = () => {};
-  const db = new Kysely<Database>({
+/** One statement as the Kysely instance saw it; what metrics and the slow-statement log watch. */
+export interface QueryEvent {
+  sql: string;
+  durationMs: number;
+  failed: boolean;
+}
+
+export type QueryListener = (event: QueryEvent) => void;
+
+/**
+ * A Kysely instance over the pool. `onEvent`, when given, sees every
+ * statement it runs (after the per-request statement log has counted it).
+ */
+export function createDb(pool: pg.Pool, onEvent?: QueryListener): Db {
+  return new Kysely<Database>({
     dialect: new PostgresDialect({ pool: preparingPool(pool) }),
     log(event) {
       recordStatement(event.query.sql, event.query.parameters, event.queryDurationMillis);
-      notify({ sql: event.query.sql, durationMs: event.queryDurationMillis, failed: event.level === 'error' });
+      onEvent?.({ sql: event.query.sql, durationMs: event.queryDurationMillis, failed: event.level === 'error' });
     },
   });
-  notify = registerDb(db, pool);
-  return db;
+}
+
+/**
+ * The server's database: the pool, the Kysely instance over it, and the
+ * statement hook observers subscribe to (metrics, slow-statement log). Built
+ * once at start and handed to whoever needs it, rather than looked up by handle.
+ */
+export interface DatabaseHandle {
+  db: Db;
+  pool: pg.Pool;
+  /** Subscribes to every statement `db` runs; returns the unsubscribe. */
+  onQuery(listener: QueryListener): () => void;
+  /** Ends the pool. */
+  close(): Promise<void>;
+}
+
+export function openDatabase(options: PoolOptions): DatabaseHandle {
+  const pool = createPool(options);
+  const listeners = new Set<QueryListener>();
+  const db = createDb(pool, (event) => {
+    for (const listener of listeners) {
+      // An observer must never fail the statement it watches.
+      try {
+        listener(event);
+      } catch {
+        /* ignored */
+      }
+    }
+  });
+  return {
+    db,
+    pool,
+    onQuery(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      if (!pool.ended && !pool.ending) await pool.end();
+    },
+  };
 }

@@ -96,3 +96,25 @@ export function databaseFailure(error: unknown, depth = 0): DatabaseFailure | un
   }
   return undefined;
 }
+
+const sqlState = (error: unknown): unknown => (typeof error === 'object' && error !== null ? (error as ErrorLike).code : undefined);
+
+/** query_canceled (57014): PostgreSQL cancelled the statement at its statement_timeout. */
+export function isQueryCanceled(error: unknown): boolean {
+  return sqlState(error) === '57014';
+}
+
+/** undefined_table (42P01): the database answers but a table is missing (e.g. never migrated). */
+export function isUndefinedTable(error: unknown): boolean {
+  return sqlState(error) === '42P01';
+}
+
+/**
+ * deadlock_detected (40P01) or serialization_failure (40001): the transaction
+ * lost a race with a concurrent one and was rolled back whole; running it
+ * again is safe.
+ */
+export function isRetryableConflict(error: unknown): boolean {
+  const code = sqlState(error);
+  return code === '40P01' || code === '40001';
+}

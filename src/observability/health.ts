@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { migrations } from '../../migrations';
 import type { KeySetState } from '../auth/jwks';
 import type { Db } from '../db/database';
-import { databaseFailure } from '../db/failures';
+import { databaseFailure, isUndefinedTable } from '../db/failures';
 
 /**
  * Readiness: the database answers, its schema is at the latest migration, and
@@ -44,8 +44,8 @@ export async function checkReadiness(
       options.timeoutMs,
     );
   } catch (error) {
-    // undefined_table: reachable, never migrated.
-    if ((error as { code?: unknown }).code === '42P01') return result('ok', 'pending', false);
+    // Reachable, never migrated.
+    if (isUndefinedTable(error)) return result('ok', 'pending', false);
     const code = databaseFailure(error)?.code;
     // REQUEST_TIMEOUT: the probe's own request budget ran out waiting, as for a full pool.
     return result(code === 'DATABASE_BUSY' || code === 'REQUEST_TIMEOUT' ? 'busy' : 'unreachable', 'unknown', false);

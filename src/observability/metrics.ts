@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Db } from '../db/database';
-import { onQuery, poolOf } from '../db/observe';
+import type { DatabaseHandle } from '../db/database';
 
 /**
  * Prometheus metrics for one app, in a registry of its own (several servers
@@ -36,7 +35,7 @@ export const OTHER = 'other';
 
 const MAX_NAME_LENGTH = 100;
 
-export function createMetrics(db: Db, options: { maxOperationNames?: number } = {}): Metrics {
+export function createMetrics(database: Pick<DatabaseHandle, 'pool' | 'onQuery'>, options: { maxOperationNames?: number } = {}): Metrics {
   const maxOperationNames = options.maxOperationNames ?? 100;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -75,7 +74,7 @@ export function createMetrics(db: Db, options: { maxOperationNames?: number } = 
   });
 
   // Pool counters are read at scrape time rather than tracked.
-  const pool = poolOf(db);
+  const { pool } = database;
   const poolGauge = (name: string, help: string, read: () => number) =>
     new Gauge({
       name,
@@ -85,14 +84,12 @@ export function createMetrics(db: Db, options: { maxOperationNames?: number } = 
         this.set(read());
       },
     });
-  if (pool) {
-    poolGauge('switchboard_db_pool_max', 'Configured pool size', () => pool.options.max);
-    poolGauge('switchboard_db_pool_total', 'Open connections in the pool', () => pool.totalCount);
-    poolGauge('switchboard_db_pool_idle', 'Open connections not checked out', () => pool.idleCount);
-    poolGauge('switchboard_db_pool_waiting', 'Callers queued for a connection', () => pool.waitingCount);
-  }
+  poolGauge('switchboard_db_pool_max', 'Configured pool size', () => pool.options.max);
+  poolGauge('switchboard_db_pool_total', 'Open connections in the pool', () => pool.totalCount);
+  poolGauge('switchboard_db_pool_idle', 'Open connections not checked out', () => pool.idleCount);
+  poolGauge('switchboard_db_pool_waiting', 'Callers queued for a connection', () => pool.waitingCount);
 
-  const unsubscribe = onQuery(db, (event) => {
+  const unsubscribe = database.onQuery((event) => {
     queryDuration.observe({ outcome: event.failed ? 'error' : 'ok' }, event.durationMs / 1000);
   });
 

@@ -1,5 +1,4 @@
-import type { Db } from '../db/database';
-import { onQuery } from '../db/observe';
+import type { DatabaseHandle } from '../db/database';
 import type { Logger } from '../logger';
 import { currentRequestId } from './requestContext';
 
@@ -8,8 +7,8 @@ import { currentRequestId } from './requestContext';
  * parameters are left out: they carry tenant data) and the request it ran for.
  * Returns the unsubscribe.
  */
-export function logSlowStatements(db: Db, logger: Logger, thresholdMs: number): () => void {
-  return onQuery(db, (event) => {
+export function logSlowStatements(database: Pick<DatabaseHandle, 'onQuery'>, logger: Logger, thresholdMs: number): () => void {
+  return database.onQuery((event) => {
     if (event.durationMs < thresholdMs) return;
     logger.warn(
       { requestId: currentRequestId(), durationMs: Math.round(event.durationMs * 100) / 100, failed: event.failed, sql: event.sql },

@@ -35,10 +35,10 @@ export async function eventually(what: string, condition: () => boolean | Promis
  * for writes an instance did not serve itself.
  */
 export async function afterInvalidation<T>(servers: TestServer[], orgId: string, write: () => Promise<T>): Promise<T> {
-  const before = servers.map((server) => server.app.caches.generationOf(orgId));
+  const before = servers.map((server) => server.services.caches.generationOf(orgId));
   const result = await write();
   await eventually('every instance to hear the invalidation', () =>
-    servers.every((server, index) => server.app.caches.generationOf(orgId) !== before[index]),
+    servers.every((server, index) => server.services.caches.generationOf(orgId) !== before[index]),
   );
   return result;
 }

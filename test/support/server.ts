@@ -2,22 +2,32 @@ import { mkdtempSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { createApp, type App, type OperationReport } from '../../src/app';
+import type pg from 'pg';
 import type { CacheClock } from '../../src/cache/keyValue';
 import { cachesOff } from '../../src/config/caches';
 import { signToken } from '../../src/auth/tokens';
 import { loadConfig, type Config } from '../../src/config/config';
-import { createDb, createPool, type Db } from '../../src/db/database';
+import { openDatabase, poolOptionsFor, type Db } from '../../src/db/database';
 import type { Role } from '../../src/db/schema';
 import { createLogger } from '../../src/logger';
 import type { RecordingSigner } from '../../src/recordings/signer';
+import { createServer, type Server } from '../../src/server/server';
+import { createServices, type OperationReport, type Services } from '../../src/server/services';
 import type { TestOrg } from './factories';
 import { testDatabaseUrl } from './db';
 
 export interface GraphQLResponse<T = any> { // any: tests inspect response data field by field
   status: number;
   headers: Headers;
+  text: string;
   body: { data?: T; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[]; extensions?: Record<string, unknown> };
+}
+
+/** One line the server logged (pino JSON). */
+export interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
 }
 
 export interface TestServer {
@@ -25,22 +35,34 @@ export interface TestServer {
   config: Config;
   /** Every GraphQL operation served, with the SQL statements it ran. */
   operations: OperationReport[];
-  graphql<T = any>(query: string, options?: { variables?: Record<string, unknown>; token?: string | null; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>; // any: see GraphQLResponse
+  /** Every line the server logged, at debug level and up. */
+  logs: LogLine[];
+  graphql<T = any>( // any: see GraphQLResponse
+    query: string,
+    options?: { variables?: Record<string, unknown>; token?: string | null; headers?: Record<string, string>; timeoutMs?: number },
+  ): Promise<GraphQLResponse<T>>;
   tokenFor(org: TestOrg, role?: Role, options?: { expiresInSeconds?: number }): Promise<string>;
-  /** The app itself: its caches and their invalidation listener. */
-  app: App;
-  /** The app's own database handle (registered with its caches). */
+  /** The HTTP front: drain, readiness, the Fastify instance. */
+  app: Server;
+  /** What the server was built from: its caches and their invalidation listener, metrics, the database handle. */
+  services: Services;
+  /** The server's own pool (built from the configuration's PG_* settings) and Kysely instance. */
+  pool: pg.Pool;
   db: Db;
+  /** The pool's application_name, to find its connections in pg_stat_activity. */
+  applicationName: string;
   close(): Promise<void>;
 }
 
 /**
  * The real server — real HTTP on a loopback port, real PostgreSQL, real JWTs
- * and signer — with a fresh secret per server and a hook recording each
- * operation's statements.
+ * and signer — with a fresh secret per server, a hook recording each
+ * operation's statements, and every log line kept.
  */
 export async function startTestServer(
   options: {
+    /** Another database on the test server (fault and migration specs); the shared test database otherwise. */
+    databaseUrl?: string;
     signer?: RecordingSigner;
     overrides?: Partial<Config>;
     configure?: (config: Config) => Config;
@@ -52,29 +74,35 @@ export async function startTestServer(
      */
     caches?: boolean;
     cacheClock?: CacheClock;
+    applicationName?: string;
+    devToken?: string;
   } = {},
 ): Promise<TestServer> {
+  const databaseUrl = options.databaseUrl ?? testDatabaseUrl();
   const recordingsDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-recordings-'));
   const base = loadConfig({
-    databaseUrl: testDatabaseUrl(),
+    databaseUrl,
     auth: { kind: 'hs256', secret: randomBytes(32), issuer: 'switchboard', audience: 'switchboard-api' },
     recordings: { kind: 'local', dir: recordingsDir, secret: randomBytes(32), publicBaseUrl: undefined, defaultExpiresInSeconds: 900 },
+    poolSize: 5,
     ...options.overrides,
   });
   if (!options.caches && !options.overrides?.caches) base.caches = cachesOff(base.caches);
   const config = options.configure ? options.configure(base) : base;
-  const pool = createPool({ connectionString: testDatabaseUrl(), max: 5 });
+  const applicationName = options.applicationName ?? `switchboard-test-${randomBytes(4).toString('hex')}`;
+  const database = openDatabase({ ...poolOptionsFor(config, databaseUrl), applicationName });
   const operations: OperationReport[] = [];
-  const db = createDb(pool);
-  const app = await createApp({
-    config,
-    db,
-    logger: createLogger({ level: 'silent' }),
+  const logs: LogLine[] = [];
+  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) } });
+  const services = await createServices(config, logger, {
+    database,
     onOperation: (report) => operations.push(report),
     ...(options.signer ? { signer: options.signer } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.cacheClock ? { cacheClock: options.cacheClock } : {}),
+    ...(options.devToken ? { devToken: options.devToken } : {}),
   });
+  const app = await createServer(services);
   const address = await app.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${address.port}`;
 
@@ -82,7 +110,8 @@ export async function startTestServer(
     url,
     config,
     operations,
-    async graphql(query, { variables, token, headers } = {}) {
+    logs,
+    async graphql(query, { variables, token, headers, timeoutMs = 10_000 } = {}) {
       const response = await fetch(`${url}/graphql`, {
         method: 'POST',
         headers: {
@@ -91,18 +120,23 @@ export async function startTestServer(
           ...headers,
         },
         body: JSON.stringify({ query, variables }),
+        signal: AbortSignal.timeout(timeoutMs),
       });
-      return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse["body"] };
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, text, body: JSON.parse(text) as GraphQLResponse['body'] };
     },
     tokenFor(org, role = 'admin', tokenOptions = {}) {
       if (config.auth.kind !== 'hs256') throw new Error('test server uses HS256');
       return signToken(config.auth.secret, config.auth, { userId: org.users[role], orgId: org.id, role, ...tokenOptions });
     },
     app,
-    db,
+    services,
+    pool: database.pool,
+    db: database.db,
+    applicationName,
     async close() {
       await app.close();
-      await pool.end();
+      await services.close();
     },
   };
 }

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
@@ -7,19 +5,17 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
-import { PROJECT_ROOT } from '../config/config';
 import { resolvers } from '../resolvers';
-import type { Context } from './context';
+import type { Context } from '../graphql/context';
+import { typeDefs } from '../graphql/typeDefs';
 import { currentStatements } from '../db/statementLog';
 import { databaseFailure } from '../db/failures';
 import { currentRequestId } from '../observability/requestContext';
-import { failureStatusPlugin } from './failureStatus';
+import { failureStatusPlugin } from '../graphql/failureStatus';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../config/protection';
 import { formatTokenLimitError } from '../limits/errors';
 import { queryLimitsPlugin } from '../limits/plugin';
 import { persistedQueryNotFoundStatusPlugin } from '../persisted/notFoundStatus';
-
-export const typeDefs = readFileSync(path.join(PROJECT_ROOT, 'schema.graphql'), 'utf8');
 
 export interface ApolloOptions {
   production: boolean;
@@ -111,7 +107,7 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<Context
     hideSchemaDetailsFromClientErrors: options.production,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
-    // Shutdown is ours (src/cli/start.ts): drain HTTP, close the pool, stop PostgreSQL, exit 0.
+    // Shutdown is ours (src/server/server.ts drain, then src/cli/start.ts): drain HTTP, close the pool, stop PostgreSQL, exit 0.
     stopOnTerminationSignals: false,
     // Parsing stops past the token limit, before any other work.
     parseOptions: { maxLexicalTokens: queryLimits.maxTokens },

@@ -6,23 +6,23 @@ export type PersistedRewrite =
 
 /**
  * Applies `resolveDocument` to an HTTP request: a POST body's fields or a
- * GET's search parameters, rewritten for Apollo (which only understands
+ * GET's search parameters (`search`: the URL's `?…` part, or ''), rewritten for Apollo (which only understands
  * `query` and `extensions`). Bodies that are not a JSON object (arrays are
  * batches, which Apollo refuses) pass through untouched.
  */
-export function rewritePersistedRequest(method: string | undefined, body: unknown, url: URL, settings: PersistedSettings): PersistedRewrite {
+export function rewritePersistedRequest(method: string | undefined, body: unknown, search: string, settings: PersistedSettings): PersistedRewrite {
   if (method === 'POST') {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return { kind: 'forward', body, search: url.search };
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return { kind: 'forward', body, search };
     const { documentId, ...fields } = body as Record<string, unknown>;
     const resolution = resolveDocument({ query: fields.query, documentId, extensions: fields.extensions }, settings);
     if (resolution.kind === 'reject') return resolution;
     const rewritten: Record<string, unknown> = { ...fields, query: resolution.query, extensions: resolution.extensions };
     if (resolution.query === undefined) delete rewritten.query;
     if (resolution.extensions === undefined) delete rewritten.extensions;
-    return { kind: 'forward', body: rewritten, search: url.search };
+    return { kind: 'forward', body: rewritten, search };
   }
 
-  const params = new URLSearchParams(url.search);
+  const params = new URLSearchParams(search);
   for (const name of ['query', 'documentId', 'extensions']) {
     // Apollo refuses repeats too; refusing here means nothing ambiguous is ever resolved.
     if (params.getAll(name).length > 1) return { kind: 'reject', status: 400, code: 'BAD_REQUEST', message: `${name} may be given only once` };
@@ -43,6 +43,6 @@ export function rewritePersistedRequest(method: string | undefined, body: unknow
   else params.delete('query');
   if (resolution.extensions && Object.keys(resolution.extensions).length > 0) params.set('extensions', JSON.stringify(resolution.extensions));
   else params.delete('extensions');
-  const search = params.toString();
-  return { kind: 'forward', body, search: search ? `?${search}` : '' };
+  const rewritten = params.toString();
+  return { kind: 'forward', body, search: rewritten ? `?${rewritten}` : '' };
 }

@@ -1,0 +1,47 @@
+import type { FastifyRequest } from 'fastify';
+import { GraphQLError } from 'graphql';
+import { KeySourceUnavailableError } from '../auth/jwks';
+import { InvalidTokenError, bearerToken } from '../auth/tokens';
+import type { Context } from '../graphql/context';
+import { authUnavailable, unauthenticated } from '../graphql/errors';
+import { tenantScope } from '../db/tenant';
+import { createLoaders } from '../loaders';
+import type { OperationReport, Services } from './services';
+
+/**
+ * The one place a GraphQL request's Context is made: the token verified
+ * first, then everything a resolver may use, bound to the token's
+ * organisation. Built per request, after Apollo has accepted the request.
+ */
+export async function buildContext(services: Services, request: FastifyRequest, report: OperationReport): Promise<Context> {
+  const { config } = services;
+  let principal;
+  try {
+    const token = bearerToken(request.headers.authorization);
+    if (!token) throw unauthenticated();
+    principal = await services.verifier.verify(token);
+  } catch (error) {
+    if (error instanceof GraphQLError) throw error;
+    if (error instanceof InvalidTokenError) throw unauthenticated(`Invalid token: ${error.message}`);
+    // The key source (JWKS) failed: not the caller's fault, so never a 401 that logs them out.
+    // The key set logged the failed fetch once; a line per request would flood the log.
+    if (error instanceof KeySourceUnavailableError) throw authUnavailable(error.retryAfterSeconds);
+    // Anything else is a bug: Apollo masks it as INTERNAL_SERVER_ERROR and logError logs it.
+    throw error;
+  }
+  report.orgId = principal.orgId;
+  const now = services.hooks.clock?.() ?? new Date();
+  const host = request.headers.host ?? `localhost:${config.port}`;
+  // The verified token names the only organisation anything below can query.
+  const scope = tenantScope(services.database.db, principal.orgId);
+  return {
+    ...principal,
+    scope,
+    loaders: createLoaders(scope, { batch: config.batching }, now, services.caches.entities),
+    signer: services.signer,
+    origin: `${request.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${host}`,
+    limits: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize },
+    recordingUrlTtlSeconds: config.recordings.defaultExpiresInSeconds,
+    now,
+  };
+}
