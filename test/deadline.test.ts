@@ -9,7 +9,7 @@ import { withRequestContext } from '../src/observability/requestContext';
 import { activeStatements, openTestDb, testDatabaseUrl } from './support/db';
 import { sleep, waitFor } from './support/waiting';
 import { createAgent, createCalls, createContact, createOrg, createProviderAgent, createWebhookSecret, type ProviderAgent, type TestOrg } from './support/factories';
-import { startTestServer, type TestServer, type GraphQLResponse } from './support/server';
+import { startTestServer, type TestServer } from './support/server';
 import { callEvent, deliver, newCallScript } from './support/webhooks';
 
 /**

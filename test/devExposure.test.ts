@@ -3,7 +3,6 @@ import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { signToken } from '../src/auth/tokens';
 import { cachesOff } from '../src/config/caches';
 import { loadConfig, type Config } from '../src/config/config';
 import { createDb, createPool, openDatabase } from '../src/db/database';

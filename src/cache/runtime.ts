@@ -45,8 +45,8 @@ export class CacheRuntime {
   readonly stats = new CacheStats();
   readonly entities: EntityCaches;
   /** Undefined when RESPONSE_CACHE=off. */
-  readonly responseCache: KeyValueCache<string> | undefined;
-  readonly apqCache: KeyValueCache<string>;
+  readonly responseCache: KeyValueCache | undefined;
+  readonly apqCache: KeyValueCache;
   readonly listener: InvalidationListener | undefined;
   private readonly inMemory: LruKeyValueCache[] = [];
   private readonly redis: RedisStore | undefined;
@@ -74,7 +74,7 @@ export class CacheRuntime {
     const warnShared = throttledWarn(logger, 'shared cache (Redis) error; served as a miss', CACHE_ERROR_LOG_INTERVAL_MS, clock);
     const onSharedError = (error: unknown) => warnShared({ err: error });
     if (config.redisUrl) this.redis = createRedisStore(config.redisUrl, config.redisKeyPrefix, onSharedError);
-    const store = (name: string, maxBytes: number, countLookups: boolean): KeyValueCache<string> => {
+    const store = (name: string, maxBytes: number, countLookups: boolean): KeyValueCache => {
       const counters = this.stats.for(name);
       if (this.redis) {
         return new TolerantKeyValueCache(this.redis.cache(name), { counters, timeoutMs: SHARED_CACHE_TIMEOUT_MS, countLookups, onError: onSharedError });

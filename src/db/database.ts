@@ -254,7 +254,8 @@ function withinBudget(pending: Promise<pg.PoolClient>, remainingMs: number): Pro
       (error: unknown) => {
         if (late) return;
         clearTimeout(timer);
-        reject(error);
+        // pg-pool rejects only with Errors (a timeout, a refused connection).
+        reject(error instanceof Error ? error : new Error('could not get a database connection', { cause: error }));
       },
     );
   });

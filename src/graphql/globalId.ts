@@ -44,6 +44,6 @@ export function parseGlobalId(globalId: string): { type: NodeType; localId: stri
  */
 export function localIdOf(type: NodeType, globalId: string, argument: string): string {
   const parsed = parseGlobalId(globalId);
-  if (!parsed || parsed.type !== type) throw badUserInput(`${argument} is not a valid ${type} id`, argument);
+  if (parsed?.type !== type) throw badUserInput(`${argument} is not a valid ${type} id`, argument);
   return parsed.localId;
 }

@@ -9,9 +9,9 @@ export interface AgentStatsKey {
   range: RangeSpec;
 }
 
-/** `Agent.stats(range)` for every agent on the page: one statement per distinct range. */
+/** `Agent.stats(range)` for every agent on the page: one statement per distinct range; null for an agent not in the organisation. */
 export function agentStatsLoader(scope: TenantScope, now: Date, options: LoaderOptions) {
-  return groupedLoader<AgentStatsKey, AgentFigures>(
+  return groupedLoader<AgentStatsKey, AgentFigures | null>(
     {
       shapeOf: (key) => JSON.stringify(key.range),
       cacheKeyOf: (key) => JSON.stringify([key.agentId, key.range]),
@@ -21,8 +21,7 @@ export function agentStatsLoader(scope: TenantScope, now: Date, options: LoaderO
     async (group) => {
       const rows = await agentFigures(scope, [...new Set(group.map((k) => k.agentId))], group[0].range, now);
       const byAgent = new Map(rows.map((row) => [row.agent_id, row]));
-      // Stats are asked for agents already loaded in this organisation, so each has a row.
-      return (key) => byAgent.get(key.agentId) ?? new Error(`no figures for agent ${key.agentId}`);
+      return (key) => byAgent.get(key.agentId) ?? null;
     },
   );
 }

@@ -30,7 +30,12 @@ export const Agent: AgentResolvers = {
   updatedAt: (agent) => agent.updated_at,
   phoneNumbers: (agent, _args, ctx) => ctx.loaders.phoneNumbersByAgentId.load(agent.id),
   calls: (agent, args, ctx) => childCallConnection(ctx, 'agent_id', agent.id, args),
-  stats: (agent, { range }, ctx) => ctx.loaders.agentStats.load({ agentId: agent.id, range: rangeSpec(range) }),
+  stats: async (agent, { range }, ctx) => {
+    const figures = await ctx.loaders.agentStats.load({ agentId: agent.id, range: rangeSpec(range) });
+    // The agent was loaded from this organisation, so its figures exist; anything else is a bug.
+    if (!figures) throw new Error(`no figures for agent ${agent.id}`);
+    return figures;
+  },
 };
 
 export const PhoneNumberAssignment: PhoneNumberAssignmentResolvers = {

@@ -28,7 +28,7 @@ export function callOrderSpec(order: InputMaybe<CallOrder>): CallOrderSpec {
 }
 
 export function contactOrderSpec(order: InputMaybe<ContactOrder>): ContactOrderSpec {
-  const field = toDbEnum(order?.field ?? 'CREATED_AT') as ContactSortField;
+  const field: ContactSortField = toDbEnum(order?.field ?? 'CREATED_AT');
   return { field, direction: order?.direction === 'ASC' ? 'asc' : 'desc' };
 }
 

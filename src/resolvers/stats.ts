@@ -57,7 +57,7 @@ export const statsQueries: Pick<QueryResolvers, 'dashboard' | 'analytics' | 'age
 
   analytics: async (_root, { range, interval, groupBy }, ctx) => {
     const spec = rangeSpec(range, { hourly: interval === 'HOUR' });
-    const dbGroupBy = toDbEnum(groupBy) as GroupBy;
+    const dbGroupBy: GroupBy = toDbEnum(groupBy);
     const series = await analyticsSeries(ctx.scope, spec, toDbEnum(interval), dbGroupBy, ctx.now);
     const groupsByBucket = new Map<string, AnalyticsBucketModel['groups']>();
     for (const group of series.groups) {
@@ -74,9 +74,10 @@ export const statsQueries: Pick<QueryResolvers, 'dashboard' | 'analytics' | 'age
   },
 
   agentLeaderboard: async (_root, { range, metric, first }, ctx) => {
-    const limit = first ?? 10;
+    // `first` has a schema default (10), so it is always given.
+    const limit = first;
     if (limit < 1 || limit > MAX_LEADERBOARD) throw badUserInput(`first must be between 1 and ${MAX_LEADERBOARD}`, 'first');
-    return agentLeaderboard(ctx.scope, rangeSpec(range), toDbEnum(metric) as LeaderboardMetric, limit, ctx.now);
+    return agentLeaderboard(ctx.scope, rangeSpec(range), toDbEnum(metric) satisfies LeaderboardMetric, limit, ctx.now);
   },
 
   contactStats: (_root, { range }, ctx) =>

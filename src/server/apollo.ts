@@ -37,7 +37,7 @@ export interface ApolloOptions {
   /** Apollo's APQ; off in trusted-documents `only` mode so nothing can ever be registered. Default on. */
   automaticPersistedQueries?: boolean;
   /** Where APQ keeps registered queries (src/cache: bounded in memory, or Redis); Apollo's default in-memory cache when absent. */
-  apqCache?: KeyValueCache<string>;
+  apqCache?: KeyValueCache;
 }
 
 /**

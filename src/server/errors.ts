@@ -59,9 +59,9 @@ export const HTTP_ERROR_CODES = {
 
 export type HttpErrorCode = keyof typeof HTTP_ERROR_CODES;
 
-export type ErrorBody = {
+export interface ErrorBody {
   error: { code: HttpErrorCode; message: string; [extra: string]: unknown };
-};
+}
 
 export function errorBody(code: HttpErrorCode, message: string, extra: Record<string, unknown> = {}): ErrorBody {
   return { error: { code, message, ...extra } };
@@ -107,7 +107,7 @@ export function fromFrameworkError(error: unknown, bodyLimitBytes: number): Http
 }
 
 /** Sends the one non-GraphQL error shape; never cached. */
-export function sendError(reply: FastifyReply, status: number, body: ErrorBody & Record<string, unknown>, headers: Record<string, string> = {}): FastifyReply {
+export function sendError(reply: FastifyReply, status: number, body: ErrorBody & object, headers: Record<string, string> = {}): FastifyReply {
   return reply.code(status).headers({ 'cache-control': 'no-store', ...headers }).type('application/json; charset=utf-8').send(body);
 }
 

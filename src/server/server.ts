@@ -127,11 +127,12 @@ export async function createServer(services: Services): Promise<Server> {
     metrics.requestFinished();
     if (inFlight === 0) allFinished?.();
   };
+  const { keySet } = services;
   const readiness = () =>
     checkReadiness(services.database.db, {
       draining,
       timeoutMs: READINESS_TIMEOUT_MS,
-      ...(services.keySet ? { jwks: () => services.keySet!.status().state } : {}),
+      ...(keySet ? { jwks: () => keySet.status().state } : {}),
     });
 
   fastify.decorateRequest('deadline', 0);

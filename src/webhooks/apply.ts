@@ -69,7 +69,10 @@ async function recordEvent(
           type = case when e.outcome = 'applied' then e.type else excluded.type end,
           payload = case when e.outcome = 'applied' then e.payload else excluded.payload end
     returning id, outcome`.execute(trx);
-  return rows[0]!;
+  const [row] = rows;
+  // An upsert with RETURNING yields its row whether it inserted or updated.
+  if (!row) throw new Error('webhook event upsert returned no row');
+  return row;
 }
 
 /**

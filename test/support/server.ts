@@ -16,7 +16,8 @@ import { createServices, type OperationReport, type Services } from '../../src/s
 import type { TestOrg } from './factories';
 import { testDatabaseUrl } from './db';
 
-export interface GraphQLResponse<T = any> { // any: tests inspect response data field by field
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests inspect response data field by field
+export interface GraphQLResponse<T = any> {
   status: number;
   headers: Headers;
   text: string;
@@ -37,7 +38,8 @@ export interface TestServer {
   operations: OperationReport[];
   /** Every line the server logged, at debug level and up. */
   logs: LogLine[];
-  graphql<T = any>( // any: see GraphQLResponse
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see GraphQLResponse
+  graphql<T = any>(
     query: string,
     options?: { variables?: Record<string, unknown>; token?: string | null; headers?: Record<string, string>; timeoutMs?: number },
   ): Promise<GraphQLResponse<T>>;

@@ -9,6 +9,8 @@ import { badUserInput } from '../../graphql/errors';
 /** Trimmed text of min..max characters (code points, as PostgreSQL's char_length counts). */
 export function text(value: string, argument: string, { min = 1, max }: { min?: number; max: number }): string {
   const trimmed = value.trim();
+  // Code points on purpose, not graphemes: PostgreSQL's char_length counts the same way.
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread
   const length = [...trimmed].length;
   if (length < min) throw badUserInput(`${argument} must not be empty`, argument);
   if (length > max) throw badUserInput(`${argument} must be at most ${max} characters`, argument);

@@ -38,76 +38,103 @@ const CALL_WEBHOOK_PATH = /^\/webhooks\/calls(?:\/([^/?]*))?\/?(?:\?|$)/;
  */
 export async function webhookRoutes(fastify: FastifyInstance, options: CallWebhookOptions): Promise<void> {
   const { metrics, logger } = options;
-  const fail = (reply: FastifyReply, result: DeliveryResult, status: number, code: HttpErrorCode, message: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) => {
-    metrics.countDelivery(result);
-    return sendError(reply, status, errorBody(code, message, extra), headers);
-  };
 
   // The signature covers the exact bytes: every body is kept as a Buffer, whatever its type.
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-
-  fastify.setErrorHandler((error, request, reply) => {
-    const known = error instanceof HttpError ? error : fromFrameworkError(error, options.bodyLimitBytes);
-    if (known?.status === 413) return fail(reply, 'too_large', 413, known.code, known.message, {}, known.headers);
-    if (known?.status === 405) return fail(reply, 'method_not_allowed', 405, known.code, known.message, {}, known.headers);
-    if (known) return fail(reply, 'invalid', known.status, known.code, known.message, {}, known.headers);
-    logger.error({ err: error, requestId: request.id }, 'webhook delivery failed');
-    return fail(reply, 'error', 500, 'INTERNAL_SERVER_ERROR', 'Internal server error', { requestId: request.id });
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
+    done(null, body);
   });
+
+  // Every answer but a stored event comes from here, counted by its result: the
+  // handler throws a Refusal, the database throws its own failure, Fastify its errors.
+  fastify.setErrorHandler((error, request, reply) => {
+    const failure = databaseFailure(error);
+    if (failure || isRetryableConflict(error)) {
+      logger.warn({ err: error, requestId: request.id }, 'webhook delivery not stored');
+      const unavailable = new Refusal('unavailable', 503, failure?.code ?? 'RETRY', failure?.message ?? 'Try again', {}, { 'retry-after': '1' });
+      return answer(reply, unavailable);
+    }
+    if (error instanceof Refusal) return answer(reply, error);
+    const known = error instanceof HttpError ? error : fromFrameworkError(error, options.bodyLimitBytes);
+    if (known) return answer(reply, new Refusal(resultOf(known.status), known.status, known.code, known.message, {}, known.headers));
+    logger.error({ err: error, requestId: request.id }, 'webhook delivery failed');
+    return answer(reply, new Refusal('error', 500, 'INTERNAL_SERVER_ERROR', 'Internal server error', { requestId: request.id }));
+  });
+
+  function answer(reply: FastifyReply, refusal: Refusal): FastifyReply {
+    metrics.countDelivery(refusal.result);
+    return sendError(reply, refusal.status, errorBody(refusal.code, refusal.message, refusal.extra), refusal.headers);
+  }
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const match = CALL_WEBHOOK_PATH.exec(request.url);
-    if (!match) return reply.callNotFound();
+    if (!match) {
+      reply.callNotFound();
+      return;
+    }
     const slug = safeDecode(match[1] ?? '');
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+
+    const header = parseSignatureHeader(request.headers[SIGNATURE_HEADER]);
+    if (isSignatureFailure(header)) throw new Refusal('unauthorized', 401, header.code, header.message);
+    const stale = checkTimestamp(header.timestamp, Date.now(), options.toleranceSeconds);
+    if (stale) throw new Refusal('unauthorized', 401, stale.code, stale.message);
+    const { orgId, secrets } = await activeSecrets(options.db, slug);
+    if (!orgId || !verifySignatures(header, secrets, raw)) throw new Refusal('unauthorized', 401, MISMATCH.code, MISMATCH.message);
+
+    let payload: unknown;
     try {
-      const header = parseSignatureHeader(request.headers[SIGNATURE_HEADER]);
-      if (isSignatureFailure(header)) return fail(reply, 'unauthorized', 401, header.code, header.message);
-      const stale = checkTimestamp(header.timestamp, Date.now(), options.toleranceSeconds);
-      if (stale) return fail(reply, 'unauthorized', 401, stale.code, stale.message);
-      const { orgId, secrets } = await activeSecrets(options.db, slug);
-      if (!orgId || !verifySignatures(header, secrets, raw)) return fail(reply, 'unauthorized', 401, MISMATCH.code, MISMATCH.message);
-
-      let payload: unknown;
-      try {
-        payload = JSON.parse(raw.toString('utf8'));
-      } catch {
-        return fail(reply, 'invalid', 400, 'MALFORMED_JSON', 'The body is not valid JSON');
-      }
-      let event;
-      try {
-        event = parseCallEvent(payload);
-      } catch (error) {
-        if (!(error instanceof InvalidEventError)) throw error;
-        return fail(reply, 'invalid', 400, 'INVALID_EVENT', error.message, { field: error.field });
-      }
-
-      // The signature proved the organisation: from here on, only its scope.
-      const result = await ingestCallEvent(tenantScope(options.db, orgId), event, payload);
-      if (result.status === 'unknown_agent') {
-        // 4xx so the provider retries: the agent may be created meanwhile, and a
-        // stored event that never took effect is applied on redelivery.
-        return fail(reply, 'unknown_agent', 422, 'UNKNOWN_AGENT',
-          `No agent of provider "${event.provider}" with id "${event.call.agentId}" in this organisation; the event is stored and will be applied when redelivered after the agent exists`,
-          { field: 'call.agent_id' });
-      }
-      metrics.countDelivery(result.status);
-      return reply.header('cache-control', 'no-store').send({ status: result.status, event_id: event.id });
-    } catch (error) {
-      const failure = databaseFailure(error);
-      if (failure || isRetryableConflict(error)) {
-        logger.warn({ err: error, requestId: request.id }, 'webhook delivery not stored');
-        return fail(reply, 'unavailable', 503, failure?.code ?? 'RETRY', failure?.message ?? 'Try again', {}, { 'retry-after': '1' });
-      }
-      throw error;
+      payload = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new Refusal('invalid', 400, 'MALFORMED_JSON', 'The body is not valid JSON');
     }
+    let event;
+    try {
+      event = parseCallEvent(payload);
+    } catch (error) {
+      if (!(error instanceof InvalidEventError)) throw error;
+      throw new Refusal('invalid', 400, 'INVALID_EVENT', error.message, { field: error.field });
+    }
+
+    // The signature proved the organisation: from here on, only its scope.
+    const result = await ingestCallEvent(tenantScope(options.db, orgId), event, payload);
+    if (result.status === 'unknown_agent') {
+      // 4xx so the provider retries: the agent may be created meanwhile, and a
+      // stored event that never took effect is applied on redelivery.
+      throw new Refusal('unknown_agent', 422, 'UNKNOWN_AGENT',
+        `No agent of provider "${event.provider}" with id "${event.call.agentId}" in this organisation; the event is stored and will be applied when redelivered after the agent exists`,
+        { field: 'call.agent_id' });
+    }
+    metrics.countDelivery(result.status);
+    return reply.header('cache-control', 'no-store').send({ status: result.status, event_id: event.id });
   };
 
   for (const url of ['/webhooks/calls', '/webhooks/calls/*']) {
     fastify.post(url, handler);
     refuseOtherMethods(fastify, url, ['POST']);
   }
+}
+
+/** A delivery answered without storing it: its metrics result, status and body. */
+class Refusal extends HttpError {
+  constructor(
+    readonly result: DeliveryResult,
+    status: number,
+    code: HttpErrorCode,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) {
+    super(status, code, message, headers);
+    this.name = 'Refusal';
+  }
+}
+
+/** How Fastify's own refusals of a delivery are counted. */
+function resultOf(status: number): DeliveryResult {
+  if (status === 413) return 'too_large';
+  if (status === 405) return 'method_not_allowed';
+  return 'invalid';
 }
 
 /** A malformed escape names no organisation (and is answered like any unknown one). */
