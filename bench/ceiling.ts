@@ -36,7 +36,9 @@ const server = http.createServer((req, res) => {
   }
   req.resume();
   req.on('end', () => {
-    Promise.all(scenario.map((s) => pool.query<Record<string, unknown>>({ text: s.sql, values: s.parameters, name: preparedStatementName(s.sql) }))).then(
+    Promise.all(
+      scenario.map((s) => pool.query<Record<string, unknown>>({ text: s.sql, values: s.parameters, name: preparedStatementName(s.sql) })),
+    ).then(
       (results) => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ data: results.map((r) => r.rows) }));

@@ -43,9 +43,7 @@ function origin(url: string, functionName: string): string {
 export function summariseProfile(file: string, top = 12): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const total = profile.nodes.reduce((sum, node) => sum + (node.hitCount ?? 0), 0);
-  const idle = profile.nodes
-    .filter((node) => node.callFrame.functionName === '(idle)')
-    .reduce((sum, node) => sum + (node.hitCount ?? 0), 0);
+  const idle = profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').reduce((sum, node) => sum + (node.hitCount ?? 0), 0);
   const busy = Math.max(1, total - idle);
   const byFunction = new Map<string, number>();
   const byPackage = new Map<string, number>();

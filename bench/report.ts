@@ -32,11 +32,7 @@ export interface BenchReport {
 const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
 
 function table(headers: string[], rows: (string | number)[][]): string {
-  return [
-    `| ${headers.join(' | ')} |`,
-    `|${headers.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
-  ].join('\n');
+  return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 }
 
 export function formatReport(report: BenchReport): string {
@@ -53,15 +49,23 @@ export function formatReport(report: BenchReport): string {
     table(
       ['scenario', 'config', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'SQL/op', 'peak RSS MB'],
       report.results.map((r) => [
-        r.scenario, r.config, r.requestsPerSecond, ms(r.latency.p50), ms(r.latency.p90), ms(r.latency.p99), ms(r.latency.max),
-        r.errors, r.non2xx, r.statementsPerOperation ?? '–', r.peakRssMb ?? '–',
+        r.scenario,
+        r.config,
+        r.requestsPerSecond,
+        ms(r.latency.p50),
+        ms(r.latency.p90),
+        ms(r.latency.p99),
+        ms(r.latency.max),
+        r.errors,
+        r.non2xx,
+        r.statementsPerOperation ?? '–',
+        r.peakRssMb ?? '–',
       ]),
     ),
   ];
 
   const scenarios = [...new Set(report.results.map((r) => r.scenario))];
-  const find = (scenario: string, config: ScenarioResult['config']) =>
-    report.results.find((r) => r.scenario === scenario && r.config === config);
+  const find = (scenario: string, config: ScenarioResult['config']) => report.results.find((r) => r.scenario === scenario && r.config === config);
   const ratio = (a: number | undefined, b: number | undefined) => (a && b ? (a / b).toFixed(2) : '–');
   lines.push(
     '',
@@ -89,7 +93,15 @@ export function formatReport(report: BenchReport): string {
         ['dataset calls', 'org calls', 'scenario', 'req/s', 'p50 ms', 'p99 ms', 'SQL/op'],
         [...report.sweep]
           .sort((a, b) => a.scenario.localeCompare(b.scenario) || a.dataset - b.dataset)
-          .map((r) => [r.dataset.toLocaleString('en'), r.orgCalls.toLocaleString('en'), r.scenario, r.requestsPerSecond, ms(r.latency.p50), ms(r.latency.p99), r.statementsPerOperation ?? '–']),
+          .map((r) => [
+            r.dataset.toLocaleString('en'),
+            r.orgCalls.toLocaleString('en'),
+            r.scenario,
+            r.requestsPerSecond,
+            ms(r.latency.p50),
+            ms(r.latency.p99),
+            r.statementsPerOperation ?? '–',
+          ]),
       ),
     );
   }
@@ -102,8 +114,20 @@ export function formatReport(report: BenchReport): string {
       '',
       table(
         ['req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'response-cache hits', 'misses', 'hit rate %'],
-        [[m.requestsPerSecond, ms(m.latency.p50), ms(m.latency.p90), ms(m.latency.p99), ms(m.latency.max), m.errors, m.non2xx,
-          m.responseCache.hits, m.responseCache.misses, m.responseCache.hitRatePercent ?? '–']],
+        [
+          [
+            m.requestsPerSecond,
+            ms(m.latency.p50),
+            ms(m.latency.p90),
+            ms(m.latency.p99),
+            ms(m.latency.max),
+            m.errors,
+            m.non2xx,
+            m.responseCache.hits,
+            m.responseCache.misses,
+            m.responseCache.hitRatePercent ?? '–',
+          ],
+        ],
       ),
     );
   }
@@ -113,9 +137,15 @@ export function formatReport(report: BenchReport): string {
       '',
       'Where switchboard spends its CPU over all scenarios (self time, share of non-idle samples; `--profile`):',
       '',
-      table(['package', 'share %'], report.profile.packages.map((p) => [p.name, p.sharePercent])),
+      table(
+        ['package', 'share %'],
+        report.profile.packages.map((p) => [p.name, p.sharePercent]),
+      ),
       '',
-      table(['function', 'share %'], report.profile.functions.map((f) => [f.name.replace(/\|/g, '\\|'), f.sharePercent])),
+      table(
+        ['function', 'share %'],
+        report.profile.functions.map((f) => [f.name.replace(/\|/g, '\\|'), f.sharePercent]),
+      ),
     );
   }
   return lines.join('\n');

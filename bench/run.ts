@@ -86,7 +86,17 @@ async function main(): Promise<void> {
     const { results: main, profile, mixed } = await runDataset(server.urlFor(CALLS), CALLS, scenarios, CONFIGS, args.profile);
     const sweep: ScenarioResult[] = [];
     for (const size of SWEEP.filter((n) => n !== CALLS)) {
-      sweep.push(...(await runDataset(server.urlFor(size), size, scenarios.filter((s) => s.sweep), ['switchboard'], false)).results);
+      sweep.push(
+        ...(
+          await runDataset(
+            server.urlFor(size),
+            size,
+            scenarios.filter((s) => s.sweep),
+            ['switchboard'],
+            false,
+          )
+        ).results,
+      );
     }
     sweep.push(...main.filter((r) => r.config === 'switchboard' && scenarios.find((s) => s.name === r.scenario)?.sweep));
 
@@ -196,19 +206,27 @@ async function targetOf(db: Db): Promise<Target> {
     select started_at, id from calls where org_id = ${org.id}::int8
     order by started_at desc, id desc offset 9949 limit 1`.execute(db);
   const sample = async (table: 'calls' | 'contacts' | 'agents', type: 'Call' | 'Contact' | 'Agent', n: number) =>
-    (await sql<{ id: string }>`select id from ${sql.table(table)} where org_id = ${org.id}::int8 order by id limit ${n}`.execute(db)).rows.map(
-      (r) => toGlobalId(type, r.id),
+    (await sql<{ id: string }>`select id from ${sql.table(table)} where org_id = ${org.id}::int8 order by id limit ${n}`.execute(db)).rows.map((r) =>
+      toGlobalId(type, r.id),
     );
-  const last = page[0] ?? (await sql<{ started_at: Date; id: string }>`
-    select started_at, id from calls where org_id = ${org.id}::int8 order by started_at, id limit 1`.execute(db)).rows[0];
+  const last =
+    page[0] ??
+    (
+      await sql<{ started_at: Date; id: string }>`
+    select started_at, id from calls where org_id = ${org.id}::int8 order by started_at, id limit 1`.execute(db)
+    ).rows[0];
   if (!last) throw new Error('the bench organisation has no calls');
   return {
-    token: await signToken(new TextEncoder().encode(JWT_SECRET), { issuer: 'switchboard', audience: 'switchboard-api' }, {
-      userId: org.user_id,
-      orgId: org.id,
-      role: 'admin',
-      expiresInSeconds: 24 * 3600,
-    }),
+    token: await signToken(
+      new TextEncoder().encode(JWT_SECRET),
+      { issuer: 'switchboard', audience: 'switchboard-api' },
+      {
+        userId: org.user_id,
+        orgId: org.id,
+        role: 'admin',
+        expiresInSeconds: 24 * 3600,
+      },
+    ),
     orgId: org.id,
     orgSlug: org.slug,
     orgCalls: firstRow(counted, 'counting calls').n,
@@ -225,7 +243,10 @@ async function recordStatements(url: string, scenarios: Scenario[], target: Targ
   const recorded: Record<string, StatementRecord[]> = {};
   let current: string | undefined;
   // Uncached: the ceiling replays the statements an answer really costs.
-  const config = loadConfig({ databaseUrl: url, auth: { kind: 'hs256', secret: new TextEncoder().encode(JWT_SECRET), issuer: 'switchboard', audience: 'switchboard-api' } });
+  const config = loadConfig({
+    databaseUrl: url,
+    auth: { kind: 'hs256', secret: new TextEncoder().encode(JWT_SECRET), issuer: 'switchboard', audience: 'switchboard-api' },
+  });
   const services = await createServices({ ...config, caches: cachesOff(config.caches) }, createLogger({ level: 'silent' }), {
     database: openDatabase({ connectionString: url, max: 10 }),
     onOperation: (report) => {
@@ -272,7 +293,10 @@ async function startProcess(config: Config, url: string, statementsFile: string,
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${config} exited with ${child.exitCode}`);
     if (Date.now() > deadline) throw new Error(`${config} did not become live`);
-    const live = await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false);
+    const live = await fetch(`http://127.0.0.1:${port}/health/live`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (live) return child;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -336,7 +360,15 @@ async function statementsSoFar(client: pg.Client): Promise<number> {
   return Number(firstRow(rows, 'summing pg_stat_statements').n);
 }
 
-async function measure(config: Config, port: number, pid: number | undefined, scenario: Scenario, target: Target, client: pg.Client, calls: number): Promise<ScenarioResult> {
+async function measure(
+  config: Config,
+  port: number,
+  pid: number | undefined,
+  scenario: Scenario,
+  target: Target,
+  client: pg.Client,
+  calls: number,
+): Promise<ScenarioResult> {
   const request = requestFor(config, port, scenario, target);
   await expectSuccess(request, `${config}/${scenario.name}`);
   // Warm-up, bounded in time.
@@ -393,7 +425,9 @@ async function runDataset(
         try {
           for (const scenario of scenarios) {
             const result = await measure(config, port, child.pid, scenario, target, client, calls);
-            log(`${calls} ${config} ${scenario.name}: ${result.requestsPerSecond} req/s, p99 ${result.latency.p99} ms, ${result.statementsPerOperation} statements/op`);
+            log(
+              `${calls} ${config} ${scenario.name}: ${result.requestsPerSecond} req/s, p99 ${result.latency.p99} ms, ${result.statementsPerOperation} statements/op`,
+            );
             results.push(result);
           }
         } finally {
@@ -432,7 +466,9 @@ async function runMixed(db: Db, url: string, statementsFile: string, scenarios: 
       durationSeconds: DURATION,
       writesPerSecond: WRITE_RATE,
     });
-    log(`mixed (cached, ${result.writesPerSecond} webhook events/s): ${result.requestsPerSecond} req/s, p99 ${result.latency.p99} ms, response-cache hit rate ${result.responseCache.hitRatePercent}%`);
+    log(
+      `mixed (cached, ${result.writesPerSecond} webhook events/s): ${result.requestsPerSecond} req/s, p99 ${result.latency.p99} ms, response-cache hit rate ${result.responseCache.hitRatePercent}%`,
+    );
     return result;
   } finally {
     await stopProcess(child);
@@ -458,7 +494,12 @@ async function profileScenarios(url: string, statementsFile: string, scenarios: 
   log('profiling switchboard');
   try {
     for (const scenario of scenarios) {
-      await autocannon({ ...requestFor('switchboard', port, scenario, target), connections: CONNECTIONS, duration: DURATION, maxOverallRequests: 200_000 });
+      await autocannon({
+        ...requestFor('switchboard', port, scenario, target),
+        connections: CONNECTIONS,
+        duration: DURATION,
+        maxOverallRequests: 200_000,
+      });
     }
   } finally {
     await stopProcess(child);

@@ -25,7 +25,7 @@ const FILES: [string, string, boolean][] = [
   ['calls-page', 'calls(first: 50) with agent, contact and hasRecording', true],
   ['calls-page-recording-url', 'the same page with recordingUrl signed for every call', false],
   ['nested-agents', 'agents(first: 20) { calls(first: 10) { contact } stats(30 days) }', false],
-  ['contact-search', 'trigram contact search with each contact\'s last call', false],
+  ['contact-search', "trigram contact search with each contact's last call", false],
   ['dashboard-30d', 'the 30-day statistics panel with the previous 30 days', true],
   ['analytics-90d', '90-day daily series, zero-filled', false],
   ['leaderboard', 'every agent ranked by 30-day conversion rate', false],

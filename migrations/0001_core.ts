@@ -169,8 +169,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['appointments', 'call_transcripts', 'calls', 'contacts', 'phone_numbers',
-    'agents', 'memberships', 'users', 'organisations']) {
+  for (const table of ['appointments', 'call_transcripts', 'calls', 'contacts', 'phone_numbers', 'agents', 'memberships', 'users', 'organisations']) {
     await sql`drop table if exists ${sql.table(table)}`.execute(db);
   }
 }

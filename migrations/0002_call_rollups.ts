@@ -90,10 +90,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   const statements = [
     triggerFunction('calls_rollup_on_insert', upsertCallDeltas(callRowDelta('new_rows', 1))),
-    triggerFunction(
-      'calls_rollup_on_update',
-      upsertCallDeltas(`${callRowDelta('new_rows', 1)} union all ${callRowDelta('old_rows', -1)}`),
-    ),
+    triggerFunction('calls_rollup_on_update', upsertCallDeltas(`${callRowDelta('new_rows', 1)} union all ${callRowDelta('old_rows', -1)}`)),
     triggerFunction('calls_rollup_on_delete', upsertCallDeltas(callRowDelta('old_rows', -1))),
     `create trigger calls_rollup_insert after insert on calls referencing new table as new_rows
        for each statement execute function calls_rollup_on_insert()`,

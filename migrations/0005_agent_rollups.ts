@@ -98,8 +98,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
        constraint appointment_daily_org_rollups_key unique (org_id, day, status) include (appointments, value_sum)
      )`,
     fn('appointments_org_rollup_on_insert', upsertAppointmentDeltas(appointmentDelta('new_rows', 1))),
-    fn('appointments_org_rollup_on_update',
-      upsertAppointmentDeltas(`${appointmentDelta('new_rows', 1)} union all ${appointmentDelta('old_rows', -1)}`)),
+    fn(
+      'appointments_org_rollup_on_update',
+      upsertAppointmentDeltas(`${appointmentDelta('new_rows', 1)} union all ${appointmentDelta('old_rows', -1)}`),
+    ),
     fn('appointments_org_rollup_on_delete', upsertAppointmentDeltas(appointmentDelta('old_rows', -1))),
     `create trigger appointments_org_rollup_insert after insert on appointments referencing new table as new_rows
        for each statement execute function appointments_org_rollup_on_insert()`,

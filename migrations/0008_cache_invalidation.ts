@@ -26,14 +26,25 @@ const CHANNEL = 'switchboard_invalidate';
 
 // Tables with an org_id column whose rows appear in responses (rollups feed the statistics panels).
 const TENANT_TABLES = [
-  'memberships', 'agents', 'phone_numbers', 'contacts', 'calls', 'call_transcripts', 'appointments',
-  'call_daily_agent_rollups', 'call_daily_org_rollups', 'appointment_daily_rollups', 'appointment_daily_org_rollups',
+  'memberships',
+  'agents',
+  'phone_numbers',
+  'contacts',
+  'calls',
+  'call_transcripts',
+  'appointments',
+  'call_daily_agent_rollups',
+  'call_daily_org_rollups',
+  'appointment_daily_rollups',
+  'appointment_daily_org_rollups',
 ];
 
 // Kysely<unknown>: a migration is frozen in time and must not depend on today's Database type.
 export async function up(db: Kysely<unknown>): Promise<void> {
   // tg_argv[0]: the column holding the organisation id ('org_id', or 'id' on organisations).
-  await sql.raw(`
+  await sql
+    .raw(
+      `
     create function switchboard_notify_invalidation() returns trigger language plpgsql as $$
     declare
       generation text := pg_current_xact_id()::text;
@@ -53,10 +64,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         perform pg_notify('${CHANNEL}', org || ':' || tg_table_name || ':' || generation);
       end loop;
       return null;
-    end $$`).execute(db);
+    end $$`,
+    )
+    .execute(db);
 
   // Users have no organisation: a renamed user is news to every organisation they belong to.
-  await sql.raw(`
+  await sql
+    .raw(
+      `
     create function switchboard_notify_user_invalidation() returns trigger language plpgsql as $$
     declare
       generation text := pg_current_xact_id()::text;
@@ -66,7 +81,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         perform pg_notify('${CHANNEL}', org || ':users:' || generation);
       end loop;
       return null;
-    end $$`).execute(db);
+    end $$`,
+    )
+    .execute(db);
 
   for (const [table, column] of [['organisations', 'id'], ...TENANT_TABLES.map((t) => [t, 'org_id'])] as const) {
     const trigger = (event: string, referencing: string) =>

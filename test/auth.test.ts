@@ -79,34 +79,77 @@ describe('auth: only a verified token of ours opens the API', () => {
     ['an empty Authorization header', async () => ({ authorization: '' })],
     ['Basic credentials instead of a bearer token', async () => ({ authorization: `Basic ${Buffer.from('admin:secret').toString('base64')}` })],
     ['a bearer value that is not a JWT', async () => bearer('not-a-jwt')],
-    ['a JWT with a mangled payload', async () => {
-      const [header, , signature] = (await jwt().setExpirationTime(inAnHour()).sign(secret)).split('.');
-      return bearer(`${header}.e30x.${signature}`);
-    }],
-    ['an expired token', async () =>
-      bearer(await signToken(secret, { issuer, audience }, { userId: org.users.admin, orgId: org.id, role: 'admin', expiresInSeconds: -60 }))],
-    ['a token signed with another secret (forged)', async () =>
-      bearer(await signToken(randomBytes(32), { issuer, audience }, { userId: org.users.admin, orgId: org.id, role: 'admin' }))],
-    ['a token whose signature was altered', async () => {
-      const token = await server.tokenFor(org);
-      const last = token.at(-2) === 'A' ? 'B' : 'A';
-      return bearer(`${token.slice(0, -2)}${last}${token.at(-1)}`);
-    }],
-    ['a token with the wrong issuer', async () =>
-      bearer(await signToken(secret, { issuer: 'someone-else', audience }, { userId: org.users.admin, orgId: org.id, role: 'admin' }))],
-    ['a token with the wrong audience', async () =>
-      bearer(await signToken(secret, { issuer, audience: 'another-api' }, { userId: org.users.admin, orgId: org.id, role: 'admin' }))],
-    ['an unsigned alg:none token', async () =>
-      bearer(new UnsecuredJWT(claims()).setSubject(org.users.admin).setIssuer(issuer).setAudience(audience).setExpirationTime(inAnHour()).encode())],
+    [
+      'a JWT with a mangled payload',
+      async () => {
+        const [header, , signature] = (await jwt().setExpirationTime(inAnHour()).sign(secret)).split('.');
+        return bearer(`${header}.e30x.${signature}`);
+      },
+    ],
+    [
+      'an expired token',
+      async () =>
+        bearer(await signToken(secret, { issuer, audience }, { userId: org.users.admin, orgId: org.id, role: 'admin', expiresInSeconds: -60 })),
+    ],
+    [
+      'a token signed with another secret (forged)',
+      async () => bearer(await signToken(randomBytes(32), { issuer, audience }, { userId: org.users.admin, orgId: org.id, role: 'admin' })),
+    ],
+    [
+      'a token whose signature was altered',
+      async () => {
+        const token = await server.tokenFor(org);
+        const last = token.at(-2) === 'A' ? 'B' : 'A';
+        return bearer(`${token.slice(0, -2)}${last}${token.at(-1)}`);
+      },
+    ],
+    [
+      'a token with the wrong issuer',
+      async () => bearer(await signToken(secret, { issuer: 'someone-else', audience }, { userId: org.users.admin, orgId: org.id, role: 'admin' })),
+    ],
+    [
+      'a token with the wrong audience',
+      async () => bearer(await signToken(secret, { issuer, audience: 'another-api' }, { userId: org.users.admin, orgId: org.id, role: 'admin' })),
+    ],
+    [
+      'an unsigned alg:none token',
+      async () =>
+        bearer(new UnsecuredJWT(claims()).setSubject(org.users.admin).setIssuer(issuer).setAudience(audience).setExpirationTime(inAnHour()).encode()),
+    ],
     ['a token without exp', async () => bearer(await jwt().sign(secret))],
-    ['a token without sub', async () =>
-      bearer(await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).setIssuer(issuer).setAudience(audience).setExpirationTime(inAnHour()).sign(secret))],
-    ['a token whose org claim is not numeric', async () => bearer(await jwt({ org: 'acme', role: 'admin' }).setExpirationTime(inAnHour()).sign(secret))],
-    ['a token whose org claim is a SQL fragment', async () =>
-      bearer(await jwt({ org: `${org.id} or 1=1`, role: 'admin' }).setExpirationTime(inAnHour()).sign(secret))],
-    ['a token whose role is not one of ours', async () => bearer(await jwt({ org: org.id, role: 'owner' }).setExpirationTime(inAnHour()).sign(secret))],
-    ['a token signed with another algorithm (HS512)', async () =>
-      bearer(await jwt().setProtectedHeader({ alg: 'HS512' }).setExpirationTime(inAnHour()).sign(secret))],
+    [
+      'a token without sub',
+      async () =>
+        bearer(
+          await new SignJWT(claims())
+            .setProtectedHeader({ alg: 'HS256' })
+            .setIssuer(issuer)
+            .setAudience(audience)
+            .setExpirationTime(inAnHour())
+            .sign(secret),
+        ),
+    ],
+    [
+      'a token whose org claim is not numeric',
+      async () => bearer(await jwt({ org: 'acme', role: 'admin' }).setExpirationTime(inAnHour()).sign(secret)),
+    ],
+    [
+      'a token whose org claim is a SQL fragment',
+      async () =>
+        bearer(
+          await jwt({ org: `${org.id} or 1=1`, role: 'admin' })
+            .setExpirationTime(inAnHour())
+            .sign(secret),
+        ),
+    ],
+    [
+      'a token whose role is not one of ours',
+      async () => bearer(await jwt({ org: org.id, role: 'owner' }).setExpirationTime(inAnHour()).sign(secret)),
+    ],
+    [
+      'a token signed with another algorithm (HS512)',
+      async () => bearer(await jwt().setProtectedHeader({ alg: 'HS512' }).setExpirationTime(inAnHour()).sign(secret)),
+    ],
   ];
 
   it.each(cases)('rejects %s with 401 UNAUTHENTICATED, as JSON, with no data', async (_name, headers) => {

@@ -74,7 +74,10 @@ describeWithRedis('shared cache (Redis)', () => {
     });
 
     await writeAndAwaitInvalidation([first, second], org.id, `update agents set name = 'Grace' where org_id = $1 and id = $2`, [org.id, agentId]);
-    for (const [server, token] of [[first, await first.tokenFor(org)], [second, token2]] as const) {
+    for (const [server, token] of [
+      [first, await first.tokenFor(org)],
+      [second, token2],
+    ] as const) {
       expect((await server.graphql(AGENT, { token, variables })).body.data).toEqual({ agent: { name: 'Grace' } });
     }
   });

@@ -67,14 +67,18 @@ describe('caches', () => {
     it('publishes one NOTIFY per organisation and table per transaction, however many statements and rows', async () => {
       const listener = await listenForInvalidations();
       try {
-        await writeElsewhere(`
+        await writeElsewhere(
+          `
           begin;
           insert into calls (org_id, agent_id, direction, status, from_number, to_number, started_at)
             select $1::int8, $2::int8, 'outbound', 'completed', '+15550000001', '+15550000002', '2026-01-05T10:00:00Z'::timestamptz + g * interval '1 minute'
             from generate_series(1, 200) g;
           update calls set summary = 'bulk' where org_id = $1::int8 and started_at >= '2026-01-05' and started_at < '2026-01-06';
           delete from calls where org_id = $1::int8 and started_at >= '2026-01-05' and started_at < '2026-01-06';
-          commit;`.replace(/\$1::int8/g, org.id).replace(/\$2::int8/g, agentId));
+          commit;`
+            .replace(/\$1::int8/g, org.id)
+            .replace(/\$2::int8/g, agentId),
+        );
         await eventually('the notifications to arrive', () => listener.received.some((n) => n.table === 'calls'));
         // Let anything else in flight arrive before counting.
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -131,7 +135,10 @@ describe('caches', () => {
     it('read → raw SQL write from another connection → read returns the new value, on two instances', async () => {
       const token2 = await second.tokenFor(org);
       const variables = { id: toGlobalId('Agent', agentId) };
-      for (const [server, t] of [[first, token], [second, token2]] as const) {
+      for (const [server, t] of [
+        [first, token],
+        [second, token2],
+      ] as const) {
         await server.graphql(AGENT, { token: t, variables });
         await server.graphql(DASHBOARD, { token: t });
         expect((await server.graphql(AGENT, { token: t, variables })).body.data.agent.name).toBe('Ada');
@@ -139,7 +146,10 @@ describe('caches', () => {
       }
 
       await writeAndAwaitInvalidation([first, second], org.id, `update agents set name = 'Grace' where org_id = $1 and id = $2`, [org.id, agentId]);
-      for (const [server, t] of [[first, token], [second, token2]] as const) {
+      for (const [server, t] of [
+        [first, token],
+        [second, token2],
+      ] as const) {
         expect((await server.graphql(AGENT, { token: t, variables })).body.data.agent).toEqual({ name: 'Grace', status: 'ACTIVE' });
         expect(lastStatements(server)).toBeGreaterThan(0);
       }
@@ -151,7 +161,10 @@ describe('caches', () => {
          values ($1, $2, 'inbound', 'completed', '+15550000001', '+15550000002', '2026-03-10T11:00:00Z')`,
         [org.id, agentId],
       );
-      for (const [server, t] of [[first, token], [second, token2]] as const) {
+      for (const [server, t] of [
+        [first, token],
+        [second, token2],
+      ] as const) {
         expect((await server.graphql(DASHBOARD, { token: t })).body.data.dashboard.totalCalls.current).toBe(3);
       }
       await writeElsewhere(`update agents set name = 'Ada' where org_id = $1 and id = $2`, [org.id, agentId]);
@@ -241,7 +254,11 @@ describe('caches', () => {
       // Org A's agent id for everyone: for org B it must behave like a nonexistent id.
       const variables = { id: toGlobalId('Agent', agentId) };
       const callers = [
-        [org, 'admin'], [org, 'member'], [org, 'viewer'], [other, 'admin'], [other, 'viewer'],
+        [org, 'admin'],
+        [org, 'member'],
+        [org, 'viewer'],
+        [other, 'admin'],
+        [other, 'viewer'],
       ] as const;
 
       // Warm the cache as org A's admin through every transport first, so any leak would be a hit.

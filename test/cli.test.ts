@@ -62,9 +62,18 @@ describe('npm start and npm run token', () => {
       const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: '{ viewer { organisation { slug } } calls(first: 1) { totalCount } agents { totalCount } contacts { totalCount } }' }),
+        body: JSON.stringify({
+          query: '{ viewer { organisation { slug } } calls(first: 1) { totalCount } agents { totalCount } contacts { totalCount } }',
+        }),
       });
-      const body = (await response.json()) as { data: { viewer: { organisation: { slug: string } }; calls: { totalCount: number }; agents: { totalCount: number }; contacts: { totalCount: number } } };
+      const body = (await response.json()) as {
+        data: {
+          viewer: { organisation: { slug: string } };
+          calls: { totalCount: number };
+          agents: { totalCount: number };
+          contacts: { totalCount: number };
+        };
+      };
       expect(body.data.viewer.organisation.slug).toBe('acme');
       expect(body.data.calls.totalCount).toBeGreaterThan(15_000);
       expect(body.data.agents.totalCount).toBeGreaterThanOrEqual(5);

@@ -47,7 +47,11 @@ describe('cursors: a forged cursor is BAD_USER_INPUT naming the argument, never 
   const variables = '($first: Int, $after: String, $last: Int, $before: String, $agent: ID!)';
   const connections = (): ConnectionCase[] => [
     { name: 'calls', query: `query ${variables} { calls(${args}) { ${page} } agent(id: $agent) { id } }`, path: (d) => d.calls },
-    { name: 'calls ASC', query: `query ${variables} { calls(orderBy: { direction: ASC }, ${args}) { ${page} } agent(id: $agent) { id } }`, path: (d) => d.calls },
+    {
+      name: 'calls ASC',
+      query: `query ${variables} { calls(orderBy: { direction: ASC }, ${args}) { ${page} } agent(id: $agent) { id } }`,
+      path: (d) => d.calls,
+    },
     ...(['CREATED_AT', 'LEAD_SCORE', 'NAME'] as const).map((field) => ({
       name: `contacts by ${field}`,
       query: `query ${variables} { contacts(orderBy: { field: ${field} }, ${args}) { ${page} } agent(id: $agent) { id } }`,
@@ -67,7 +71,11 @@ describe('cursors: a forged cursor is BAD_USER_INPUT naming the argument, never 
     agentId = toGlobalId('Agent', agents[0]!);
     const contacts: string[] = [];
     for (const leadScore of [10, 55, 90]) contacts.push(await createContact(db, org.id, { leadScore }));
-    await createCalls(db, org.id, Array.from({ length: 5 }, (_, i) => ({ agentId: agents[i % 2]!, contactId: contacts[i % 3]! })));
+    await createCalls(
+      db,
+      org.id,
+      Array.from({ length: 5 }, (_, i) => ({ agentId: agents[i % 2]!, contactId: contacts[i % 3]! })),
+    );
     for (const connection of connections()) {
       const reply = await send(connection, 'after', undefined);
       expect(reply.body.errors).toBeUndefined();
@@ -108,7 +116,7 @@ describe('cursors: a forged cursor is BAD_USER_INPUT naming the argument, never 
       ['text with a NUL', () => [connections()[5]!, ['agents.name.asc', 'A\u0000', '1']]],
       ['an id past int8', () => [calls(), ['calls.started_at.desc', '2024-01-01T00:00:00.000Z', '9223372036854775808']]],
       ['an id that is a number', () => [calls(), ['calls.started_at.desc', '2024-01-01T00:00:00.000Z', 1]]],
-      ['another list\'s ordering', () => [calls(), ['calls.started_at.asc', '2024-01-01T00:00:00.000Z', '1']]],
+      ["another list's ordering", () => [calls(), ['calls.started_at.asc', '2024-01-01T00:00:00.000Z', '1']]],
     ];
 
     it.each(cases)('%s', async (_label, build) => {
@@ -136,41 +144,98 @@ describe('cursors: a forged cursor is BAD_USER_INPUT naming the argument, never 
   it('random and mutated cursors, through every list and both directions, give a page or BAD_USER_INPUT (300 cases, seeded)', async () => {
     const seed = 20_261_129;
     const random = prng(seed);
-    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const int = (max: number) => Math.floor(random() * max);
     const extremes: unknown[] = [
-      '-200000-01-01T00:00:00.000Z', '+275760-09-13T00:00:00.000Z', '0000-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z',
-      '2024-13-01T00:00:00.000Z', '2024-01-01T00:00:00Z', '2024-01-01T00:00:00.000+01:00', 'NaN', 'Infinity', '', ' ', 'null',
-      0, -1, 1.5, -0, 32_767, 32_768, -32_769, 2 ** 31, 2 ** 53, 1e308, -1e308, Number.MAX_SAFE_INTEGER,
-      '0', '-1', '01', '1e3', ' 1', '9223372036854775807', '9223372036854775808', '99999999999999999999', 'x'.repeat(301), 'A\u0000B', '\ud800',
-      null, true, false, [], [[]], {}, { a: 1 }, ['calls.started_at.desc', '2024-01-01T00:00:00.000Z', '1'],
+      '-200000-01-01T00:00:00.000Z',
+      '+275760-09-13T00:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+      '9999-12-31T23:59:59.999Z',
+      '2024-13-01T00:00:00.000Z',
+      '2024-01-01T00:00:00Z',
+      '2024-01-01T00:00:00.000+01:00',
+      'NaN',
+      'Infinity',
+      '',
+      ' ',
+      'null',
+      0,
+      -1,
+      1.5,
+      -0,
+      32_767,
+      32_768,
+      -32_769,
+      2 ** 31,
+      2 ** 53,
+      1e308,
+      -1e308,
+      Number.MAX_SAFE_INTEGER,
+      '0',
+      '-1',
+      '01',
+      '1e3',
+      ' 1',
+      '9223372036854775807',
+      '9223372036854775808',
+      '99999999999999999999',
+      'x'.repeat(301),
+      'A\u0000B',
+      '\ud800',
+      null,
+      true,
+      false,
+      [],
+      [[]],
+      {},
+      { a: 1 },
+      ['calls.started_at.desc', '2024-01-01T00:00:00.000Z', '1'],
     ];
     const randomJson = (depth: number): unknown => {
       switch (int(depth > 2 ? 5 : 7)) {
-        case 0: return pick(extremes);
-        case 1: return (random() - 0.5) * 10 ** int(20);
-        case 2: return random().toString(36).slice(2, 2 + int(12));
-        case 3: return null;
-        case 4: return random() < 0.5;
-        case 5: return Array.from({ length: int(5) }, () => randomJson(depth + 1));
-        default: return { k: randomJson(depth + 1) };
+        case 0:
+          return pick(extremes);
+        case 1:
+          return (random() - 0.5) * 10 ** int(20);
+        case 2:
+          return random()
+            .toString(36)
+            .slice(2, 2 + int(12));
+        case 3:
+          return null;
+        case 4:
+          return random() < 0.5;
+        case 5:
+          return Array.from({ length: int(5) }, () => randomJson(depth + 1));
+        default:
+          return { k: randomJson(depth + 1) };
       }
     };
     const orderings = [
-      'calls.started_at.desc', 'calls.started_at.asc', 'contacts.created_at.desc', 'contacts.lead_score.desc', 'contacts.name.desc',
-      'agents.name.asc', 'nonsense',
+      'calls.started_at.desc',
+      'calls.started_at.asc',
+      'contacts.created_at.desc',
+      'contacts.lead_score.desc',
+      'contacts.name.desc',
+      'agents.name.asc',
+      'nonsense',
     ];
     const generate = (connection: ConnectionCase): string => {
       const valid = validCursors.get(connection.name)!;
       switch (int(6)) {
-        case 0: return Buffer.from(Array.from({ length: int(80) }, () => int(256))).toString(pick(['base64url', 'base64', 'latin1']));
-        case 1: return encode(Array.from({ length: int(5) }, () => randomJson(0)));
-        case 2: return valid; // unchanged: must still be a page
-        case 3: return validCursors.get(pick([...validCursors.keys()]))!; // another list's cursor
+        case 0:
+          return Buffer.from(Array.from({ length: int(80) }, () => int(256))).toString(pick(['base64url', 'base64', 'latin1']));
+        case 1:
+          return encode(Array.from({ length: int(5) }, () => randomJson(0)));
+        case 2:
+          return valid; // unchanged: must still be a page
+        case 3:
+          return validCursors.get(pick([...validCursors.keys()]))!; // another list's cursor
         default: {
           const parts = JSON.parse(Buffer.from(valid, 'base64url').toString('utf8')) as unknown[];
           const index = int(4);
-          if (index === 3) parts.push(pick(extremes)); // an extra element
+          if (index === 3)
+            parts.push(pick(extremes)); // an extra element
           else parts[index] = index === 0 ? pick(orderings) : pick(extremes);
           return random() < 0.1 ? encode(parts).slice(0, -int(4) - 1) : encode(parts);
         }

@@ -8,7 +8,16 @@ import { toGlobalId } from '../src/graphql/globalId';
 import { withRequestContext } from '../src/observability/requestContext';
 import { activeStatements, openTestDb, testDatabaseUrl } from './support/db';
 import { sleep, waitFor } from './support/waiting';
-import { createAgent, createCalls, createContact, createOrg, createProviderAgent, createWebhookSecret, type ProviderAgent, type TestOrg } from './support/factories';
+import {
+  createAgent,
+  createCalls,
+  createContact,
+  createOrg,
+  createProviderAgent,
+  createWebhookSecret,
+  type ProviderAgent,
+  type TestOrg,
+} from './support/factories';
 import { startTestServer, type TestServer } from './support/server';
 import { callEvent, deliver, newCallScript } from './support/webhooks';
 
@@ -30,8 +39,6 @@ const MARGIN_MS = 400;
 const AGENTS = '{ agents { totalCount } calls(first: 3) { nodes { id } } }';
 const UPDATE_CONTACT = 'mutation Touch($input: UpdateContactInput!) { updateContact(input: $input) { contact { id name } } }';
 const codeOf = (reply: { body: { errors?: { extensions?: Record<string, unknown> }[] } }) => reply.body.errors?.[0]?.extensions?.code;
-
-
 
 /** A connection of its own holding a transaction open: the locks it takes stay until `end`. */
 async function lockHolder(): Promise<{ client: pg.Client; end: (how: 'commit' | 'rollback') => Promise<void> }> {
@@ -153,7 +160,10 @@ describe('request deadline (REQUEST_TIMEOUT_MS)', () => {
         // The statement had 800 ms of statement_timeout and started ~300 ms in: PostgreSQL ended it at ~200 ms.
         expect(stillActive).toBe(0);
         const logged = server.logs.find((line) => line.msg === 'database error' && line.requestId === reply.headers.get('x-request-id'));
-        expect(logged).toMatchObject({ code: 'REQUEST_TIMEOUT', err: { message: expect.stringMatching(/in a statement: canceling statement due to statement timeout/) } });
+        expect(logged).toMatchObject({
+          code: 'REQUEST_TIMEOUT',
+          err: { message: expect.stringMatching(/in a statement: canceling statement due to statement timeout/) },
+        });
       } finally {
         if (!released) held.release();
         await locks.end('rollback');
@@ -219,7 +229,10 @@ describe('request deadline (REQUEST_TIMEOUT_MS)', () => {
       const timers: NodeJS.Timeout[] = [];
       const ended: Promise<void>[] = [];
       try {
-        await eventLock.client.query(`insert into webhook_events (org_id, event_id, type, payload) values ($1, $2, 'call.transcript_ready', '{}')`, [org.id, event.id]);
+        await eventLock.client.query(`insert into webhook_events (org_id, event_id, type, payload) values ($1, $2, 'call.transcript_ready', '{}')`, [
+          org.id,
+          event.id,
+        ]);
         await callLock.client.query('select id from calls where id = $1 for update', [callId]);
         await transcriptLock.client.query('select call_id from call_transcripts where org_id = $1 and call_id = $2 for update', [org.id, callId]);
 

@@ -58,7 +58,18 @@ describe('the GraphiQL dev token', () => {
     for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', '::FFFF:127.9.9.9', '0:0:0:0:0:0:0:1']) {
       expect([address, isLoopbackAddress(address)]).toEqual([address, true]);
     }
-    for (const address of [undefined, '', '10.0.0.5', '192.168.1.20', '128.0.0.1', '::ffff:10.0.0.1', '::2', 'fe80::1', '127.0.0.1.evil', 'localhost']) {
+    for (const address of [
+      undefined,
+      '',
+      '10.0.0.5',
+      '192.168.1.20',
+      '128.0.0.1',
+      '::ffff:10.0.0.1',
+      '::2',
+      'fe80::1',
+      '127.0.0.1.evil',
+      'localhost',
+    ]) {
       expect([address, isLoopbackAddress(address)]).toEqual([address, false]);
     }
   });
@@ -116,7 +127,11 @@ describe('the GraphiQL dev token', () => {
           });
           request.on('error', reject);
         });
-      const claims: Record<string, string>[] = [{}, { 'x-forwarded-for': '127.0.0.1', host: 'localhost:4000' }, { 'x-real-ip': '::1', forwarded: 'for=127.0.0.1' }];
+      const claims: Record<string, string>[] = [
+        {},
+        { 'x-forwarded-for': '127.0.0.1', host: 'localhost:4000' },
+        { 'x-real-ip': '::1', forwarded: 'for=127.0.0.1' },
+      ];
       for (const headers of claims) {
         const page = await get(headers);
         expect(page.status).toBe(200);

@@ -23,9 +23,6 @@ import { freePort, sleep, waitFor } from './support/waiting';
  * be retried to exactly one effect.
  */
 
-
-
-
 async function settings(url: string, names: string[]): Promise<Record<string, string>> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -49,7 +46,8 @@ describe('durableTransaction', () => {
       // A session started with the setting, as a database- or role-level default would start it.
       const pool = new pg.Pool({ connectionString: testDatabaseUrl(), max: 1, options: `-c synchronous_commit=${session}` });
       const db = createDb(pool);
-      const current = async (on: Db) => (await sql<{ value: string }>`select current_setting('synchronous_commit') as value`.execute(on)).rows[0]!.value;
+      const current = async (on: Db) =>
+        (await sql<{ value: string }>`select current_setting('synchronous_commit') as value`.execute(on)).rows[0]!.value;
       try {
         expect({ session, inside: await durableTransaction(db, current) }).toEqual({ session, inside: expected });
         expect({ session, after: await current(db) }).toEqual({ session, after: session });
@@ -149,7 +147,14 @@ describe('acknowledged writes survive a PostgreSQL crash', () => {
           });
           const id = reply.body.data?.createContact?.contact?.id as string | undefined;
           const acknowledged = reply.status === 200 && reply.body.errors === undefined && id !== undefined;
-          contacts.push({ name, id, phase: at, acknowledged, status: reply.status, code: reply.body.errors?.[0]?.extensions?.code as string | undefined });
+          contacts.push({
+            name,
+            id,
+            phase: at,
+            acknowledged,
+            status: reply.status,
+            code: reply.body.errors?.[0]?.extensions?.code as string | undefined,
+          });
         } catch (error) {
           contacts.push({ name, id: undefined, phase: at, acknowledged: false, status: 'no reply', code: String(error) });
         }
@@ -229,7 +234,17 @@ describe('acknowledged writes survive a PostgreSQL crash', () => {
       expect(eventRows).toHaveLength(events.length);
       expect(eventRows.every((row) => row.outcome === 'applied')).toBe(true);
       expect(events.every(({ event }) => storedEvents.get(event.id as string)?.provider_call_id === (event.call as { id: string }).id)).toBe(true);
-      expect(Number((await db.selectFrom('calls').select((eb) => eb.fn.countAll().as('n')).where('org_id', '=', org.id).executeTakeFirstOrThrow()).n)).toBe(events.length);
+      expect(
+        Number(
+          (
+            await db
+              .selectFrom('calls')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .where('org_id', '=', org.id)
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
+      ).toBe(events.length);
       // No request made two contacts, and nothing appeared that was never asked for.
       expect(contactRows).toHaveLength(storedContacts.size);
       expect(contactRows.every((row) => contacts.some((c) => c.name === row.name))).toBe(true);

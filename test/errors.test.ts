@@ -234,7 +234,11 @@ describe('errors: every bad request gets a clear JSON error and the server carri
       expect(reply.status).toBe(200);
       expect(reply.body.errors).toEqual([
         // requestId: the same id as the x-request-id header and the log line for this error.
-        { message: 'Internal server error', path: ['call', 'recordingUrl'], extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: expect.any(String) } },
+        {
+          message: 'Internal server error',
+          path: ['call', 'recordingUrl'],
+          extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: expect.any(String) },
+        },
       ]);
       expect(reply.body.data).toEqual({ viewer: { role: 'ADMIN' }, call: { id: brokenCallId, recordingUrl: null } });
       expect(reply.text).not.toMatch(/orgs\/0|outside organisation|ForeignRecordingError/);

@@ -21,8 +21,6 @@ import { createAgent, createCalls, createOrg, type TestOrg } from './support/fac
 const AGENTS = '{ agents { totalCount } calls(first: 3) { nodes { id } } }';
 const codeOf = (reply: GraphQLResponse) => reply.body.errors?.[0]?.extensions?.code;
 
-
-
 describe('fault behaviour', () => {
   let db: Db;
   let closeDb: () => Promise<void>;
@@ -37,7 +35,11 @@ describe('fault behaviour', () => {
     const agent = await createAgent(db, org.id);
     // A month of calls, every 20 minutes: enough rows that the hourly analytics below is real work.
     const start = Date.now() - 30 * 86_400_000;
-    await createCalls(db, org.id, Array.from({ length: 2160 }, (_, i) => ({ agentId: agent, startedAt: new Date(start + i * 1_200_000) })));
+    await createCalls(
+      db,
+      org.id,
+      Array.from({ length: 2160 }, (_, i) => ({ agentId: agent, startedAt: new Date(start + i * 1_200_000) })),
+    );
   });
 
   afterAll(async () => {
@@ -265,7 +267,12 @@ describe('fault behaviour', () => {
       // Fast: a refused connection, not a wait for the connect timeout.
       expect(Math.max(...down.map((o) => o.ms))).toBeLessThan(1000);
       // The recovered phase settled into nothing but successes.
-      expect(outcomes.filter((o) => o.phase === 'recovered').slice(-10).every((o) => o.status === 200)).toBe(true);
+      expect(
+        outcomes
+          .filter((o) => o.phase === 'recovered')
+          .slice(-10)
+          .every((o) => o.status === 200),
+      ).toBe(true);
     }, 45_000);
   });
 

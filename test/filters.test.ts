@@ -22,7 +22,9 @@ interface CallSpec {
   durationSeconds: number;
   cost: number;
 }
-interface CallFixture extends CallSpec { gid: string }
+interface CallFixture extends CallSpec {
+  gid: string;
+}
 
 const STATUSES: CallStatus[] = ['completed', 'in_progress', 'no_answer', 'failed', 'busy', 'voicemail', 'queued', 'ringing'];
 const OUTCOMES: (CallOutcome | null)[] = ['appointment_booked', 'no_outcome', 'interested', null, 'not_interested'];
@@ -64,7 +66,11 @@ describe('filters: lists return exactly the rows their filters describe', () => 
     server = await startTestServer();
     org = await createOrg(db);
     token = await server.tokenFor(org);
-    for (const [name, status] of [['Ada', 'active'], ['Bea', 'paused'], ['Cy', 'archived']] as const) {
+    for (const [name, status] of [
+      ['Ada', 'active'],
+      ['Bea', 'paused'],
+      ['Cy', 'archived'],
+    ] as const) {
       agentIds.push(await createAgent(db, org.id, { name, status }));
     }
     for (const [key, contact] of Object.entries(CONTACTS) as [ContactKey, (typeof CONTACTS)[ContactKey]][]) {
@@ -84,10 +90,30 @@ describe('filters: lists return exactly the rows their filters describe', () => 
       cost: 0.05 * i,
     }));
     specs.push(
-      { agent: 1, contact: 'zephyr', direction: 'inbound', status: 'in_progress', startedAt: new Date(base - 86_400_000),
-        recordingKey: 'rec/special.wav', outcome: 'callback_requested', sentiment: 'negative', durationSeconds: 754, cost: 12.3456 },
-      { agent: 2, contact: null, direction: 'outbound', status: 'no_answer', startedAt: new Date(base - 2 * 86_400_000),
-        recordingKey: null, outcome: null, sentiment: null, durationSeconds: 0, cost: 0 },
+      {
+        agent: 1,
+        contact: 'zephyr',
+        direction: 'inbound',
+        status: 'in_progress',
+        startedAt: new Date(base - 86_400_000),
+        recordingKey: 'rec/special.wav',
+        outcome: 'callback_requested',
+        sentiment: 'negative',
+        durationSeconds: 754,
+        cost: 12.3456,
+      },
+      {
+        agent: 2,
+        contact: null,
+        direction: 'outbound',
+        status: 'no_answer',
+        startedAt: new Date(base - 2 * 86_400_000),
+        recordingKey: null,
+        outcome: null,
+        sentiment: null,
+        durationSeconds: 0,
+        cost: 0,
+      },
     );
     const ids = await createCalls(
       db,
@@ -113,7 +139,10 @@ describe('filters: lists return exactly the rows their filters describe', () => 
 
   /** Asserts the root `calls` list under `filter` is exactly the fixture calls matching `predicate`. */
   async function expectCalls(filter: Record<string, unknown>, predicate: (call: CallFixture) => boolean, options = { empty: false }) {
-    const expected = calls.filter(predicate).map((call) => call.gid).sort();
+    const expected = calls
+      .filter(predicate)
+      .map((call) => call.gid)
+      .sort();
     // A filter test is only meaningful when the filter actually excludes something.
     if (options.empty) expect(expected).toHaveLength(0);
     else expect(expected.length).toBeGreaterThan(0);
@@ -166,7 +195,8 @@ describe('filters: lists return exactly the rows their filters describe', () => 
 
     it('outcome and sentiment match any of their values (never a null one)', async () => {
       await expectCalls({ outcome: ['APPOINTMENT_BOOKED', 'CALLBACK_REQUESTED'] }, (c) =>
-        ['appointment_booked', 'callback_requested'].includes(c.outcome ?? ''));
+        ['appointment_booked', 'callback_requested'].includes(c.outcome ?? ''),
+      );
       await expectCalls({ sentiment: ['NEGATIVE'] }, (c) => c.sentiment === 'negative');
       await expectCalls({ sentiment: ['POSITIVE', 'NEUTRAL'] }, (c) => c.sentiment === 'positive' || c.sentiment === 'neutral');
     });
@@ -178,7 +208,10 @@ describe('filters: lists return exactly the rows their filters describe', () => 
       );
       await expectCalls(
         { contactId: contactGid('zephyr'), hasRecording: false, sentiment: ['NEUTRAL', 'NEGATIVE'], startedAfter: calls[5]!.startedAt },
-        (c) => c.contact === 'zephyr' && c.recordingKey === null && ['neutral', 'negative'].includes(c.sentiment ?? '') &&
+        (c) =>
+          c.contact === 'zephyr' &&
+          c.recordingKey === null &&
+          ['neutral', 'negative'].includes(c.sentiment ?? '') &&
           c.startedAt >= calls[5]!.startedAt,
       );
     });
@@ -203,7 +236,11 @@ describe('filters: lists return exactly the rows their filters describe', () => 
       );
       expect(response.body.errors).toBeUndefined();
       const data = response.body.data;
-      const expected = (predicate: (c: CallFixture) => boolean) => calls.filter(predicate).map((c) => c.gid).sort();
+      const expected = (predicate: (c: CallFixture) => boolean) =>
+        calls
+          .filter(predicate)
+          .map((c) => c.gid)
+          .sort();
       const agentCalls = expected((c) => c.agent === 1 && ['completed', 'in_progress', 'no_answer'].includes(c.status));
       expect(idsOf(data.agent.calls)).toEqual(agentCalls);
       expect(data.agent.calls.totalCount).toBe(agentCalls.length);
@@ -239,12 +276,27 @@ describe('filters: lists return exactly the rows their filters describe', () => 
       expect(response.body.errors).toBeUndefined();
       const started = special.inProgress.startedAt;
       expect(response.body.data.a).toEqual({
-        id: special.inProgress.gid, direction: 'INBOUND', status: 'IN_PROGRESS', fromNumber: '+15550000001', toNumber: '+15550000002',
-        startedAt: started.toISOString(), endedAt: new Date(started.getTime() + 754_000).toISOString(), durationSeconds: 754,
-        cost: 12.3456, sentiment: 'NEGATIVE', outcome: 'CALLBACK_REQUESTED', hasRecording: true,
+        id: special.inProgress.gid,
+        direction: 'INBOUND',
+        status: 'IN_PROGRESS',
+        fromNumber: '+15550000001',
+        toNumber: '+15550000002',
+        startedAt: started.toISOString(),
+        endedAt: new Date(started.getTime() + 754_000).toISOString(),
+        durationSeconds: 754,
+        cost: 12.3456,
+        sentiment: 'NEGATIVE',
+        outcome: 'CALLBACK_REQUESTED',
+        hasRecording: true,
       });
       expect(response.body.data.b).toMatchObject({
-        direction: 'OUTBOUND', status: 'NO_ANSWER', durationSeconds: 0, cost: 0, sentiment: null, outcome: null, hasRecording: false,
+        direction: 'OUTBOUND',
+        status: 'NO_ANSWER',
+        durationSeconds: 0,
+        cost: 0,
+        sentiment: null,
+        outcome: null,
+        hasRecording: false,
       });
     });
 

@@ -16,7 +16,16 @@ const ORGS = 12;
 const CALLS_PER_ORG = 6000;
 const CONTACTS_PER_ORG = 600;
 const SCANNED_TABLES = [
-  'calls', 'contacts', 'call_daily_agent_rollups', 'call_daily_org_rollups', 'appointments', 'appointment_daily_rollups', 'appointment_daily_org_rollups', 'call_transcripts', 'phone_numbers', 'agents',
+  'calls',
+  'contacts',
+  'call_daily_agent_rollups',
+  'call_daily_org_rollups',
+  'appointments',
+  'appointment_daily_rollups',
+  'appointment_daily_org_rollups',
+  'call_transcripts',
+  'phone_numbers',
+  'agents',
 ];
 
 interface PlanNode {
@@ -112,18 +121,47 @@ describe('hot queries are served by indexes (EXPLAIN)', () => {
     ['calls by outcome', () => `{ calls(first: 50, filter: { outcome: [DO_NOT_CALL] }) { totalCount nodes { id } } }`],
     ['calls by sentiment', () => `{ calls(first: 50, filter: { sentiment: [NEGATIVE] }) { totalCount nodes { id } } }`],
     ['calls with recordings', () => `{ calls(first: 50, filter: { hasRecording: true }) { totalCount nodes { id recordingUrl } } }`],
-    ['calls in a date range', () => `{ calls(first: 50, filter: { startedAfter: "2026-05-01T00:00:00Z", startedBefore: "2026-05-03T00:00:00Z" }) { totalCount nodes { id } } }`],
+    [
+      'calls in a date range',
+      () =>
+        `{ calls(first: 50, filter: { startedAfter: "2026-05-01T00:00:00Z", startedBefore: "2026-05-03T00:00:00Z" }) { totalCount nodes { id } } }`,
+    ],
     ['calls of an agent (filter)', () => `{ calls(first: 50, filter: { agentId: "${gid('Agent', ids.agent!)}" }) { totalCount nodes { id } } }`],
-    ['calls of a contact (filter)', () => `{ calls(first: 50, filter: { contactId: "${gid('Contact', ids.contact!)}" }) { totalCount nodes { id } } }`],
-    ['agents with nested call pages', () => `{ agents(first: 20) { nodes { phoneNumbers { number } calls(first: 10) { totalCount nodes { id contact { name lastCall { id } } } } } } }`],
+    [
+      'calls of a contact (filter)',
+      () => `{ calls(first: 50, filter: { contactId: "${gid('Contact', ids.contact!)}" }) { totalCount nodes { id } } }`,
+    ],
+    [
+      'agents with nested call pages',
+      () =>
+        `{ agents(first: 20) { nodes { phoneNumbers { number } calls(first: 10) { totalCount nodes { id contact { name lastCall { id } } } } } } }`,
+    ],
     ['contact search', () => `{ contacts(first: 20, search: "contact 12") { totalCount nodes { id lastCall { id } } } }`],
     ['contacts by name', () => `{ contacts(first: 20, orderBy: { field: NAME, direction: ASC }) { nodes { id name } } }`],
-    ['contacts by tier', () => `{ contacts(first: 20, tier: HOT, orderBy: { field: LEAD_SCORE, direction: DESC }) { nodes { id calls(first: 5) { nodes { id } } appointments { id } } } }`],
-    ['by-id lookups', () => `{ call(id: "${gid('Call', ids.call!)}") { id transcript { text } appointment { id } metadata } nodes(ids: ["${gid('Agent', ids.agent!)}", "${gid('Contact', ids.contact!)}"]) { id } }`],
+    [
+      'contacts by tier',
+      () =>
+        `{ contacts(first: 20, tier: HOT, orderBy: { field: LEAD_SCORE, direction: DESC }) { nodes { id calls(first: 5) { nodes { id } } appointments { id } } } }`,
+    ],
+    [
+      'by-id lookups',
+      () =>
+        `{ call(id: "${gid('Call', ids.call!)}") { id transcript { text } appointment { id } metadata } nodes(ids: ["${gid('Agent', ids.agent!)}", "${gid('Contact', ids.contact!)}"]) { id } }`,
+    ],
     ['dashboard, 30 days', () => `{ dashboard(range: { preset: LAST_30_DAYS }) { totalCalls { current previous } callsByStatus { key count } } }`],
-    ['dashboard, partial days', () => `{ dashboard(range: { from: "2026-05-01T13:30:00Z", to: "2026-05-20T08:00:00Z" }) { totalCalls { current previous } pipelineValue { current } } }`],
-    ['analytics, 90 days by day', () => `{ analytics(range: { preset: LAST_90_DAYS }, interval: DAY, groupBy: AGENT) { buckets { metrics { calls } } } }`],
-    ['analytics, hourly', () => `{ analytics(range: { from: "2026-06-01T00:00:00Z", to: "2026-06-08T00:00:00Z" }, interval: HOUR) { buckets { metrics { calls } } } }`],
+    [
+      'dashboard, partial days',
+      () =>
+        `{ dashboard(range: { from: "2026-05-01T13:30:00Z", to: "2026-05-20T08:00:00Z" }) { totalCalls { current previous } pipelineValue { current } } }`,
+    ],
+    [
+      'analytics, 90 days by day',
+      () => `{ analytics(range: { preset: LAST_90_DAYS }, interval: DAY, groupBy: AGENT) { buckets { metrics { calls } } } }`,
+    ],
+    [
+      'analytics, hourly',
+      () => `{ analytics(range: { from: "2026-06-01T00:00:00Z", to: "2026-06-08T00:00:00Z" }, interval: HOUR) { buckets { metrics { calls } } } }`,
+    ],
     ['leaderboard', () => `{ agentLeaderboard(range: { preset: LAST_30_DAYS }, metric: CONVERSION_RATE, first: 50) { rank stats { calls } } }`],
     ['agent stats', () => `{ agents(first: 20) { nodes { stats(range: { preset: LAST_7_DAYS }) { calls } } } }`],
     ['contact stats', () => `{ contactStats { hot warm cold newContacts } }`],
@@ -155,9 +193,19 @@ describe('hot queries are served by indexes (EXPLAIN)', () => {
 
   it('webhook ingestion: the call upsert finds its agent and contact through indexes', async () => {
     const event = parseCallEvent({
-      id: 'evt_explain', type: 'call.ended', occurred_at: '2026-06-01T12:02:00Z', provider: 'retell',
-      call: { id: 'call_explain', agent_id: 'ag-1', direction: 'inbound', from: '+15550000012', to: '+12125550100',
-        started_at: '2026-06-01T12:00:00Z', status: 'completed' },
+      id: 'evt_explain',
+      type: 'call.ended',
+      occurred_at: '2026-06-01T12:02:00Z',
+      provider: 'retell',
+      call: {
+        id: 'call_explain',
+        agent_id: 'ag-1',
+        direction: 'inbound',
+        from: '+15550000012',
+        to: '+12125550100',
+        started_at: '2026-06-01T12:00:00Z',
+        status: 'completed',
+      },
     });
     const compiled = callUpsert(org.id, event).compile(db);
     const { rows } = await sql<{ 'QUERY PLAN': { Plan: PlanNode }[] }>`explain (format json) ${sql.raw(

@@ -22,7 +22,6 @@ const PROBE = '{ viewer { role organisation { slug } } }';
 const NOT_READY = { error: { code: 'NOT_READY', message: 'The server is not ready to serve requests' } };
 const codeOf = (reply: GraphQLResponse) => reply.body.errors?.[0]?.extensions?.code;
 
-
 /** Short enough that no spec sleeps for long; each spec shortens what it exercises. */
 const FAST: JwksTiming = { timeoutMs: 300, refreshIntervalMs: 60_000, maxStaleMs: 60_000, cooldownMs: 60_000 };
 
@@ -91,7 +90,7 @@ describe('JWKS: a key endpoint outage never logs anyone out', () => {
 
   const claims = (role: Role = 'admin') => ({ sub: org.users[role], org: org.id, role });
   const probe = (server: TestServer, token: string, timeoutMs = 3000) => server.graphql(PROBE, { token, timeoutMs });
-  const failureLogs = (server: TestServer) => server.logs.filter((line) => line.msg.startsWith("JWKS refresh failed"));
+  const failureLogs = (server: TestServer) => server.logs.filter((line) => line.msg.startsWith('JWKS refresh failed'));
 
   describe('while the endpoint is healthy', () => {
     it('serves RS256 and ES256 tokens on keys fetched once at start, not per request', async () => {

@@ -131,7 +131,15 @@ describe('limits configuration', () => {
       MAX_BODY_BYTES: '10',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173/',
     });
-    expect(custom.queryLimits).toEqual({ maxDepth: 5, maxAliases: 6, maxTokens: 7, maxDirectives: 8, maxCost: 9, maxFields: 11, maxStringLength: 12 });
+    expect(custom.queryLimits).toEqual({
+      maxDepth: 5,
+      maxAliases: 6,
+      maxTokens: 7,
+      maxDirectives: 8,
+      maxCost: 9,
+      maxFields: 11,
+      maxStringLength: 12,
+    });
     expect(custom.bodyLimitBytes).toBe(10);
     expect(custom.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
     expect(() => protectionFromEnv({ MAX_QUERY_DEPTH: '0' })).toThrow(/MAX_QUERY_DEPTH/);
@@ -165,7 +173,11 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
     [devToken, prodToken, defaultsToken] = await Promise.all([dev.tokenFor(org), prod.tokenFor(org), defaults.tokenFor(org)]);
     const agents = await Promise.all([createAgent(db, org.id), createAgent(db, org.id)]);
     const contact = await createContact(db, org.id);
-    await createCalls(db, org.id, Array.from({ length: 6 }, (_, i) => ({ agentId: agents[i % 2]!, contactId: contact })));
+    await createCalls(
+      db,
+      org.id,
+      Array.from({ length: 6 }, (_, i) => ({ agentId: agents[i % 2]!, contactId: contact })),
+    );
   });
 
   afterAll(async () => {
@@ -229,7 +241,9 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
       const atLimit = await post(dev, { query: '{ calls(first: 1) { ...C } } fragment C on CallConnection { nodes { agent { id } } }' });
       expect(atLimit.status).toBe(200);
       expect(atLimit.body.errors).toBeUndefined();
-      const over = await post(dev, { query: '{ calls(first: 1) { ...C } } fragment C on CallConnection { nodes { agent { phoneNumbers { id } } } }' });
+      const over = await post(dev, {
+        query: '{ calls(first: 1) { ...C } } fragment C on CallConnection { nodes { agent { phoneNumbers { id } } } }',
+      });
       expectRefused(dev, over, 'QUERY_TOO_DEEP');
     });
 
@@ -368,7 +382,9 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
       const result = await post(dev, { query: manyFields });
       expectRefused(dev, result, 'TOO_MANY_FIELDS');
       expect(result.body.errors![0]!.message).toMatch(/26, limit 20/);
-      const spread = await post(dev, { query: `{ viewer { ...F ...G } } fragment F on Viewer { ...G ...G } fragment G on Viewer { ${'__typename '.repeat(7)}}` });
+      const spread = await post(dev, {
+        query: `{ viewer { ...F ...G } } fragment F on Viewer { ...G ...G } fragment G on Viewer { ${'__typename '.repeat(7)}}`,
+      });
       expectRefused(dev, spread, 'TOO_MANY_FIELDS'); // 1 + 3 spreads × 7
       expect((await post(dev, { query: `{ viewer { ${'__typename '.repeat(19)}} }` })).status).toBe(200);
       // The default limit lets GraphiQL's introspection through and refuses 500 __typename.
@@ -426,7 +442,10 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
       expectRefused(defaults, variable, 'BAD_USER_INPUT');
       expect(variable.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: '$input.notes' });
       const createContact = 'mutation ($input: CreateContactInput!) { createContact(input: $input) { contact { id } } }';
-      const inList = await post(defaults, { query: createContact, variables: { input: { name: 'Long Tag', phone: '+14155550199', tags: ['vip', big] } } });
+      const inList = await post(defaults, {
+        query: createContact,
+        variables: { input: { name: 'Long Tag', phone: '+14155550199', tags: ['vip', big] } },
+      });
       expectRefused(defaults, inList, 'BAD_USER_INPUT');
       expect(inList.body.errors![0]!.extensions).toEqual({ code: 'BAD_USER_INPUT', argument: '$input.tags[1]' });
       // The longest note the mutation takes still goes through; characters are code points.

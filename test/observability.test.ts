@@ -163,7 +163,13 @@ describe('observability', () => {
       const ours = samples.filter((s) => s.name.startsWith('switchboard_'));
       const labelNames = new Set(ours.flatMap((s) => Object.keys(s.labels)));
       expect([...labelNames].sort()).toEqual(['cache', 'code', 'le', 'operation', 'outcome', 'type']);
-      const labelValues = new Set(ours.flatMap((s) => Object.entries(s.labels).filter(([k]) => k !== 'le').map(([, v]) => v)));
+      const labelValues = new Set(
+        ours.flatMap((s) =>
+          Object.entries(s.labels)
+            .filter(([k]) => k !== 'le')
+            .map(([, v]) => v),
+        ),
+      );
       for (const tenant of [org.id, org.slug, 'Observed Org']) expect(labelValues.has(tenant)).toBe(false);
       expect(text).not.toContain(org.slug);
     });

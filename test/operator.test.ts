@@ -18,7 +18,6 @@ import { freePort } from './support/waiting';
  * dependency is visible in the log without drowning it.
  */
 
-
 describe('a wrong configuration', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-config-'));
   // Production without its secrets, plus three invalid values from each settings module.
@@ -126,7 +125,11 @@ describe('commands find the embedded database', () => {
     writeFileSync(infoFile, JSON.stringify(withoutPort));
     try {
       const other = await freePort();
-      const result = await run('token', ['--org', org.slug], envWith({ NODE_ENV: 'development', SWITCHBOARD_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(other) }));
+      const result = await run(
+        'token',
+        ['--org', org.slug],
+        envWith({ NODE_ENV: 'development', SWITCHBOARD_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(other) }),
+      );
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
       expect(result.stderr).not.toContain('undefined');
@@ -137,18 +140,23 @@ describe('commands find the embedded database', () => {
       writeFileSync(infoFile, recorded);
     }
   }, 60_000);
-
 });
 
 describe('an unreachable database', () => {
   it('is named, with what to do, by every command that needs it', async () => {
     // `localhost` is tried on ::1 and 127.0.0.1: the failure is an AggregateError whose message is empty.
     const url = `postgres://switchboard:secret@localhost:${await freePort()}/switchboard`;
-    const env = envWith({ NODE_ENV: 'development', SWITCHBOARD_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'switchboard-nodb-')), DATABASE_URL: url });
+    const env = envWith({
+      NODE_ENV: 'development',
+      SWITCHBOARD_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'switchboard-nodb-')),
+      DATABASE_URL: url,
+    });
     const results = await Promise.all([run('token', ['--org', 'acme'], env), run('migrate', [], env), run('start', [], env)]);
     for (const result of results) {
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/: cannot reach the database at DATABASE_URL \(ECONNREFUSED\): start that PostgreSQL server or correct DATABASE_URL\n$/);
+      expect(result.stderr).toMatch(
+        /: cannot reach the database at DATABASE_URL \(ECONNREFUSED\): start that PostgreSQL server or correct DATABASE_URL\n$/,
+      );
       expect(result.stderr).not.toMatch(STACK_FRAME);
     }
   }, 60_000);

@@ -10,14 +10,23 @@ import { startTestServer, type GraphQLResponse, type TestServer } from './suppor
  * share a sort value — and bad paging arguments are the client's error.
  */
 
-interface PageArgs { first?: number; after?: string; last?: number; before?: string }
+interface PageArgs {
+  first?: number;
+  after?: string;
+  last?: number;
+  before?: string;
+}
 interface Page {
   edges: { cursor: string; node: { id: string } }[];
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
 }
 type Fetch = (args: PageArgs) => Promise<Page>;
 /** A fixture row: its global id, local id and sort value. */
-interface Row { gid: string; local: string; key: number | string }
+interface Row {
+  gid: string;
+  local: string;
+  key: number | string;
+}
 
 const PAGE_FIELDS = 'edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }';
 const compare = (a: number | string | bigint, b: number | string | bigint) => (a < b ? -1 : a > b ? 1 : 0);
@@ -25,9 +34,7 @@ const compare = (a: number | string | bigint, b: number | string | bigint) => (a
 /** The order the API promises: sort value, ties broken by id, both in `direction`. */
 function expectedOrder(rows: Row[], direction: 'ASC' | 'DESC'): string[] {
   const sign = direction === 'ASC' ? 1 : -1;
-  return [...rows]
-    .sort((a, b) => sign * (compare(a.key, b.key) || compare(BigInt(a.local), BigInt(b.local))))
-    .map((row) => row.gid);
+  return [...rows].sort((a, b) => sign * (compare(a.key, b.key) || compare(BigInt(a.local), BigInt(b.local)))).map((row) => row.gid);
 }
 
 function expectCursorsMatchEdges(page: Page): void {
@@ -257,9 +264,7 @@ describe('pagination: keyset connections visit every row exactly once, in order'
       expectBadUserInput(await raw('{ list: calls(first: 101) { edges { node { id } } } }'));
       expectBadUserInput(await raw('query Q($n: Int) { list: calls(first: $n) { nodes { id } } }', { n: 101 }));
       expectBadUserInput(await raw('{ list: contacts(last: 101) { nodes { id } } }'));
-      expectBadUserInput(
-        await raw('query Q($id: ID!) { list: agent(id: $id) { calls(first: 101) { nodes { id } } } }', { id: agents[0]!.gid }),
-      );
+      expectBadUserInput(await raw('query Q($id: ID!) { list: agent(id: $id) { calls(first: 101) { nodes { id } } } }', { id: agents[0]!.gid }));
     });
 
     it('negative first or last is BAD_USER_INPUT', async () => {
@@ -300,9 +305,7 @@ describe('pagination: keyset connections visit every row exactly once, in order'
 
     it('a calls cursor from the default DESC order used with orderBy ASC', async () => {
       const cursor = (await root('calls')({ first: 3 })).pageInfo.endCursor!;
-      expectBadUserInput(
-        await raw('query Q($c: String) { list: calls(orderBy: { direction: ASC }, after: $c) { nodes { id } } }', { c: cursor }),
-      );
+      expectBadUserInput(await raw('query Q($c: String) { list: calls(orderBy: { direction: ASC }, after: $c) { nodes { id } } }', { c: cursor }));
     });
 
     it('a forged cursor with a non-numeric id or a non-date value', async () => {
@@ -313,7 +316,7 @@ describe('pagination: keyset connections visit every row exactly once, in order'
       expect(unchanged.body.errors).toBeUndefined();
       expect(unchanged.body.data.list.nodes).toHaveLength(CALLS - 3);
       expectBadUserInput(await raw(query, { c: forge(cursor, ([o, v]) => [o, v, 'abc']) }));
-      expectBadUserInput(await raw(query, { c: forge(cursor, ([o, v]) => [o, v, "1); drop table calls; --"]) }));
+      expectBadUserInput(await raw(query, { c: forge(cursor, ([o, v]) => [o, v, '1); drop table calls; --']) }));
       expectBadUserInput(await raw(query, { c: forge(cursor, ([o, v]) => [o, v, '99999999999999999999999']) }));
       expectBadUserInput(await raw(query, { c: forge(cursor, ([o, , id]) => [o, 'yesterday', id]) }));
     });

@@ -115,7 +115,10 @@ describe('recordings: signed lazily, served only as signed', () => {
     });
 
     it('a nested list signs only the calls it returns with recordings', async () => {
-      const response = await server.graphql(`{ agents { nodes { calls(first: 4, orderBy: { direction: ASC }) { nodes { recordingUrl(expiresInSeconds: 120) } } } } }`, { token });
+      const response = await server.graphql(
+        `{ agents { nodes { calls(first: 4, orderBy: { direction: ASC }) { nodes { recordingUrl(expiresInSeconds: 120) } } } } }`,
+        { token },
+      );
       expect(response.body.errors).toBeUndefined();
       expect(signed).toHaveLength(2); // calls 0 and 3 of the first four
       expect(signed.every((input) => input.expiresInSeconds === 120)).toBe(true);
@@ -226,7 +229,10 @@ describe('recordings: signed lazily, served only as signed', () => {
     it('an expired URL is a 403 saying so, even when its signature is genuine', async () => {
       const objectKey = key(org, 'call-0.wav');
       const past = Math.floor(Date.now() / 1000) - 30;
-      await expect403(`${server.url}/recordings/${objectKey}?expires=${past}&signature=${localSignature(recordings.secret, objectKey, past)}`, 'recording URL has expired');
+      await expect403(
+        `${server.url}/recordings/${objectKey}?expires=${past}&signature=${localSignature(recordings.secret, objectKey, past)}`,
+        'recording URL has expired',
+      );
       // The real signer asked for a lifetime already over produces the same.
       const signer = createLocalSigner(recordings);
       const stale = await signer.sign({ orgId: org.id, key: objectKey, expiresInSeconds: -60, origin: server.url });
@@ -261,7 +267,11 @@ describe('recordings: signed lazily, served only as signed', () => {
     });
 
     afterAll(() => {
-      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret], ['AWS_SESSION_TOKEN', saved.token]] as const) {
+      for (const [name, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.id],
+        ['AWS_SECRET_ACCESS_KEY', saved.secret],
+        ['AWS_SESSION_TOKEN', saved.token],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
@@ -286,9 +296,12 @@ describe('recordings: signed lazily, served only as signed', () => {
     it('through the API, recordingUrl(expiresInSeconds) becomes X-Amz-Expires', async () => {
       const s3Server = await startTestServer({ signer: s3() });
       try {
-        const response = await s3Server.graphql(`{ calls(first: 1, orderBy: { direction: ASC }) { nodes { id recordingUrl(expiresInSeconds: 3600) } } }`, {
-          token: await s3Server.tokenFor(org),
-        });
+        const response = await s3Server.graphql(
+          `{ calls(first: 1, orderBy: { direction: ASC }) { nodes { id recordingUrl(expiresInSeconds: 3600) } } }`,
+          {
+            token: await s3Server.tokenFor(org),
+          },
+        );
         expect(response.body.errors).toBeUndefined();
         const url = new URL(response.body.data.calls.nodes[0].recordingUrl as string);
         expect(url.pathname).toBe(`/switchboard-recordings/${key(org, 'call-0.wav')}`);

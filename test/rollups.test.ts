@@ -24,9 +24,14 @@ const SENTIMENTS: Sentiment[] = ['positive', 'neutral', 'negative'];
 
 /** Instants where bugs hide: local midnights and DST changes in New York and Kolkata. */
 const HOT_SPOTS = [
-  '2026-03-08T05:00:00Z', '2026-03-08T07:00:00Z', '2026-03-09T04:00:00Z', // spring forward (23-hour day)
-  '2026-11-01T04:00:00Z', '2026-11-01T06:00:00Z', '2026-11-02T05:00:00Z', // fall back (25-hour day)
-  '2026-11-01T18:30:00Z', '2026-11-02T18:30:00Z', // Kolkata midnights
+  '2026-03-08T05:00:00Z',
+  '2026-03-08T07:00:00Z',
+  '2026-03-09T04:00:00Z', // spring forward (23-hour day)
+  '2026-11-01T04:00:00Z',
+  '2026-11-01T06:00:00Z',
+  '2026-11-02T05:00:00Z', // fall back (25-hour day)
+  '2026-11-01T18:30:00Z',
+  '2026-11-02T18:30:00Z', // Kolkata midnights
 ].map((iso) => Date.parse(iso));
 
 function randomInstant(random: Random): Date {
@@ -76,7 +81,10 @@ describe('rollups equal raw aggregation under random writes', () => {
       };
     };
     // a multi-row insert and a few single-row ones
-    await db.insertInto('calls').values(Array.from({ length: random.int(5, 40) }, callRow)).execute();
+    await db
+      .insertInto('calls')
+      .values(Array.from({ length: random.int(5, 40) }, callRow))
+      .execute();
     for (let i = 0; i < 3; i++) await db.insertInto('calls').values(callRow()).execute();
 
     const ids = (await db.selectFrom('calls').select('id').where('org_id', '=', org.id).execute()).map((r) => r.id);
@@ -97,7 +105,9 @@ describe('rollups equal raw aggregation under random writes', () => {
         .execute();
     }
     // a multi-row update that shifts calls across local midnight, and one that changes nothing statistical
-    await sql`update calls set started_at = started_at + interval '47 minutes' where org_id = ${org.id}::int8 and id % 5 = ${random.int(0, 4)}`.execute(db);
+    await sql`update calls set started_at = started_at + interval '47 minutes' where org_id = ${org.id}::int8 and id % 5 = ${random.int(0, 4)}`.execute(
+      db,
+    );
     await sql`update calls set summary = 'touched' where org_id = ${org.id}::int8 and id % 3 = 0`.execute(db);
     // deletes, single and multi-row
     if (ids.length) await db.deleteFrom('calls').where('org_id', '=', org.id).where('id', '=', random.pick(ids)).execute();
@@ -129,10 +139,7 @@ describe('rollups equal raw aggregation under random writes', () => {
     const scope = tenantScope(db, org.id);
     for (const { range, now } of randomRanges(random)) {
       const label = JSON.stringify({ range, now });
-      const [viaRollups, viaRaw] = await Promise.all([
-        dashboardFigures(scope, range, now, 'rollups'),
-        dashboardFigures(scope, range, now, 'raw'),
-      ]);
+      const [viaRollups, viaRaw] = await Promise.all([dashboardFigures(scope, range, now, 'rollups'), dashboardFigures(scope, range, now, 'raw')]);
       expect({ label, figures: viaRollups }).toEqual({ label, figures: viaRaw });
       if (range.kind === 'explicit') {
         const [seriesRollups, seriesRaw] = await Promise.all([
@@ -150,7 +157,11 @@ describe('rollups equal raw aggregation under random writes', () => {
     expect(perAgent.reduce((sum, a) => sum + a.calls, 0)).toBe(dashboard.current.total);
   }
 
-  for (const [timezone, seed] of [['America/New_York', 11], ['Asia/Kolkata', 23], ['Europe/London', 37]] as const) {
+  for (const [timezone, seed] of [
+    ['America/New_York', 11],
+    ['Asia/Kolkata', 23],
+    ['Europe/London', 37],
+  ] as const) {
     it(`holds in ${timezone} over 6 rounds of random writes (seed ${seed})`, async () => {
       const random = new Random(seed);
       const org = await createOrg(db, { timezone });
@@ -184,7 +195,15 @@ describe('rollups equal raw aggregation under random writes', () => {
     const agent = await createAgent(db, org.id);
     await db
       .insertInto('calls')
-      .values({ org_id: org.id, agent_id: agent, direction: 'inbound', status: 'completed', from_number: '+15550000001', to_number: '+15550000002', started_at: new Date('2026-05-05T15:00:00Z') })
+      .values({
+        org_id: org.id,
+        agent_id: agent,
+        direction: 'inbound',
+        status: 'completed',
+        from_number: '+15550000001',
+        to_number: '+15550000002',
+        started_at: new Date('2026-05-05T15:00:00Z'),
+      })
       .execute();
     await createAppointment(db, org.id, { contactId: await createContact(db, org.id), agentId: agent, createdAt: new Date('2026-05-05T15:00:00Z') });
     expect(await rollupDifferences(db, org.id)).toEqual([]);

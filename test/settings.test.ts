@@ -28,11 +28,21 @@ function problemsOf(env: Record<string, string>): string[] {
 
 describe('settings from the environment', () => {
   it('an empty variable means its default, like an unset one, for every kind of setting', () => {
-    const config = loadConfig({}, {
-      ...base,
-      JWT_ISSUER: '', PORT: '', RESPONSE_CACHE: '', MAX_QUERY_DEPTH: '', CORS_ORIGINS: '', TRUSTED_DOCUMENTS_MODE: '',
-      RECORDINGS_STORE: 's3', S3_BUCKET: 'calls', S3_REGION: '',
-    });
+    const config = loadConfig(
+      {},
+      {
+        ...base,
+        JWT_ISSUER: '',
+        PORT: '',
+        RESPONSE_CACHE: '',
+        MAX_QUERY_DEPTH: '',
+        CORS_ORIGINS: '',
+        TRUSTED_DOCUMENTS_MODE: '',
+        RECORDINGS_STORE: 's3',
+        S3_BUCKET: 'calls',
+        S3_REGION: '',
+      },
+    );
     expect(config).toMatchObject({ port: 4000, corsOrigins: [], trustedDocuments: { mode: 'off' } });
     expect(config.auth.issuer).toBe('switchboard');
     expect(config.recordings).toMatchObject({ kind: 's3', region: 'us-east-1' });

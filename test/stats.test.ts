@@ -25,22 +25,78 @@ describe('statistics panels', () => {
     server = await startTestServer({ clock: () => NOW });
     org = await createOrg(db, { timezone: 'America/New_York' });
     token = await server.tokenFor(org);
-    agents = [await createAgent(db, org.id, { name: 'Ava' }), await createAgent(db, org.id, { name: 'Ben' }), await createAgent(db, org.id, { name: 'Cy', status: 'archived' })];
+    agents = [
+      await createAgent(db, org.id, { name: 'Ava' }),
+      await createAgent(db, org.id, { name: 'Ben' }),
+      await createAgent(db, org.id, { name: 'Cy', status: 'archived' }),
+    ];
     const contact = await createContact(db, org.id);
     const calls = await createCalls(db, org.id, [
       // Today (3 Nov, local): 3 calls, 2 completed
-      { agentId: agents[0]!, startedAt: at('2026-11-03T14:00:00Z'), status: 'completed', durationSeconds: 100, cost: 0.5, direction: 'inbound', outcome: 'appointment_booked', sentiment: 'positive', contactId: contact },
-      { agentId: agents[0]!, startedAt: at('2026-11-03T15:00:00Z'), status: 'completed', durationSeconds: 300, cost: 1.5, direction: 'outbound', outcome: 'interested', sentiment: 'neutral' },
-      { agentId: agents[1]!, startedAt: at('2026-11-03T16:00:00Z'), status: 'no_answer', durationSeconds: 0, cost: 0, direction: 'outbound', outcome: null, sentiment: null },
+      {
+        agentId: agents[0]!,
+        startedAt: at('2026-11-03T14:00:00Z'),
+        status: 'completed',
+        durationSeconds: 100,
+        cost: 0.5,
+        direction: 'inbound',
+        outcome: 'appointment_booked',
+        sentiment: 'positive',
+        contactId: contact,
+      },
+      {
+        agentId: agents[0]!,
+        startedAt: at('2026-11-03T15:00:00Z'),
+        status: 'completed',
+        durationSeconds: 300,
+        cost: 1.5,
+        direction: 'outbound',
+        outcome: 'interested',
+        sentiment: 'neutral',
+      },
+      {
+        agentId: agents[1]!,
+        startedAt: at('2026-11-03T16:00:00Z'),
+        status: 'no_answer',
+        durationSeconds: 0,
+        cost: 0,
+        direction: 'outbound',
+        outcome: null,
+        sentiment: null,
+      },
       // Just after local midnight today (04:30Z = 23:30 on 2 Nov local? no: EST is UTC-5, so 05:30Z = 00:30 local 3 Nov)
-      { agentId: agents[1]!, startedAt: at('2026-11-03T05:30:00Z'), status: 'completed', durationSeconds: 200, cost: 1, direction: 'inbound', outcome: 'callback_requested', sentiment: 'positive' },
+      {
+        agentId: agents[1]!,
+        startedAt: at('2026-11-03T05:30:00Z'),
+        status: 'completed',
+        durationSeconds: 200,
+        cost: 1,
+        direction: 'inbound',
+        outcome: 'callback_requested',
+        sentiment: 'positive',
+      },
       // Yesterday late evening local (2 Nov 23:30 EST = 3 Nov 04:30Z)
-      { agentId: agents[0]!, startedAt: at('2026-11-03T04:30:00Z'), status: 'completed', durationSeconds: 60, cost: 0.25, direction: 'outbound', outcome: 'not_interested', sentiment: 'negative' },
+      {
+        agentId: agents[0]!,
+        startedAt: at('2026-11-03T04:30:00Z'),
+        status: 'completed',
+        durationSeconds: 60,
+        cost: 0.25,
+        direction: 'outbound',
+        outcome: 'not_interested',
+        sentiment: 'negative',
+      },
       // 1 Nov (25-hour day): 01:30 EDT (05:30Z) and 01:30 EST (06:30Z) are both on 1 Nov local
       { agentId: agents[0]!, startedAt: at('2026-11-01T05:30:00Z'), status: 'completed', durationSeconds: 120, cost: 0.5 },
       { agentId: agents[0]!, startedAt: at('2026-11-01T06:30:00Z'), status: 'busy', durationSeconds: 0, cost: 0 },
     ]);
-    await createAppointment(db, org.id, { contactId: contact, callId: calls[0]!, agentId: agents[0]!, value: 400, createdAt: at('2026-11-03T14:05:00Z') });
+    await createAppointment(db, org.id, {
+      contactId: contact,
+      callId: calls[0]!,
+      agentId: agents[0]!,
+      value: 400,
+      createdAt: at('2026-11-03T14:05:00Z'),
+    });
   });
 
   afterAll(async () => {
@@ -79,8 +135,15 @@ describe('statistics panels', () => {
     expect(d.outboundCalls.current).toBe(2);
     expect(d.averageDurationSeconds.current).toBe(200);
     expect(d.totalCost.current).toBe(3);
-    expect(d.callsByStatus).toEqual([{ key: 'completed', count: 3 }, { key: 'no_answer', count: 1 }]);
-    expect(d.callsBySentiment).toEqual([{ key: 'positive', count: 2 }, { key: 'neutral', count: 1 }, { key: 'none', count: 1 }]);
+    expect(d.callsByStatus).toEqual([
+      { key: 'completed', count: 3 },
+      { key: 'no_answer', count: 1 },
+    ]);
+    expect(d.callsBySentiment).toEqual([
+      { key: 'positive', count: 2 },
+      { key: 'neutral', count: 1 },
+      { key: 'none', count: 1 },
+    ]);
     expect(statements).toBe(1);
   });
 
@@ -119,11 +182,17 @@ describe('statistics panels', () => {
         buckets { label groups { key agent { name } metrics { calls appointments } } }
       }
     }`);
-    const buckets = data.analytics.buckets as { label: string; groups: { agent: { name: string }; metrics: { calls: number; appointments: number } }[] }[];
+    const buckets = data.analytics.buckets as {
+      label: string;
+      groups: { agent: { name: string }; metrics: { calls: number; appointments: number } }[];
+    }[];
     expect(buckets).toHaveLength(7);
     for (const bucket of buckets) expect(bucket.groups.map((g) => g.agent.name)).toEqual(['Ava', 'Ben']);
     const today = buckets.find((b) => b.label === '2026-11-03')!;
-    expect(today.groups.map((g) => g.metrics)).toEqual([{ calls: 2, appointments: 1 }, { calls: 2, appointments: 0 }]);
+    expect(today.groups.map((g) => g.metrics)).toEqual([
+      { calls: 2, appointments: 1 },
+      { calls: 2, appointments: 0 },
+    ]);
   });
 
   it('agent stats for a page of agents are one statement, and the leaderboard ranks by the metric', async () => {

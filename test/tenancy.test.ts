@@ -155,11 +155,7 @@ describe('tenancy: another organisation is indistinguishable from nothing', () =
     const query = `query ($filter: CallFilter) { calls(filter: $filter) { totalCount edges { node { id } } pageInfo { hasNextPage } } }`;
     const byAgent = await sameAsMissing(query, { filter: { agentId: ids.B.Agent } }, { filter: { agentId: missing('Agent') } });
     expect(byAgent.body.data.calls).toEqual({ totalCount: 0, edges: [], pageInfo: { hasNextPage: false } });
-    const byContact = await sameAsMissing(
-      query,
-      { filter: { contactId: ids.B.Contact } },
-      { filter: { contactId: missing('Contact') } },
-    );
+    const byContact = await sameAsMissing(query, { filter: { contactId: ids.B.Contact } }, { filter: { contactId: missing('Contact') } });
     expect(byContact.body.data.calls.totalCount).toBe(0);
     expect(byContact.body.data.calls.edges).toEqual([]);
   });
@@ -239,8 +235,14 @@ describe('tenancy: another organisation is indistinguishable from nothing', () =
     const recordingQuery = `query ($id: ID!) { call(id: $id) { recordingUrl } }`;
 
     beforeAll(() => {
-      for (const [org, label] of [[orgA, 'alpha'], [orgB, 'bravo']] as const) {
-        const file = path.join(server.config.recordings.kind === 'local' ? server.config.recordings.dir : '', `orgs/${org.id}/recordings/${label}.wav`);
+      for (const [org, label] of [
+        [orgA, 'alpha'],
+        [orgB, 'bravo'],
+      ] as const) {
+        const file = path.join(
+          server.config.recordings.kind === 'local' ? server.config.recordings.dir : '',
+          `orgs/${org.id}/recordings/${label}.wav`,
+        );
         mkdirSync(path.dirname(file), { recursive: true });
         writeFileSync(file, `${label} audio`);
       }
@@ -293,7 +295,11 @@ describe('tenancy: another organisation is indistinguishable from nothing', () =
       expect(response.body.data).toEqual({ call: { recordingUrl: null } });
       expect(response.body.errors).toEqual([
         // requestId: the same id as the x-request-id header and the log line for this error.
-        { message: 'Internal server error', path: ['call', 'recordingUrl'], extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: expect.any(String) } },
+        {
+          message: 'Internal server error',
+          path: ['call', 'recordingUrl'],
+          extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: expect.any(String) },
+        },
       ]);
       expect(JSON.stringify(response.body)).not.toContain(`orgs/${orgB.id}/`);
     });
@@ -307,7 +313,7 @@ describe('tenancy: another organisation is indistinguishable from nothing', () =
  * does not exist. The HTTP specs above go through resolvers, which check some
  * ids themselves; this one asks the loaders directly, every one of them.
  */
-describe('tenancy by construction: loaders made from one organisation\'s scope see nothing of another\'s', () => {
+describe("tenancy by construction: loaders made from one organisation's scope see nothing of another's", () => {
   let db: Db;
   let closeDb: () => Promise<void>;
   let orgA: TestOrg;

@@ -8,15 +8,7 @@ import { dashboardFigures } from '../src/stats/dashboard';
 import { rollupDifferences } from '../src/stats/rollupCheck';
 import { signPayload, signatureHeader } from '../src/webhooks/signature';
 import { openTestDb, testDatabaseUrl } from './support/db';
-import {
-  countRows,
-  createContact,
-  createOrg,
-  createProviderAgent,
-  createWebhookSecret,
-  type ProviderAgent,
-  type TestOrg,
-} from './support/factories';
+import { countRows, createContact, createOrg, createProviderAgent, createWebhookSecret, type ProviderAgent, type TestOrg } from './support/factories';
 import { startTestServer, type TestServer } from './support/server';
 import { callEvent, deliver, inParallel, newCallScript, type CallScript, type Delivery, type EventType } from './support/webhooks';
 
@@ -73,8 +65,21 @@ describe('call-report webhooks', () => {
     return db
       .selectFrom('calls')
       .select([
-        'id', 'agent_id', 'contact_id', 'direction', 'status', 'from_number', 'to_number', 'started_at', 'ended_at',
-        'duration_seconds', 'cost', 'outcome', 'sentiment', 'summary', 'recording_key',
+        'id',
+        'agent_id',
+        'contact_id',
+        'direction',
+        'status',
+        'from_number',
+        'to_number',
+        'started_at',
+        'ended_at',
+        'duration_seconds',
+        'cost',
+        'outcome',
+        'sentiment',
+        'summary',
+        'recording_key',
       ])
       .where('org_id', '=', orgId)
       .where('provider_call_id', '=', providerCallId)
@@ -275,7 +280,13 @@ describe('call-report webhooks', () => {
       const rotatingAgent = await createProviderAgent(db, rotating.id);
       const oldSecret = await createWebhookSecret(db, rotating.id, { expiresAt: new Date(Date.now() + 3_600_000) });
       const newSecret = await createWebhookSecret(db, rotating.id);
-      for (const secrets of [[oldSecret, newSecret], [newSecret, oldSecret], [oldSecret], [newSecret], ['whsec_unrelated_secret_value_x', newSecret]]) {
+      for (const secrets of [
+        [oldSecret, newSecret],
+        [newSecret, oldSecret],
+        [oldSecret],
+        [newSecret],
+        ['whsec_unrelated_secret_value_x', newSecret],
+      ]) {
         const reply = await deliver(server.url, rotating.slug, callEvent(newCallScript(rotatingAgent), 'call.started'), { secrets });
         expect({ secrets: secrets.length, status: reply.status }).toEqual({ secrets: secrets.length, status: 200 });
       }
@@ -291,15 +302,16 @@ describe('call-report webhooks', () => {
       expect({ calls: await countRows(db, 'calls', org.id), events: await webhookEventCount(org.id) }).toEqual(before);
     });
 
-    it.each([['not JSON at all', 'call ended, please record'], ['truncated JSON', '{"id": "evt_1", "type": "call.'], ['an empty body', '']])(
-      'malformed JSON (%s) is MALFORMED_JSON',
-      async (_label, body) => {
-        const reply = await send(body);
-        expectCleanJson(reply);
-        expect(reply.status).toBe(400);
-        expect(reply.body.error?.code).toBe('MALFORMED_JSON');
-      },
-    );
+    it.each([
+      ['not JSON at all', 'call ended, please record'],
+      ['truncated JSON', '{"id": "evt_1", "type": "call.'],
+      ['an empty body', ''],
+    ])('malformed JSON (%s) is MALFORMED_JSON', async (_label, body) => {
+      const reply = await send(body);
+      expectCleanJson(reply);
+      expect(reply.status).toBe(400);
+      expect(reply.body.error?.code).toBe('MALFORMED_JSON');
+    });
 
     const script = () => newCallScript(agent);
     const cases: [string, () => unknown, string][] = [
@@ -319,9 +331,21 @@ describe('call-report webhooks', () => {
       ['a cost that is a string', () => callEvent(script(), 'call.ended', { call: { cost: '0.25' } }), 'call.cost'],
       ['an unknown outcome', () => callEvent(script(), 'call.ended', { call: { outcome: 'sold_a_boat' } }), 'call.outcome'],
       ['an end before the start', () => callEvent(script(), 'call.ended', { call: { ended_at: '2000-01-01T00:00:00Z' } }), 'call.ended_at'],
-      ['a recording key escaping its folder', () => callEvent(script(), 'call.recording_ready', { top: { recording: { key: '../../orgs/1/secret.wav' } } }), 'recording.key'],
-      ['an absolute recording key', () => callEvent(script(), 'call.recording_ready', { top: { recording: { key: '/orgs/1/x.wav' } } }), 'recording.key'],
-      ['a transcript segment without a speaker', () => callEvent(script(), 'call.transcript_ready', { top: { transcript: { text: 'x', segments: [{ text: 'hi' }] } } }), 'transcript.segments[0].speaker'],
+      [
+        'a recording key escaping its folder',
+        () => callEvent(script(), 'call.recording_ready', { top: { recording: { key: '../../orgs/1/secret.wav' } } }),
+        'recording.key',
+      ],
+      [
+        'an absolute recording key',
+        () => callEvent(script(), 'call.recording_ready', { top: { recording: { key: '/orgs/1/x.wav' } } }),
+        'recording.key',
+      ],
+      [
+        'a transcript segment without a speaker',
+        () => callEvent(script(), 'call.transcript_ready', { top: { transcript: { text: 'x', segments: [{ text: 'hi' }] } } }),
+        'transcript.segments[0].speaker',
+      ],
       ['a NUL character in the summary', () => callEvent(script(), 'call.ended', { call: { summary: 'bad\u0000byte' } }), 'call.summary'],
       ['a lone surrogate in an unknown field', () => callEvent(script(), 'call.started', { top: { extra: { note: '\ud800' } } }), 'extra.note'],
     ];
@@ -449,10 +473,16 @@ describe('call-report webhooks', () => {
     });
 
     it('a later call.ended corrects an earlier one; the earlier one arriving last changes nothing', async () => {
-      for (const order of [['early', 'late'], ['late', 'early']]) {
+      for (const order of [
+        ['early', 'late'],
+        ['late', 'early'],
+      ]) {
         const script = newCallScript(agent);
         const early = callEvent(script, 'call.ended', { secondsIn: 100, call: { status: 'completed', cost: 0.2, outcome: 'interested' } });
-        const late = callEvent(script, 'call.ended', { secondsIn: 130, call: { status: 'voicemail', cost: 0.3, outcome: 'voicemail_left', summary: null } });
+        const late = callEvent(script, 'call.ended', {
+          secondsIn: 130,
+          call: { status: 'voicemail', cost: 0.3, outcome: 'voicemail_left', summary: null },
+        });
         for (const which of order) await send(which === 'early' ? early : late);
         expect({ order, call: (await callsOf(org.id, script.callId))[0] }).toMatchObject({
           order,
@@ -462,7 +492,10 @@ describe('call-report webhooks', () => {
     });
 
     it('a later transcript replaces an earlier one, in either order', async () => {
-      for (const order of [['early', 'late'], ['late', 'early']]) {
+      for (const order of [
+        ['early', 'late'],
+        ['late', 'early'],
+      ]) {
         const script = newCallScript(agent);
         const early = callEvent(script, 'call.transcript_ready', { secondsIn: 200, top: { transcript: { text: 'draft' } } });
         const late = callEvent(script, 'call.transcript_ready', { secondsIn: 300, top: { transcript: { text: 'final' } } });
@@ -556,7 +589,11 @@ describe('call-report webhooks', () => {
     it('many deliveries in parallel — duplicates, out-of-order pairs, corrections — leave rollups equal to raw rows and the dashboard equal to raw counts', async () => {
       const stats = await createOrg(db, { timezone: 'America/New_York' });
       const statsSecret = await createWebhookSecret(db, stats.id);
-      const agents = [await createProviderAgent(db, stats.id), await createProviderAgent(db, stats.id), await createProviderAgent(db, stats.id, { provider: 'vapi' })];
+      const agents = [
+        await createProviderAgent(db, stats.id),
+        await createProviderAgent(db, stats.id),
+        await createProviderAgent(db, stats.id, { provider: 'vapi' }),
+      ];
       for (let i = 0; i < 5; i++) await createContact(db, stats.id, { phone: `+1646555${String(1000 + i)}` });
 
       const random = new Random(20260302);
@@ -586,7 +623,12 @@ describe('call-report webhooks', () => {
           const duration = random.int(5, 900);
           last = { status: random.pick(finalStatuses), cost: random.int(0, 9999) / 10_000, duration };
           // a correction is stamped later than the report it corrects
-          events.push(callEvent(script, 'call.ended', { secondsIn: 1000 + e * 10, call: { status: last.status, cost: last.cost, duration_seconds: duration, outcome: random.pick(['interested', 'no_outcome', null]) } }));
+          events.push(
+            callEvent(script, 'call.ended', {
+              secondsIn: 1000 + e * 10,
+              call: { status: last.status, cost: last.cost, duration_seconds: duration, outcome: random.pick(['interested', 'no_outcome', null]) },
+            }),
+          );
         }
         expected.set(script.callId, last);
         if (random.chance(0.5)) events.push(callEvent(script, 'call.recording_ready', { secondsIn: 2000 }));
@@ -610,8 +652,10 @@ describe('call-report webhooks', () => {
         .execute();
       for (const row of finals) {
         const want = expected.get(row.provider_call_id!)!;
-        expect({ call: row.provider_call_id, status: row.status, cost: row.cost, duration: row.duration_seconds })
-          .toEqual({ call: row.provider_call_id, ...want });
+        expect({ call: row.provider_call_id, status: row.status, cost: row.cost, duration: row.duration_seconds }).toEqual({
+          call: row.provider_call_id,
+          ...want,
+        });
       }
 
       // The rollups (kept by the triggers inside every delivery's transaction) equal a fresh aggregation.
@@ -623,7 +667,9 @@ describe('call-report webhooks', () => {
       const scope = tenantScope(db, stats.id);
       expect(await dashboardFigures(scope, range, to, 'rollups')).toEqual(await dashboardFigures(scope, range, to, 'raw'));
 
-      const { rows: [raw] } = await sql<{ total: number; completed: number; cost: number; inbound: number }>`
+      const {
+        rows: [raw],
+      } = await sql<{ total: number; completed: number; cost: number; inbound: number }>`
         select count(*)::int as total, (count(*) filter (where status = 'completed'))::int as completed,
                coalesce(sum(cost), 0)::float8 as cost, (count(*) filter (where direction = 'inbound'))::int as inbound
         from calls where org_id = ${stats.id}::int8 and started_at >= ${from} and started_at < ${to}`.execute(db);
@@ -660,8 +706,7 @@ describe('call-report webhooks', () => {
   describe('npm run webhook:secret', () => {
     const TSX = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
     const CLI = path.join(__dirname, '..', 'src', 'cli', 'webhookSecret.ts');
-    const run = (...args: string[]) =>
-      spawnSync(TSX, [CLI, ...args], { env: { ...process.env, DATABASE_URL: testDatabaseUrl() }, encoding: 'utf8' });
+    const run = (...args: string[]) => spawnSync(TSX, [CLI, ...args], { env: { ...process.env, DATABASE_URL: testDatabaseUrl() }, encoding: 'utf8' });
 
     it('prints only a new secret that verifies; rotating keeps the old one for the grace period, --grace-seconds 0 revokes it', async () => {
       const cliOrg = await createOrg(db);
@@ -687,7 +732,12 @@ describe('call-report webhooks', () => {
       expect((await post([thirdSecret])).status).toBe(200);
 
       const listing = run('--org', cliOrg.slug, '--list');
-      expect(listing.stdout.trim().split('\n').map((line) => line.split('\t').pop())).toEqual(['expired', 'expired', 'active']);
+      expect(
+        listing.stdout
+          .trim()
+          .split('\n')
+          .map((line) => line.split('\t').pop()),
+      ).toEqual(['expired', 'expired', 'active']);
       expect(listing.stdout).not.toContain(thirdSecret);
     }, 60_000);
 

@@ -63,7 +63,13 @@ export class CacheRuntime {
     const needsListener = config.responseCache || config.entityCache;
     const usable = () => config.entityCache && this.trusted();
     const entity = <V>(name: string, tables: string[]) =>
-      new EntityCache<V>(name, tables, { maxEntries: config.entityCacheMaxEntries, ttlMs: config.entityCacheTtlMs, ...(clock ? { clock } : {}) }, this.stats.for(name), usable);
+      new EntityCache<V>(
+        name,
+        tables,
+        { maxEntries: config.entityCacheMaxEntries, ttlMs: config.entityCacheTtlMs, ...(clock ? { clock } : {}) },
+        this.stats.for(name),
+        usable,
+      );
     this.entities = {
       organisations: entity('organisations', ['organisations']),
       members: entity('members', ['memberships', 'users']),
@@ -77,7 +83,12 @@ export class CacheRuntime {
     const store = (name: string, maxBytes: number, countLookups: boolean): KeyValueCache => {
       const counters = this.stats.for(name);
       if (this.redis) {
-        return new TolerantKeyValueCache(this.redis.cache(name), { counters, timeoutMs: SHARED_CACHE_TIMEOUT_MS, countLookups, onError: onSharedError });
+        return new TolerantKeyValueCache(this.redis.cache(name), {
+          counters,
+          timeoutMs: SHARED_CACHE_TIMEOUT_MS,
+          countLookups,
+          onError: onSharedError,
+        });
       }
       const memory = new LruKeyValueCache({ maxBytes, counters, ...(clock ? { clock } : {}) });
       // Responses can go stale; APQ entries (a query text under its own hash) cannot.

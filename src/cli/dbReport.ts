@@ -67,8 +67,7 @@ function printTable(headers: string[], rows: string[][], numeric: number): void 
     return;
   }
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const pad = (cell: string, i: number, last: boolean) =>
-    i < numeric ? cell.padStart(widths[i] ?? 0) : last ? cell : cell.padEnd(widths[i] ?? 0);
+  const pad = (cell: string, i: number, last: boolean) => (i < numeric ? cell.padStart(widths[i] ?? 0) : last ? cell : cell.padEnd(widths[i] ?? 0));
   const line = (cells: string[]) => '  ' + cells.map((cell, i) => pad(cell, i, i === cells.length - 1)).join('  ');
   console.log(line(headers));
   for (const row of rows) console.log(line(row));

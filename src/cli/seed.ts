@@ -63,11 +63,14 @@ async function main(): Promise<void> {
       reset: values.reset,
       log: (line) => console.error(line),
     });
-    const counts = `${result.organisations.length} orgs, ${result.calls} calls, ${result.contacts} contacts, `
-      + `${result.agents} agents, ${result.appointments} appointments`;
-    console.log(result.reused
-      ? `seed: dataset "${result.prefix}" exists (${counts}); nothing to do`
-      : `seed: "${result.prefix}" ${counts} in ${result.seconds.toFixed(1)}s`);
+    const counts =
+      `${result.organisations.length} orgs, ${result.calls} calls, ${result.contacts} contacts, ` +
+      `${result.agents} agents, ${result.appointments} appointments`;
+    console.log(
+      result.reused
+        ? `seed: dataset "${result.prefix}" exists (${counts}); nothing to do`
+        : `seed: "${result.prefix}" ${counts} in ${result.seconds.toFixed(1)}s`,
+    );
   } finally {
     await pool.end();
     await location.release();

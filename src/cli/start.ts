@@ -48,9 +48,7 @@ async function main(): Promise<void> {
     if (seeded) logger.info({ ...seeded, organisations: seeded.organisations.map((o) => o.slug) }, 'seeded demo data');
   }
   const devToken =
-    config.env !== 'production' && config.auth.kind === 'hs256'
-      ? await devTokenFor(config, db, 'acme', 'admin').catch(() => undefined)
-      : undefined;
+    config.env !== 'production' && config.auth.kind === 'hs256' ? await devTokenFor(config, db, 'acme', 'admin').catch(() => undefined) : undefined;
 
   const services = await createServices(config, logger, { database, ...(devToken ? { devToken } : {}) });
   const server = await createServer(services);
@@ -58,8 +56,7 @@ async function main(): Promise<void> {
   const base = `http://localhost:${address.port}`;
   logger.info(
     { ms: Date.now() - startedAt, database: location.embedded ? 'embedded' : 'external', host: config.host, port: address.port },
-    `Switchboard ready at ${base}/graphql — GraphiQL ${base}/graphiql` +
-      (devToken ? ` — token (acme admin): ${devToken}` : ''),
+    `Switchboard ready at ${base}/graphql — GraphiQL ${base}/graphiql` + (devToken ? ` — token (acme admin): ${devToken}` : ''),
   );
 
   let stopping = false;

@@ -18,7 +18,8 @@ async function main(): Promise<void> {
   const role = values.role as Role;
   if (!['admin', 'member', 'viewer'].includes(role)) throw new Error('--role must be admin, member or viewer');
   const expiresIn = values['expires-in'] ? Number(values['expires-in']) : undefined;
-  if (expiresIn !== undefined && !(Number.isInteger(expiresIn) && expiresIn > 0)) throw new Error('--expires-in must be a positive number of seconds');
+  if (expiresIn !== undefined && !(Number.isInteger(expiresIn) && expiresIn > 0))
+    throw new Error('--expires-in must be a positive number of seconds');
 
   const config = loadConfig();
   const location = await locateDatabase(config);

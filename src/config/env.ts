@@ -63,7 +63,10 @@ export function envReader(env: Env = process.env): EnvReader {
       return fallback;
     },
     list(name) {
-      return (string(name) ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+      return (string(name) ?? '')
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean);
     },
   };
 }

@@ -12,8 +12,7 @@ import type { Database } from './schema';
  * (set_config(..., true) is SET LOCAL): it holds through a transaction-pooling
  * proxy and leaves the session as it found it.
  */
-export const DURABLE_COMMIT_STATEMENT =
-  "select set_config('synchronous_commit', 'on', true) where current_setting('synchronous_commit') = 'off'";
+export const DURABLE_COMMIT_STATEMENT = "select set_config('synchronous_commit', 'on', true) where current_setting('synchronous_commit') = 'off'";
 
 /**
  * One transaction whose commit is on disk before this resolves: use it for

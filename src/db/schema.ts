@@ -18,12 +18,18 @@ export type Role = 'admin' | 'member' | 'viewer';
 export type AgentStatus = 'active' | 'paused' | 'archived';
 export type ContactStatus = 'new' | 'contacted' | 'qualified' | 'converted' | 'lost' | 'archived';
 export type CallDirection = 'inbound' | 'outbound';
-export type CallStatus =
-  | 'queued' | 'ringing' | 'in_progress' | 'completed' | 'failed' | 'no_answer' | 'busy' | 'voicemail';
+export type CallStatus = 'queued' | 'ringing' | 'in_progress' | 'completed' | 'failed' | 'no_answer' | 'busy' | 'voicemail';
 export type Sentiment = 'positive' | 'neutral' | 'negative';
 export type CallOutcome =
-  | 'appointment_booked' | 'callback_requested' | 'interested' | 'not_interested' | 'wrong_number'
-  | 'do_not_call' | 'voicemail_left' | 'transferred' | 'no_outcome';
+  | 'appointment_booked'
+  | 'callback_requested'
+  | 'interested'
+  | 'not_interested'
+  | 'wrong_number'
+  | 'do_not_call'
+  | 'voicemail_left'
+  | 'transferred'
+  | 'no_outcome';
 export type AppointmentStatus = 'scheduled' | 'completed' | 'cancelled' | 'no_show';
 
 export interface TranscriptSegment {

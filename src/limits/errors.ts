@@ -1,12 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
-export type LimitCode =
-  | 'QUERY_TOO_DEEP'
-  | 'TOO_MANY_ALIASES'
-  | 'TOO_MANY_DIRECTIVES'
-  | 'TOO_MANY_FIELDS'
-  | 'QUERY_TOO_COMPLEX'
-  | 'TOO_MANY_TOKENS';
+export type LimitCode = 'QUERY_TOO_DEEP' | 'TOO_MANY_ALIASES' | 'TOO_MANY_DIRECTIVES' | 'TOO_MANY_FIELDS' | 'QUERY_TOO_COMPLEX' | 'TOO_MANY_TOKENS';
 
 /**
  * A request over a limit: 400 with a code to switch on. Production says which

@@ -45,9 +45,11 @@ export function checkPageArguments(
       if (!onField || !PAGE_ARGUMENTS.has(argument.name.value)) return;
       const name = argument.name.value;
       const value =
-        argument.value.kind === Kind.VARIABLE ? values[argument.value.name.value]
-        : argument.value.kind === Kind.INT ? Number(argument.value.value)
-        : undefined;
+        argument.value.kind === Kind.VARIABLE
+          ? values[argument.value.name.value]
+          : argument.value.kind === Kind.INT
+            ? Number(argument.value.value)
+            : undefined;
       if (typeof value !== 'number') return;
       if (value < 0) throw inputError(`${name} must not be negative`, name);
       if (value > maxPageSize) throw inputError(`${name} must not exceed ${maxPageSize}`, name);
@@ -70,8 +72,7 @@ export function checkStringLengths(
 ): void {
   const tooLong = (text: string) => text.length > maxLength && codePointsExceed(text, maxLength);
   // Like the other limits, production names the argument but not the number.
-  const refuse = (path: string) =>
-    inputError(production ? `${path} is too long` : `${path} must be at most ${maxLength} characters`, path);
+  const refuse = (path: string) => inputError(production ? `${path} is too long` : `${path} must be at most ${maxLength} characters`, path);
 
   const literal = (value: ValueNode, path: string): void => {
     if (value.kind === Kind.STRING && tooLong(value.value)) throw refuse(path);

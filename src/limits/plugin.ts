@@ -52,7 +52,13 @@ export function queryLimitsPlugin(options: QueryLimitsPluginOptions): ApolloServ
           checkPageArguments(document, operation, request.variables, maxPageSize);
           checkStringLengths(document, operation, request.variables, limits.maxStringLength, production);
           if (measure.cost > limits.maxCost) {
-            throw limitError('QUERY_TOO_COMPLEX', 'The query asks for too much data at once; request smaller pages', measure.cost, limits.maxCost, production);
+            throw limitError(
+              'QUERY_TOO_COMPLEX',
+              'The query asks for too much data at once; request smaller pages',
+              measure.cost,
+              limits.maxCost,
+              production,
+            );
           }
         },
         async willSendResponse({ response }) {

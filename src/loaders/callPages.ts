@@ -43,16 +43,12 @@ export function callPagesByParentLoader(
   parent: CallParent,
   options: LoaderOptions,
 ): DataLoader<CallPageKey, Page<CallListRow>, string> {
-  return groupedLoader<CallPageKey, Page<CallListRow>>(
-    { shapeOf, cacheKeyOf, maxBatchSize: 500 },
-    options,
-    async (group) => {
-      const first = group[0];
-      const byParent = await findCallsPagesByParent(scope, parent, group, first.filter, first.order);
-      // A parent the statement found no rows for has an empty page.
-      return (key) => byParent.get(key.parentId) ?? { rows: [], hasMore: false };
-    },
-  );
+  return groupedLoader<CallPageKey, Page<CallListRow>>({ shapeOf, cacheKeyOf, maxBatchSize: 500 }, options, async (group) => {
+    const first = group[0];
+    const byParent = await findCallsPagesByParent(scope, parent, group, first.filter, first.order);
+    // A parent the statement found no rows for has an empty page.
+    return (key) => byParent.get(key.parentId) ?? { rows: [], hasMore: false };
+  });
 }
 
 export interface CallCountKey {
@@ -61,11 +57,7 @@ export interface CallCountKey {
 }
 
 /** `totalCount` of many parents' call connections: one GROUP BY per distinct filter. */
-export function callCountsByParentLoader(
-  scope: TenantScope,
-  parent: CallParent,
-  options: LoaderOptions,
-): DataLoader<CallCountKey, number, string> {
+export function callCountsByParentLoader(scope: TenantScope, parent: CallParent, options: LoaderOptions): DataLoader<CallCountKey, number, string> {
   return groupedLoader<CallCountKey, number>(
     {
       shapeOf: (key) => JSON.stringify(key.filter),
@@ -74,7 +66,12 @@ export function callCountsByParentLoader(
     },
     options,
     async (group) => {
-      const byParent = await countCallsByParent(scope, parent, group.map((k) => k.parentId), group[0].filter);
+      const byParent = await countCallsByParent(
+        scope,
+        parent,
+        group.map((k) => k.parentId),
+        group[0].filter,
+      );
       return (key) => byParent.get(key.parentId) ?? 0;
     },
   );

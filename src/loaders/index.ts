@@ -19,16 +19,28 @@ import type { EntityCaches } from '../cache/runtime';
 export function createLoaders(scope: TenantScope, options: LoaderOptions, now: Date, caches?: EntityCaches) {
   const sameOrg = () => scope.orgId;
   /** Rows of this organisation by id; behind an entity cache when one is given. */
-  const byId = <Row extends { id: string }>(
-    fetch: (scope: TenantScope, ids: readonly string[]) => Promise<Row[]>,
-    cache?: EntityCache<Row>,
-  ) => rowByKeyLoader(cachedRows(cache, sameOrg, (ids) => fetch(scope, ids), (row) => row.id), (row) => row.id, options);
+  const byId = <Row extends { id: string }>(fetch: (scope: TenantScope, ids: readonly string[]) => Promise<Row[]>, cache?: EntityCache<Row>) =>
+    rowByKeyLoader(
+      cachedRows(
+        cache,
+        sameOrg,
+        (ids) => fetch(scope, ids),
+        (row) => row.id,
+      ),
+      (row) => row.id,
+      options,
+    );
 
   return {
     // Hot, rarely changing rows sit behind entity caches (src/cache) that the database invalidates.
     // An organisation's id is its own organisation: the cache's invalidation key.
     organisationById: rowByKeyLoader(
-      cachedRows(caches?.organisations, (id) => id, (ids) => findOwnOrganisation(scope, ids), (row) => row.id),
+      cachedRows(
+        caches?.organisations,
+        (id) => id,
+        (ids) => findOwnOrganisation(scope, ids),
+        (row) => row.id,
+      ),
       (row) => row.id,
       options,
     ),
@@ -40,7 +52,11 @@ export function createLoaders(scope: TenantScope, options: LoaderOptions, now: D
     phoneNumberById: byId(findPhoneNumbersByIds),
     callMetadataById: byId(findCallMetadata),
     contactMetadataById: byId(findContactMetadata),
-    transcriptByCallId: rowByKeyLoader((ids) => findTranscripts(scope, ids), (row) => row.call_id, options),
+    transcriptByCallId: rowByKeyLoader(
+      (ids) => findTranscripts(scope, ids),
+      (row) => row.call_id,
+      options,
+    ),
     appointmentByCallId: rowByKeyLoader(
       (ids) => findAppointmentsByCalls(scope, ids),
       (row) => row.call_id ?? '',
@@ -52,7 +68,12 @@ export function createLoaders(scope: TenantScope, options: LoaderOptions, now: D
       options,
     ),
     phoneNumbersByAgentId: rowsByKeyLoader(
-      cachedRowLists(caches?.phoneNumbersByAgent, sameOrg, (ids) => findPhoneNumbersByAgents(scope, ids), (row) => row.agent_id ?? ''),
+      cachedRowLists(
+        caches?.phoneNumbersByAgent,
+        sameOrg,
+        (ids) => findPhoneNumbersByAgents(scope, ids),
+        (row) => row.agent_id ?? '',
+      ),
       (row) => row.agent_id ?? '',
       options,
     ),

@@ -29,10 +29,7 @@ export interface Readiness {
 
 const EXPECTED = Object.keys(migrations);
 
-export async function checkReadiness(
-  db: Db,
-  options: { draining: boolean; timeoutMs: number; jwks?: () => KeySetState },
-): Promise<Readiness> {
+export async function checkReadiness(db: Db, options: { draining: boolean; timeoutMs: number; jwks?: () => KeySetState }): Promise<Readiness> {
   const jwks = options.jwks?.();
   const result = (database: Checks['database'], migrationState: Checks['migrations'], draining: boolean) =>
     outcome({ database, migrations: migrationState, draining, ...(jwks ? { jwks } : {}) });

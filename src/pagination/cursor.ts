@@ -33,12 +33,7 @@ export function encodeCursor(ordering: string, value: SortValue, id: string): st
   return Buffer.from(JSON.stringify([ordering, encoded, id]), 'utf8').toString('base64url');
 }
 
-export function decodeCursor(
-  cursor: string,
-  ordering: string,
-  kind: SortValueKind,
-  argument: 'after' | 'before',
-): CursorPosition {
+export function decodeCursor(cursor: string, ordering: string, kind: SortValueKind, argument: 'after' | 'before'): CursorPosition {
   const invalid = () => badUserInput(`${argument} is not a valid cursor for this list`, argument);
   if (cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]*$/.test(cursor)) throw invalid();
   let parsed: unknown;

@@ -20,12 +20,7 @@ export function scanDirection(page: PageRequest, direction: SortDirection): Sort
  * and id always share one direction, so `(a, b) < ($1, $2)` is a single index
  * range condition — never OFFSET, whatever the depth of the page.
  */
-export function keysetBounds(
-  sortColumn: string,
-  idColumn: string,
-  page: PageRequest,
-  direction: SortDirection,
-): RawBuilder<unknown>[] {
+export function keysetBounds(sortColumn: string, idColumn: string, page: PageRequest, direction: SortDirection): RawBuilder<unknown>[] {
   const bounds: RawBuilder<unknown>[] = [];
   const row = sql`(${sql.ref(sortColumn)}, ${sql.ref(idColumn)})`;
   if (page.after) {

@@ -27,7 +27,10 @@ export interface PageLimits {
 export function parsePageArgs(args: ConnectionArgs, ordering: string, kind: SortValueKind, limits: PageLimits): PageRequest {
   const { first, last } = args;
   if (first != null && last != null) throw badUserInput('Pass either first or last, not both', 'first');
-  for (const [name, value] of [['first', first], ['last', last]] as const) {
+  for (const [name, value] of [
+    ['first', first],
+    ['last', last],
+  ] as const) {
     if (value == null) continue;
     if (value < 0) throw badUserInput(`${name} must not be negative`, name);
     if (value > limits.maxPageSize) throw badUserInput(`${name} must not exceed ${limits.maxPageSize}`, name);
@@ -39,4 +42,3 @@ export function parsePageArgs(args: ConnectionArgs, ordering: string, kind: Sort
     before: args.before != null ? decodeCursor(args.before, ordering, kind, 'before') : undefined,
   };
 }
-

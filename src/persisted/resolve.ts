@@ -14,11 +14,7 @@ export type Resolution =
   | { kind: 'forward'; query: unknown; extensions: Record<string, unknown> | undefined }
   | { kind: 'reject'; status: number; code: PersistedErrorCode; message: string };
 
-export type PersistedErrorCode =
-  | 'PERSISTED_QUERY_NOT_FOUND'
-  | 'PERSISTED_QUERY_NOT_ALLOWED'
-  | 'PERSISTED_QUERY_HASH_MISMATCH'
-  | 'BAD_REQUEST';
+export type PersistedErrorCode = 'PERSISTED_QUERY_NOT_FOUND' | 'PERSISTED_QUERY_NOT_ALLOWED' | 'PERSISTED_QUERY_HASH_MISMATCH' | 'BAD_REQUEST';
 
 export interface PersistedSettings {
   mode: TrustedDocumentsMode;

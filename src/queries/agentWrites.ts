@@ -48,24 +48,12 @@ export async function releasePhoneNumbers({ db, orgId }: TenantScope, agentId: s
  * running concurrently waits for this assignment (and then releases the
  * number), or this assignment waits for it and sees the agent archived.
  */
-export async function lockAgentForAssignment(
-  { db, orgId }: TenantScope,
-  id: string,
-): Promise<{ id: string; status: AgentStatus } | undefined> {
-  return db
-    .selectFrom('agents')
-    .select(['id', 'status'])
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .forShare()
-    .executeTakeFirst();
+export async function lockAgentForAssignment({ db, orgId }: TenantScope, id: string): Promise<{ id: string; status: AgentStatus } | undefined> {
+  return db.selectFrom('agents').select(['id', 'status']).where('org_id', '=', orgId).where('id', '=', id).forShare().executeTakeFirst();
 }
 
 /** The number and its current agent, locked so concurrent reassignments of it queue up. */
-export async function lockPhoneNumber(
-  { db, orgId }: TenantScope,
-  id: string,
-): Promise<{ id: string; agent_id: string | null } | undefined> {
+export async function lockPhoneNumber({ db, orgId }: TenantScope, id: string): Promise<{ id: string; agent_id: string | null } | undefined> {
   return db
     .selectFrom('phone_numbers')
     .select(['id', 'agent_id'])
@@ -75,11 +63,7 @@ export async function lockPhoneNumber(
     .executeTakeFirst();
 }
 
-export async function setPhoneNumberAgent(
-  { db, orgId }: TenantScope,
-  id: string,
-  agentId: string | null,
-): Promise<PhoneNumberListRow> {
+export async function setPhoneNumberAgent({ db, orgId }: TenantScope, id: string, agentId: string | null): Promise<PhoneNumberListRow> {
   return db
     .updateTable('phone_numbers')
     .set({ agent_id: agentId })

@@ -4,9 +4,7 @@ import type { AgentRow, AgentStatus, PhoneNumberRow } from '../db/schema';
 import { and, finishPage, keysetBounds, scanDirection, type Page } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
 
-export const AGENT_COLUMNS = [
-  'id', 'org_id', 'name', 'status', 'provider', 'provider_agent_id', 'language', 'created_at', 'updated_at',
-] as const;
+export const AGENT_COLUMNS = ['id', 'org_id', 'name', 'status', 'provider', 'provider_agent_id', 'language', 'created_at', 'updated_at'] as const;
 export type AgentListRow = Pick<AgentRow, (typeof AGENT_COLUMNS)[number]>;
 const agentColumns = AGENT_COLUMNS.map((column) => `a.${column}` as const);
 
@@ -23,11 +21,7 @@ function agentConditions(orgId: string, filter: AgentFilterSpec) {
   return conditions;
 }
 
-export async function findAgentsPage(
-  { db, orgId }: TenantScope,
-  filter: AgentFilterSpec,
-  page: PageRequest,
-): Promise<Page<AgentListRow>> {
+export async function findAgentsPage({ db, orgId }: TenantScope, filter: AgentFilterSpec, page: PageRequest): Promise<Page<AgentListRow>> {
   const scan = scanDirection(page, 'asc');
   const rows = await db
     .selectFrom('agents as a')
@@ -61,10 +55,7 @@ export async function findAgentsByIds({ db, orgId }: TenantScope, ids: readonly 
 export type PhoneNumberListRow = Pick<PhoneNumberRow, 'id' | 'org_id' | 'e164' | 'provider' | 'provider_number_id' | 'agent_id'>;
 export const PHONE_COLUMNS = ['id', 'org_id', 'e164', 'provider', 'provider_number_id', 'agent_id'] as const;
 
-export async function findPhoneNumbersByAgents(
-  { db, orgId }: TenantScope,
-  agentIds: readonly string[],
-): Promise<PhoneNumberListRow[]> {
+export async function findPhoneNumbersByAgents({ db, orgId }: TenantScope, agentIds: readonly string[]): Promise<PhoneNumberListRow[]> {
   return db
     .selectFrom('phone_numbers')
     .select(PHONE_COLUMNS)
@@ -74,10 +65,7 @@ export async function findPhoneNumbersByAgents(
     .execute();
 }
 
-export async function findPhoneNumbersByIds(
-  { db, orgId }: TenantScope,
-  ids: readonly string[],
-): Promise<PhoneNumberListRow[]> {
+export async function findPhoneNumbersByIds({ db, orgId }: TenantScope, ids: readonly string[]): Promise<PhoneNumberListRow[]> {
   return db
     .selectFrom('phone_numbers')
     .select(PHONE_COLUMNS)

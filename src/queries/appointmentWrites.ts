@@ -78,11 +78,7 @@ export async function lockAppointment({ db, orgId }: TenantScope, id: string): P
     .executeTakeFirst();
 }
 
-export async function setAppointmentStatus(
-  { db, orgId }: TenantScope,
-  id: string,
-  status: AppointmentStatus,
-): Promise<AppointmentListRow> {
+export async function setAppointmentStatus({ db, orgId }: TenantScope, id: string, status: AppointmentStatus): Promise<AppointmentListRow> {
   return db
     .updateTable('appointments')
     .set({ status, updated_at: sql`now()` })

@@ -2,9 +2,7 @@ import { sql } from 'kysely';
 import type { TenantScope } from '../db/tenant';
 import type { AppointmentRow } from '../db/schema';
 
-export const APPOINTMENT_COLUMNS = [
-  'id', 'org_id', 'contact_id', 'call_id', 'agent_id', 'scheduled_at', 'status', 'value', 'created_at',
-] as const;
+export const APPOINTMENT_COLUMNS = ['id', 'org_id', 'contact_id', 'call_id', 'agent_id', 'scheduled_at', 'status', 'value', 'created_at'] as const;
 export type AppointmentListRow = Pick<AppointmentRow, (typeof APPOINTMENT_COLUMNS)[number]>;
 
 export async function findAppointmentsByIds({ db, orgId }: TenantScope, ids: readonly string[]): Promise<AppointmentListRow[]> {
@@ -17,10 +15,7 @@ export async function findAppointmentsByIds({ db, orgId }: TenantScope, ids: rea
 }
 
 /** The latest appointment per call (a call books at most one in practice). */
-export async function findAppointmentsByCalls(
-  { db, orgId }: TenantScope,
-  callIds: readonly string[],
-): Promise<AppointmentListRow[]> {
+export async function findAppointmentsByCalls({ db, orgId }: TenantScope, callIds: readonly string[]): Promise<AppointmentListRow[]> {
   return db
     .selectFrom('appointments')
     .distinctOn('call_id')
@@ -32,10 +27,7 @@ export async function findAppointmentsByCalls(
     .execute();
 }
 
-export async function findAppointmentsByContacts(
-  { db, orgId }: TenantScope,
-  contactIds: readonly string[],
-): Promise<AppointmentListRow[]> {
+export async function findAppointmentsByContacts({ db, orgId }: TenantScope, contactIds: readonly string[]): Promise<AppointmentListRow[]> {
   return db
     .selectFrom('appointments')
     .select(APPOINTMENT_COLUMNS)

@@ -12,8 +12,25 @@ import type { PageRequest } from '../pagination/pageArgs';
 
 /** Columns a list of calls reads: everything but the heavy ones. */
 export const CALL_LIST_COLUMNS = [
-  'id', 'org_id', 'agent_id', 'contact_id', 'direction', 'status', 'from_number', 'to_number', 'started_at',
-  'ended_at', 'duration_seconds', 'cost', 'sentiment', 'outcome', 'summary', 'notes', 'recording_key', 'created_at', 'updated_at',
+  'id',
+  'org_id',
+  'agent_id',
+  'contact_id',
+  'direction',
+  'status',
+  'from_number',
+  'to_number',
+  'started_at',
+  'ended_at',
+  'duration_seconds',
+  'cost',
+  'sentiment',
+  'outcome',
+  'summary',
+  'notes',
+  'recording_key',
+  'created_at',
+  'updated_at',
 ] as const;
 export type CallListRow = Pick<CallRow, (typeof CALL_LIST_COLUMNS)[number]>;
 
@@ -111,9 +128,7 @@ export async function findCallsPagesByParent(
       ${keys.map((k) => k.page.after?.value ?? null)}::timestamptz[],
       ${keys.map((k) => k.page.after?.id ?? null)}::int8[],
       ${keys.map((k) => k.page.before?.value ?? null)}::timestamptz[],
-      ${keys.map((k) => k.page.before?.id ?? null)}::int8[])`.as<'k'>(
-    sql`k(parent_id, after_value, after_id, before_value, before_id)`,
-  );
+      ${keys.map((k) => k.page.before?.id ?? null)}::int8[])`.as<'k'>(sql`k(parent_id, after_value, after_id, before_value, before_id)`);
 
   const rows = await db
     .selectFrom(keyTable)

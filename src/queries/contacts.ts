@@ -7,7 +7,17 @@ import type { SortValueKind } from '../pagination/cursor';
 
 /** Columns a list of contacts reads: metadata is loaded on demand only. */
 export const CONTACT_LIST_COLUMNS = [
-  'id', 'org_id', 'name', 'phone', 'email', 'lead_score', 'status', 'tags', 'created_at', 'updated_at', 'last_contacted_at',
+  'id',
+  'org_id',
+  'name',
+  'phone',
+  'email',
+  'lead_score',
+  'status',
+  'tags',
+  'created_at',
+  'updated_at',
+  'last_contacted_at',
 ] as const;
 export type ContactListRow = Pick<ContactRow, (typeof CONTACT_LIST_COLUMNS)[number]>;
 const contactColumns = CONTACT_LIST_COLUMNS.map((column) => `ct.${column}` as const);

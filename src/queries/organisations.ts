@@ -22,11 +22,7 @@ export async function findOrganisationsByIds(db: Db, ids: readonly string[]): Pr
 }
 
 export async function findOrganisationBySlug(db: Db, slug: string): Promise<OrganisationListRow | undefined> {
-  return db
-    .selectFrom('organisations')
-    .select(['id', 'slug', 'name', 'timezone', 'created_at'])
-    .where('slug', '=', slug)
-    .executeTakeFirst();
+  return db.selectFrom('organisations').select(['id', 'slug', 'name', 'timezone', 'created_at']).where('slug', '=', slug).executeTakeFirst();
 }
 
 /**
@@ -53,16 +49,6 @@ export async function findMembersByIds({ db, orgId }: TenantScope, userIds: read
 }
 
 /** The first admin of an organisation: whom a development token speaks for. */
-export async function findFirstMember(
-  db: Db,
-  orgId: string,
-  role: Role,
-): Promise<{ user_id: string } | undefined> {
-  return db
-    .selectFrom('memberships')
-    .select('user_id')
-    .where('org_id', '=', orgId)
-    .where('role', '=', role)
-    .orderBy('user_id')
-    .executeTakeFirst();
+export async function findFirstMember(db: Db, orgId: string, role: Role): Promise<{ user_id: string } | undefined> {
+  return db.selectFrom('memberships').select('user_id').where('org_id', '=', orgId).where('role', '=', role).orderBy('user_id').executeTakeFirst();
 }

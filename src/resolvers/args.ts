@@ -63,7 +63,10 @@ export function rangeSpec(input: DateRangeInput, options: { hourly?: boolean } =
   if (input.preset != null) return { kind: 'preset', preset: toDbEnum(input.preset) };
   if (input.from == null || input.to == null) throw badUserInput('range needs a preset, or both from and to', 'range');
   const { from, to } = input;
-  for (const [name, date] of [['range.from', from], ['range.to', to]] as const) {
+  for (const [name, date] of [
+    ['range.from', from],
+    ['range.to', to],
+  ] as const) {
     if (date.getTime() < EARLIEST_RANGE_MS || date.getTime() > LATEST_RANGE_MS) {
       throw badUserInput(`${name} must be between 1900-01-01 and 9999-01-01`, name);
     }

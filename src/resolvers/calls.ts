@@ -53,9 +53,7 @@ export async function childCallConnection(
   const order = callOrderSpec(args.orderBy);
   const page = parsePageArgs(args, callOrdering(order), 'timestamp', ctx.limits);
   const [pages, counts] =
-    parent === 'agent_id'
-      ? [ctx.loaders.callsByAgent, ctx.loaders.callCountByAgent]
-      : [ctx.loaders.callsByContact, ctx.loaders.callCountByContact];
+    parent === 'agent_id' ? [ctx.loaders.callsByAgent, ctx.loaders.callCountByAgent] : [ctx.loaders.callsByContact, ctx.loaders.callCountByContact];
   const result = await pages.load({ parentId, filter, order, page });
   primeCalls(ctx, result.rows);
   return toConnection(result, page, callCursor(order), () => counts.load({ parentId, filter }));

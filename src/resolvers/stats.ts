@@ -1,10 +1,4 @@
-import type {
-  AnalyticsGroupResolvers,
-  DashboardResolvers,
-  LeaderboardEntryResolvers,
-  QueryResolvers,
-  Trend,
-} from '../generated/graphql';
+import type { AnalyticsGroupResolvers, DashboardResolvers, LeaderboardEntryResolvers, QueryResolvers, Trend } from '../generated/graphql';
 import { badUserInput } from '../graphql/errors';
 import { agentLeaderboard, type LeaderboardMetric } from '../stats/agents';
 import { analyticsSeries, type AnalyticsBucketModel, type GroupBy } from '../stats/analytics';
@@ -21,12 +15,13 @@ function trend(current: number | null, previous: number | null): Trend {
   return { current, previous, change: change === null ? null : Math.round(change * 10_000) / 10_000 };
 }
 
-const ratio = (numerator: number, denominator: number) =>
-  denominator > 0 ? Math.round((numerator / denominator) * 10_000) / 10_000 : null;
+const ratio = (numerator: number, denominator: number) => (denominator > 0 ? Math.round((numerator / denominator) * 10_000) / 10_000 : null);
 
 /** Headline figures are ratios of sums PostgreSQL computed; nothing is counted here. */
-const headline = (pick: (figures: PeriodFigures) => number | null): DashboardResolvers['totalCalls'] =>
-  (dashboard) => trend(pick(dashboard.current), pick(dashboard.previous));
+const headline =
+  (pick: (figures: PeriodFigures) => number | null): DashboardResolvers['totalCalls'] =>
+  (dashboard) =>
+    trend(pick(dashboard.current), pick(dashboard.previous));
 
 export const Dashboard: DashboardResolvers = {
   range: (dashboard) => dashboard.range,
@@ -80,8 +75,7 @@ export const statsQueries: Pick<QueryResolvers, 'dashboard' | 'analytics' | 'age
     return agentLeaderboard(ctx.scope, rangeSpec(range), toDbEnum(metric) satisfies LeaderboardMetric, limit, ctx.now);
   },
 
-  contactStats: (_root, { range }, ctx) =>
-    contactFigures(ctx.scope, range ? rangeSpec(range) : { kind: 'preset', preset: 'last_30_days' }, ctx.now),
+  contactStats: (_root, { range }, ctx) => contactFigures(ctx.scope, range ? rangeSpec(range) : { kind: 'preset', preset: 'last_30_days' }, ctx.now),
 };
 
 export const LeaderboardEntry: LeaderboardEntryResolvers = {

@@ -4,7 +4,15 @@ import { performance } from 'node:perf_hooks';
 import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Db } from '../db/database';
 import type {
-  AgentStatus, AppointmentStatus, CallDirection, CallOutcome, CallStatus, ContactStatus, Database, Role, Sentiment,
+  AgentStatus,
+  AppointmentStatus,
+  CallDirection,
+  CallOutcome,
+  CallStatus,
+  ContactStatus,
+  Database,
+  Role,
+  Sentiment,
   TranscriptSegment,
 } from '../db/schema';
 import { Random, WeightedIndex, seedFrom } from './random';
@@ -99,12 +107,14 @@ interface OrgSpec {
 const CALLBACK_WHENS = ['tomorrow morning', 'after 5pm', 'next week', 'on Friday', 'later this afternoon', 'on Monday'];
 
 /** NANP area codes around the New York practice; 212 is reserved for the organisation's own lines. */
+// prettier-ignore
 const US_AREA_CODES = [
   '646', '332', '917', '718', '347', '929', '516', '631', '914', '201', '551', '973', '862', '908', '732', '848',
   '203', '475', '845', '570', '610', '484', '215', '267', '856', '609', '302', '410', '443', '240', '301', '202',
   '703', '571', '617', '857', '781', '339', '508', '413',
 ];
 
+// prettier-ignore
 const ACME: OrgSpec = {
   slug: 'acme',
   name: 'Acme Dental Group',
@@ -240,9 +250,11 @@ const ACME: OrgSpec = {
 };
 
 /** Ofcom's ranges reserved for drama: never assigned to a real line. */
+// prettier-ignore
 const UK_DRAMA_PREFIXES = ['441134960', '441144960', '441154960', '441164960', '441174960', '441184960', '441214960',
   '441314960', '441414960', '441514960', '441614960', '441914980'];
 
+// prettier-ignore
 const GLOBEX: OrgSpec = {
   slug: 'globex',
   name: 'Globex Realty',
@@ -390,32 +402,62 @@ const WEEKDAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', '
  */
 type TerminalStatus = Exclude<CallStatus, 'queued' | 'ringing' | 'in_progress'>;
 const OUTBOUND_STATUSES: readonly (readonly [TerminalStatus, number])[] = [
-  ['completed', 47], ['no_answer', 23], ['voicemail', 17], ['busy', 8], ['failed', 5],
+  ['completed', 47],
+  ['no_answer', 23],
+  ['voicemail', 17],
+  ['busy', 8],
+  ['failed', 5],
 ];
 const INBOUND_STATUSES: readonly (readonly [TerminalStatus, number])[] = [
-  ['completed', 86], ['no_answer', 7], ['busy', 3], ['failed', 4],
+  ['completed', 86],
+  ['no_answer', 7],
+  ['busy', 3],
+  ['failed', 4],
 ];
 
 type ConversationOutcome = Exclude<CallOutcome, 'voicemail_left'>;
 const OUTCOMES: readonly (readonly [ConversationOutcome, number])[] = [
-  ['appointment_booked', 12], ['callback_requested', 14], ['interested', 16], ['not_interested', 18],
-  ['wrong_number', 4], ['do_not_call', 3], ['transferred', 10], ['no_outcome', 23],
+  ['appointment_booked', 12],
+  ['callback_requested', 14],
+  ['interested', 16],
+  ['not_interested', 18],
+  ['wrong_number', 4],
+  ['do_not_call', 3],
+  ['transferred', 10],
+  ['no_outcome', 23],
 ];
 
 /** Median seconds and log-spread per outcome: bookings take a while, wrong numbers do not. */
 const OUTCOME_DURATION: Record<ConversationOutcome, readonly [number, number]> = {
-  appointment_booked: [260, 0.45], callback_requested: [110, 0.5], interested: [200, 0.5], not_interested: [70, 0.5],
-  wrong_number: [35, 0.3], do_not_call: [40, 0.35], transferred: [150, 0.6], no_outcome: [90, 0.7],
+  appointment_booked: [260, 0.45],
+  callback_requested: [110, 0.5],
+  interested: [200, 0.5],
+  not_interested: [70, 0.5],
+  wrong_number: [35, 0.3],
+  do_not_call: [40, 0.35],
+  transferred: [150, 0.6],
+  no_outcome: [90, 0.7],
 };
 
 /** [positive, neutral, negative] weights per outcome. */
 const OUTCOME_SENTIMENT: Record<ConversationOutcome, readonly [number, number, number]> = {
-  appointment_booked: [75, 22, 3], callback_requested: [40, 50, 10], interested: [60, 35, 5], not_interested: [5, 50, 45],
-  wrong_number: [5, 70, 25], do_not_call: [2, 28, 70], transferred: [30, 50, 20], no_outcome: [15, 60, 25],
+  appointment_booked: [75, 22, 3],
+  callback_requested: [40, 50, 10],
+  interested: [60, 35, 5],
+  not_interested: [5, 50, 45],
+  wrong_number: [5, 70, 25],
+  do_not_call: [2, 28, 70],
+  transferred: [30, 50, 20],
+  no_outcome: [15, 60, 25],
 };
 
 const LEAD_SCORE: Record<ContactStatus, readonly [number, number]> = {
-  new: [35, 15], contacted: [45, 15], qualified: [68, 12], converted: [84, 9], lost: [15, 10], archived: [22, 12],
+  new: [35, 15],
+  contacted: [45, 15],
+  qualified: [68, 12],
+  converted: [84, 9],
+  lost: [15, 10],
+  archived: [22, 12],
 };
 
 // ------------------------------------------------------------ time zones
@@ -431,7 +473,13 @@ class ZoneClock {
 
   constructor(readonly timeZone: string) {
     this.format = new Intl.DateTimeFormat('en-US', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric',
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
     });
   }
 
@@ -558,7 +606,10 @@ function fill(template: string, values: Record<string, string>): string {
 }
 
 function emailLocalPart(text: string): string {
-  return text.normalize('NFD').replace(/[^A-Za-z]/g, '').toLowerCase();
+  return text
+    .normalize('NFD')
+    .replace(/[^A-Za-z]/g, '')
+    .toLowerCase();
 }
 
 function clamp(value: number, min: number, max: number): number {
@@ -566,7 +617,8 @@ function clamp(value: number, min: number, max: number): number {
 }
 
 function providerCallId(random: Random, provider: Provider): string {
-  if (provider === 'vapi') return `${random.hex(8)}-${random.hex(4)}-4${random.hex(3)}-${random.pick(['8', '9', 'a', 'b'])}${random.hex(3)}-${random.hex(12)}`;
+  if (provider === 'vapi')
+    return `${random.hex(8)}-${random.hex(4)}-4${random.hex(3)}-${random.pick(['8', '9', 'a', 'b'])}${random.hex(3)}-${random.hex(12)}`;
   if (provider === 'elevenlabs') return `conv_${random.hex(26)}`;
   return `call_${random.hex(24)}`;
 }
@@ -587,7 +639,14 @@ function planOrganisation(spec: OrgSpec, nowMs: number): OrgPlan {
   settleContacts(org, contacts);
   const transcripts = planTranscripts(org, calls, agents, contacts);
   return {
-    spec, createdMs: nowMs - spec.createdDaysAgo * DAY_MS, agents, numbers, contacts, calls, transcripts, appointments,
+    spec,
+    createdMs: nowMs - spec.createdDaysAgo * DAY_MS,
+    agents,
+    numbers,
+    contacts,
+    calls,
+    transcripts,
+    appointments,
     audio: planAudio(spec),
   };
 }
@@ -662,7 +721,12 @@ function planContacts({ spec, nowMs, random }: Planning): { contacts: PlannedCon
       email = candidate;
     }
     const ageDays = random.chance(0.7) ? random.float(0, CONTACT_DAYS) : random.float(0, 60);
-    const tagCount = random.weighted([[0, 30], [1, 40], [2, 22], [3, 8]] as const);
+    const tagCount = random.weighted([
+      [0, 30],
+      [1, 40],
+      [2, 22],
+      [3, 8],
+    ] as const);
     contacts.push({
       name: `${first} ${last}`,
       firstName: first,
@@ -670,7 +734,10 @@ function planContacts({ spec, nowMs, random }: Planning): { contacts: PlannedCon
       email,
       leadScore: 0,
       status: 'new',
-      tags: random.shuffle([...spec.tags]).slice(0, tagCount).sort(),
+      tags: random
+        .shuffle([...spec.tags])
+        .slice(0, tagCount)
+        .sort(),
       metadata: JSON.stringify(spec.contactMetadata(random)),
       createdMs: Math.floor(nowMs - ageDays * DAY_MS),
       updatedMs: 0,
@@ -826,7 +893,10 @@ function planCall(
       when = booking.when;
     }
     summary = fill(random.pick(spec.summaries[outcome]), {
-      first: contactPlan?.firstName ?? 'The caller', service, when, callback: random.pick(CALLBACK_WHENS),
+      first: contactPlan?.firstName ?? 'The caller',
+      service,
+      when,
+      callback: random.pick(CALLBACK_WHENS),
     });
     topic = service;
     slot = when;
@@ -839,13 +909,23 @@ function planCall(
   }
 
   const call: PlannedCall = {
-    agent, contact, direction, status,
+    agent,
+    contact,
+    direction,
+    status,
     from: direction === 'inbound' ? contactPhone : agentPlan.number,
     to: direction === 'inbound' ? agentPlan.number : contactPhone,
-    startedMs: t, endedMs, duration,
+    startedMs: t,
+    endedMs,
+    duration,
     cost: ((duration / 60) * agentPlan.ratePerMinute).toFixed(4),
-    sentiment, outcome, summary, audio: -1,
-    metadata: JSON.stringify(metadata), topic, slot,
+    sentiment,
+    outcome,
+    summary,
+    audio: -1,
+    metadata: JSON.stringify(metadata),
+    topic,
+    slot,
   };
   return { call, appointment };
 }
@@ -857,9 +937,7 @@ function planCall(
  */
 function chooseAgent(random: Random, agents: readonly PlannedAgent[], time: CallTime): { agent: number; direction: CallDirection } {
   const t = time.ms;
-  let direction: CallDirection = time.business
-    ? (random.chance(0.64) ? 'outbound' : 'inbound')
-    : (random.chance(0.1) ? 'outbound' : 'inbound');
+  let direction: CallDirection = time.business ? (random.chance(0.64) ? 'outbound' : 'inbound') : random.chance(0.1) ? 'outbound' : 'inbound';
   const pickAgent = (dir: CallDirection): number => {
     const entries: [number, number][] = [];
     for (const [index, agent] of agents.entries()) {
@@ -911,7 +989,11 @@ function callResult(
     const [median, sigma] = OUTCOME_DURATION[conversation];
     const duration = Math.round(clamp(random.logNormal(median, sigma), 30, 900));
     const [positive, neutral, negative] = OUTCOME_SENTIMENT[conversation];
-    const sentiment = random.weighted([['positive', positive], ['neutral', neutral], ['negative', negative]] as const);
+    const sentiment = random.weighted([
+      ['positive', positive],
+      ['neutral', neutral],
+      ['negative', negative],
+    ] as const);
     return { status, outcome: conversation, sentiment, duration };
   }
   if (status === 'voicemail') return { status, outcome: 'voicemail_left', sentiment: null, duration: random.int(12, 40) };
@@ -936,11 +1018,21 @@ function planBooking(
   const scheduledMs = clock.toUtc(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate(), hour, minute);
   const past = scheduledMs < nowMs;
   const status: AppointmentStatus = past
-    ? random.weighted([['completed', 72], ['no_show', 12], ['cancelled', 16]] as const)
-    : random.weighted([['scheduled', 88], ['cancelled', 12]] as const);
-  const updatedMs = status === 'scheduled' ? createdAt
-    : status === 'cancelled' ? Math.min(nowMs, createdAt + Math.floor(random.next() * (scheduledMs - createdAt)))
-    : Math.min(nowMs, scheduledMs + random.int(30, 120) * MINUTE_MS);
+    ? random.weighted([
+        ['completed', 72],
+        ['no_show', 12],
+        ['cancelled', 16],
+      ] as const)
+    : random.weighted([
+        ['scheduled', 88],
+        ['cancelled', 12],
+      ] as const);
+  const updatedMs =
+    status === 'scheduled'
+      ? createdAt
+      : status === 'cancelled'
+        ? Math.min(nowMs, createdAt + Math.floor(random.next() * (scheduledMs - createdAt)))
+        : Math.min(nowMs, scheduledMs + random.int(30, 120) * MINUTE_MS);
   return {
     appointment: { scheduledMs, status, value: (random.int(16, 120) * 5).toFixed(2), createdMs: createdAt, updatedMs },
     when: `${WEEKDAY_NAMES[date.getUTCDay()]} at ${spec.formatTime(hour, minute)}`,
@@ -1018,10 +1110,19 @@ function planAudio(spec: OrgSpec): OrgPlan['audio'] {
 }
 
 /** A short scripted conversation matching the call's direction and outcome, timed across its duration. */
-function transcriptFor(spec: OrgSpec, call: PlannedCall, agent: PlannedAgent, contact: PlannedContact | undefined, random: Random): TranscriptSegment[] {
+function transcriptFor(
+  spec: OrgSpec,
+  call: PlannedCall,
+  agent: PlannedAgent,
+  contact: PlannedContact | undefined,
+  random: Random,
+): TranscriptSegment[] {
   const values = {
-    agent: agent.firstName, first: contact?.firstName ?? 'there', service: call.topic || random.pick(spec.services),
-    when: call.slot || `Tuesday at ${spec.formatTime(10, 30)}`, callback: random.pick(CALLBACK_WHENS),
+    agent: agent.firstName,
+    first: contact?.firstName ?? 'there',
+    service: call.topic || random.pick(spec.services),
+    when: call.slot || `Tuesday at ${spec.formatTime(10, 30)}`,
+    callback: random.pick(CALLBACK_WHENS),
   };
   const lines: [TranscriptSegment['speaker'], string][] = [];
   if (call.direction === 'inbound') {
@@ -1100,24 +1201,45 @@ async function insertUnnest(
 
 async function writeOrganisation(trx: Transaction<Database>, plan: OrgPlan, recordingsDir: string): Promise<string> {
   const { spec } = plan;
-  const org = await trx.insertInto('organisations')
+  const org = await trx
+    .insertInto('organisations')
     .values({ slug: spec.slug, name: spec.name, timezone: spec.timezone, created_at: new Date(plan.createdMs) })
-    .returning('id').executeTakeFirstOrThrow();
+    .returning('id')
+    .executeTakeFirstOrThrow();
   const orgId = org.id;
 
-  const users = await trx.insertInto('users')
+  const users = await trx
+    .insertInto('users')
     .values(spec.users.map((u) => ({ email: u.email, name: u.name, created_at: new Date(plan.createdMs) })))
-    .returning(['id', 'email']).execute();
-  await trx.insertInto('memberships').values(spec.users.map((u) => {
-    const user = users.find((row) => row.email === u.email);
-    if (!user) throw new Error(`user ${u.email} not inserted`);
-    return { org_id: orgId, user_id: user.id, role: u.role, created_at: new Date(plan.createdMs) };
-  })).execute();
+    .returning(['id', 'email'])
+    .execute();
+  await trx
+    .insertInto('memberships')
+    .values(
+      spec.users.map((u) => {
+        const user = users.find((row) => row.email === u.email);
+        if (!user) throw new Error(`user ${u.email} not inserted`);
+        return { org_id: orgId, user_id: user.id, role: u.role, created_at: new Date(plan.createdMs) };
+      }),
+    )
+    .execute();
 
-  const agentRows = await trx.insertInto('agents').values(plan.agents.map((a) => ({
-    org_id: orgId, name: a.spec.name, status: a.spec.status, provider: a.spec.provider, provider_agent_id: a.providerAgentId,
-    language: a.spec.language, created_at: new Date(a.createdMs), updated_at: new Date(a.updatedMs),
-  }))).returning(['id', 'provider_agent_id']).execute();
+  const agentRows = await trx
+    .insertInto('agents')
+    .values(
+      plan.agents.map((a) => ({
+        org_id: orgId,
+        name: a.spec.name,
+        status: a.spec.status,
+        provider: a.spec.provider,
+        provider_agent_id: a.providerAgentId,
+        language: a.spec.language,
+        created_at: new Date(a.createdMs),
+        updated_at: new Date(a.updatedMs),
+      })),
+    )
+    .returning(['id', 'provider_agent_id'])
+    .execute();
   const agentIds = plan.agents.map((a) => {
     const row = agentRows.find((r) => r.provider_agent_id === a.providerAgentId);
     if (!row) throw new Error(`agent ${a.spec.name} not inserted`);
@@ -1125,72 +1247,109 @@ async function writeOrganisation(trx: Transaction<Database>, plan: OrgPlan, reco
   });
   const agentId = (index: number): string => agentIds[index] ?? '';
 
-  await trx.insertInto('phone_numbers').values(plan.numbers.map((n) => ({
-    org_id: orgId, e164: n.e164, provider: n.provider, provider_number_id: n.providerNumberId,
-    agent_id: n.agent === null ? null : agentId(n.agent), created_at: new Date(n.createdMs),
-  }))).execute();
+  await trx
+    .insertInto('phone_numbers')
+    .values(
+      plan.numbers.map((n) => ({
+        org_id: orgId,
+        e164: n.e164,
+        provider: n.provider,
+        provider_number_id: n.providerNumberId,
+        agent_id: n.agent === null ? null : agentId(n.agent),
+        created_at: new Date(n.createdMs),
+      })),
+    )
+    .execute();
 
   const { contacts, calls } = plan;
-  const contactIds = await insertUnnest(trx, 'contacts', orgId, [
-    { name: 'name', type: 'text', values: contacts.map((c) => c.name) },
-    { name: 'phone', type: 'text', values: contacts.map((c) => c.phone) },
-    { name: 'email', type: 'text', values: contacts.map((c) => c.email) },
-    { name: 'lead_score', type: 'int2', values: contacts.map((c) => c.leadScore) },
-    { name: 'status', type: 'text', values: contacts.map((c) => c.status) },
-    // text[] per row cannot travel inside an unnest()ed array; tags never contain commas.
-    { name: 'tags', type: 'text', values: contacts.map((c) => c.tags.join(',')), select: sql`string_to_array(t.tags, ',')` },
-    { name: 'metadata', type: 'jsonb', values: contacts.map((c) => c.metadata) },
-    { name: 'created_at', type: 'timestamptz', values: contacts.map((c) => iso(c.createdMs)) },
-    { name: 'updated_at', type: 'timestamptz', values: contacts.map((c) => iso(c.updatedMs)) },
-    { name: 'last_contacted_at', type: 'timestamptz', values: contacts.map((c) => isoOrNull(c.lastContactedMs)) },
-  ], true);
+  const contactIds = await insertUnnest(
+    trx,
+    'contacts',
+    orgId,
+    [
+      { name: 'name', type: 'text', values: contacts.map((c) => c.name) },
+      { name: 'phone', type: 'text', values: contacts.map((c) => c.phone) },
+      { name: 'email', type: 'text', values: contacts.map((c) => c.email) },
+      { name: 'lead_score', type: 'int2', values: contacts.map((c) => c.leadScore) },
+      { name: 'status', type: 'text', values: contacts.map((c) => c.status) },
+      // text[] per row cannot travel inside an unnest()ed array; tags never contain commas.
+      { name: 'tags', type: 'text', values: contacts.map((c) => c.tags.join(',')), select: sql`string_to_array(t.tags, ',')` },
+      { name: 'metadata', type: 'jsonb', values: contacts.map((c) => c.metadata) },
+      { name: 'created_at', type: 'timestamptz', values: contacts.map((c) => iso(c.createdMs)) },
+      { name: 'updated_at', type: 'timestamptz', values: contacts.map((c) => iso(c.updatedMs)) },
+      { name: 'last_contacted_at', type: 'timestamptz', values: contacts.map((c) => isoOrNull(c.lastContactedMs)) },
+    ],
+    true,
+  );
   const contactId = (index: number): string | null => (index < 0 ? null : (contactIds[index] ?? null));
 
   const key = (audio: number): string | null => {
     const file = plan.audio[audio];
     return file ? `orgs/${orgId}/recordings/${file.name}.wav` : null;
   };
-  const callIds = await insertUnnest(trx, 'calls', orgId, [
-    { name: 'agent_id', type: 'int8', values: calls.map((c) => agentId(c.agent)) },
-    { name: 'contact_id', type: 'int8', values: calls.map((c) => contactId(c.contact)) },
-    { name: 'direction', type: 'text', values: calls.map((c) => c.direction) },
-    { name: 'status', type: 'text', values: calls.map((c) => c.status) },
-    { name: 'from_number', type: 'text', values: calls.map((c) => c.from) },
-    { name: 'to_number', type: 'text', values: calls.map((c) => c.to) },
-    { name: 'started_at', type: 'timestamptz', values: calls.map((c) => iso(c.startedMs)) },
-    { name: 'ended_at', type: 'timestamptz', values: calls.map((c) => isoOrNull(c.endedMs)) },
-    { name: 'duration_seconds', type: 'int4', values: calls.map((c) => c.duration) },
-    { name: 'cost', type: 'numeric', values: calls.map((c) => c.cost) },
-    { name: 'sentiment', type: 'text', values: calls.map((c) => c.sentiment) },
-    { name: 'outcome', type: 'text', values: calls.map((c) => c.outcome) },
-    { name: 'summary', type: 'text', values: calls.map((c) => c.summary) },
-    { name: 'recording_key', type: 'text', values: calls.map((c) => key(c.audio)) },
-    { name: 'metadata', type: 'jsonb', values: calls.map((c) => c.metadata) },
-    { name: 'created_at', type: 'timestamptz', values: calls.map((c) => iso(c.startedMs)) },
-    { name: 'updated_at', type: 'timestamptz', values: calls.map((c) => iso(c.endedMs ?? c.startedMs)) },
-  ], true);
+  const callIds = await insertUnnest(
+    trx,
+    'calls',
+    orgId,
+    [
+      { name: 'agent_id', type: 'int8', values: calls.map((c) => agentId(c.agent)) },
+      { name: 'contact_id', type: 'int8', values: calls.map((c) => contactId(c.contact)) },
+      { name: 'direction', type: 'text', values: calls.map((c) => c.direction) },
+      { name: 'status', type: 'text', values: calls.map((c) => c.status) },
+      { name: 'from_number', type: 'text', values: calls.map((c) => c.from) },
+      { name: 'to_number', type: 'text', values: calls.map((c) => c.to) },
+      { name: 'started_at', type: 'timestamptz', values: calls.map((c) => iso(c.startedMs)) },
+      { name: 'ended_at', type: 'timestamptz', values: calls.map((c) => isoOrNull(c.endedMs)) },
+      { name: 'duration_seconds', type: 'int4', values: calls.map((c) => c.duration) },
+      { name: 'cost', type: 'numeric', values: calls.map((c) => c.cost) },
+      { name: 'sentiment', type: 'text', values: calls.map((c) => c.sentiment) },
+      { name: 'outcome', type: 'text', values: calls.map((c) => c.outcome) },
+      { name: 'summary', type: 'text', values: calls.map((c) => c.summary) },
+      { name: 'recording_key', type: 'text', values: calls.map((c) => key(c.audio)) },
+      { name: 'metadata', type: 'jsonb', values: calls.map((c) => c.metadata) },
+      { name: 'created_at', type: 'timestamptz', values: calls.map((c) => iso(c.startedMs)) },
+      { name: 'updated_at', type: 'timestamptz', values: calls.map((c) => iso(c.endedMs ?? c.startedMs)) },
+    ],
+    true,
+  );
   const callId = (index: number): string => callIds[index] ?? '';
 
-  await insertUnnest(trx, 'call_transcripts', orgId, [
-    { name: 'call_id', type: 'int8', values: plan.transcripts.map((t) => callId(t.call)) },
-    { name: 'text', type: 'text', values: plan.transcripts.map((t) => t.text) },
-    { name: 'segments', type: 'jsonb', values: plan.transcripts.map((t) => t.segments) },
-    { name: 'created_at', type: 'timestamptz', values: plan.transcripts.map((t) => {
-      const call = calls[t.call] as PlannedCall;
-      return iso(call.endedMs ?? call.startedMs);
-    }) },
-  ], false);
+  await insertUnnest(
+    trx,
+    'call_transcripts',
+    orgId,
+    [
+      { name: 'call_id', type: 'int8', values: plan.transcripts.map((t) => callId(t.call)) },
+      { name: 'text', type: 'text', values: plan.transcripts.map((t) => t.text) },
+      { name: 'segments', type: 'jsonb', values: plan.transcripts.map((t) => t.segments) },
+      {
+        name: 'created_at',
+        type: 'timestamptz',
+        values: plan.transcripts.map((t) => {
+          const call = calls[t.call] as PlannedCall;
+          return iso(call.endedMs ?? call.startedMs);
+        }),
+      },
+    ],
+    false,
+  );
 
-  await insertUnnest(trx, 'appointments', orgId, [
-    { name: 'contact_id', type: 'int8', values: plan.appointments.map((a) => contactId(a.contact)) },
-    { name: 'call_id', type: 'int8', values: plan.appointments.map((a) => callId(a.call)) },
-    { name: 'agent_id', type: 'int8', values: plan.appointments.map((a) => agentId(a.agent)) },
-    { name: 'scheduled_at', type: 'timestamptz', values: plan.appointments.map((a) => iso(a.scheduledMs)) },
-    { name: 'status', type: 'text', values: plan.appointments.map((a) => a.status) },
-    { name: 'value', type: 'numeric', values: plan.appointments.map((a) => a.value) },
-    { name: 'created_at', type: 'timestamptz', values: plan.appointments.map((a) => iso(a.createdMs)) },
-    { name: 'updated_at', type: 'timestamptz', values: plan.appointments.map((a) => iso(a.updatedMs)) },
-  ], false);
+  await insertUnnest(
+    trx,
+    'appointments',
+    orgId,
+    [
+      { name: 'contact_id', type: 'int8', values: plan.appointments.map((a) => contactId(a.contact)) },
+      { name: 'call_id', type: 'int8', values: plan.appointments.map((a) => callId(a.call)) },
+      { name: 'agent_id', type: 'int8', values: plan.appointments.map((a) => agentId(a.agent)) },
+      { name: 'scheduled_at', type: 'timestamptz', values: plan.appointments.map((a) => iso(a.scheduledMs)) },
+      { name: 'status', type: 'text', values: plan.appointments.map((a) => a.status) },
+      { name: 'value', type: 'numeric', values: plan.appointments.map((a) => a.value) },
+      { name: 'created_at', type: 'timestamptz', values: plan.appointments.map((a) => iso(a.createdMs)) },
+      { name: 'updated_at', type: 'timestamptz', values: plan.appointments.map((a) => iso(a.updatedMs)) },
+    ],
+    false,
+  );
 
   for (const file of plan.audio) {
     const target = path.join(recordingsDir, `orgs/${orgId}/recordings/${file.name}.wav`);
@@ -1205,10 +1364,7 @@ async function writeOrganisation(trx: Transaction<Database>, plan: OrgPlan, reco
  * returns undefined when any organisation exists. One transaction: a failed
  * seed leaves no partial data (WAV files already written are harmless).
  */
-export async function seedDemoData(
-  db: Db,
-  options: { recordingsDir: string; now?: Date },
-): Promise<DemoSeedResult | undefined> {
+export async function seedDemoData(db: Db, options: { recordingsDir: string; now?: Date }): Promise<DemoSeedResult | undefined> {
   const started = performance.now();
   if (await db.selectFrom('organisations').select('id').limit(1).executeTakeFirst()) return undefined;
 
@@ -1224,7 +1380,10 @@ export async function seedDemoData(
     const organisations: DemoSeedResult['organisations'] = [];
     for (const plan of plans) {
       const id = await writeOrganisation(trx, plan, options.recordingsDir);
-      await trx.insertInto('webhook_secrets').values({ org_id: id, secret: demoWebhookSecret(plan.spec.slug) }).execute();
+      await trx
+        .insertInto('webhook_secrets')
+        .values({ org_id: id, secret: demoWebhookSecret(plan.spec.slug) })
+        .execute();
       organisations.push({ id, slug: plan.spec.slug, name: plan.spec.name });
     }
     return {

@@ -67,55 +67,219 @@ type Draw = (key: string, salt: number) => string;
 
 /** [zone, city, calling code, national digits, language]: real IANA zones, one per organisation. */
 const ZONES: readonly (readonly [string, string, string, number, string])[] = [
-  ['America/New_York', 'New York', '1', 10, 'en-US'], ['Europe/London', 'London', '44', 10, 'en-GB'],
-  ['America/Los_Angeles', 'Los Angeles', '1', 10, 'en-US'], ['Europe/Berlin', 'Berlin', '49', 10, 'de-DE'],
-  ['Asia/Kolkata', 'Kolkata', '91', 10, 'en-IN'], ['Australia/Sydney', 'Sydney', '61', 9, 'en-AU'],
-  ['America/Chicago', 'Chicago', '1', 10, 'en-US'], ['Asia/Tokyo', 'Tokyo', '81', 10, 'ja-JP'],
-  ['Europe/Paris', 'Paris', '33', 9, 'fr-FR'], ['America/Sao_Paulo', 'São Paulo', '55', 11, 'pt-BR'],
-  ['Asia/Singapore', 'Singapore', '65', 8, 'en-SG'], ['Africa/Johannesburg', 'Johannesburg', '27', 9, 'en-ZA'],
-  ['America/Denver', 'Denver', '1', 10, 'en-US'], ['Europe/Madrid', 'Madrid', '34', 9, 'es-ES'],
-  ['Asia/Dubai', 'Dubai', '971', 9, 'en-AE'], ['America/Toronto', 'Toronto', '1', 10, 'en-CA'],
-  ['Pacific/Auckland', 'Auckland', '64', 9, 'en-NZ'], ['Europe/Stockholm', 'Stockholm', '46', 9, 'sv-SE'],
-  ['America/Mexico_City', 'Mexico City', '52', 10, 'es-MX'], ['Asia/Seoul', 'Seoul', '82', 10, 'ko-KR'],
-  ['Europe/Dublin', 'Dublin', '353', 9, 'en-IE'], ['America/Phoenix', 'Phoenix', '1', 10, 'en-US'],
-  ['Asia/Manila', 'Manila', '63', 10, 'en-PH'], ['Europe/Warsaw', 'Warsaw', '48', 9, 'pl-PL'],
+  ['America/New_York', 'New York', '1', 10, 'en-US'],
+  ['Europe/London', 'London', '44', 10, 'en-GB'],
+  ['America/Los_Angeles', 'Los Angeles', '1', 10, 'en-US'],
+  ['Europe/Berlin', 'Berlin', '49', 10, 'de-DE'],
+  ['Asia/Kolkata', 'Kolkata', '91', 10, 'en-IN'],
+  ['Australia/Sydney', 'Sydney', '61', 9, 'en-AU'],
+  ['America/Chicago', 'Chicago', '1', 10, 'en-US'],
+  ['Asia/Tokyo', 'Tokyo', '81', 10, 'ja-JP'],
+  ['Europe/Paris', 'Paris', '33', 9, 'fr-FR'],
+  ['America/Sao_Paulo', 'São Paulo', '55', 11, 'pt-BR'],
+  ['Asia/Singapore', 'Singapore', '65', 8, 'en-SG'],
+  ['Africa/Johannesburg', 'Johannesburg', '27', 9, 'en-ZA'],
+  ['America/Denver', 'Denver', '1', 10, 'en-US'],
+  ['Europe/Madrid', 'Madrid', '34', 9, 'es-ES'],
+  ['Asia/Dubai', 'Dubai', '971', 9, 'en-AE'],
+  ['America/Toronto', 'Toronto', '1', 10, 'en-CA'],
+  ['Pacific/Auckland', 'Auckland', '64', 9, 'en-NZ'],
+  ['Europe/Stockholm', 'Stockholm', '46', 9, 'sv-SE'],
+  ['America/Mexico_City', 'Mexico City', '52', 10, 'es-MX'],
+  ['Asia/Seoul', 'Seoul', '82', 10, 'ko-KR'],
+  ['Europe/Dublin', 'Dublin', '353', 9, 'en-IE'],
+  ['America/Phoenix', 'Phoenix', '1', 10, 'en-US'],
+  ['Asia/Manila', 'Manila', '63', 10, 'en-PH'],
+  ['Europe/Warsaw', 'Warsaw', '48', 9, 'pl-PL'],
 ];
-const BUSINESSES = ['Dental Group', 'Realty', 'Auto Care', 'Insurance Brokers', 'Solar', 'Legal Services',
-  'Home Services', 'Veterinary Clinics', 'Fitness Clubs', 'Mortgage Advisers', 'Physiotherapy', 'Movers'];
-const FIRST_NAMES = ['James', 'Mary', 'Robert', 'Patricia', 'John', 'Jennifer', 'Michael', 'Linda', 'David', 'Sarah',
-  'Daniel', 'Lisa', 'José', 'María', 'Luis', 'Wei', 'Mei', 'Raj', 'Priya', 'Aaliyah', 'Jamal', 'Sofia', 'Diego',
-  'Hannah', 'Oliver', 'Amelia', 'George', 'Isla', 'Freya', 'Mohammed', 'Aisha', 'Yuki', 'Kenji', 'Lena', 'Felix',
-  'Chloe', 'Noah', 'Grace', 'Omar', 'Zofia'];
-const LAST_NAMES = ['Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Rodriguez',
-  'Martinez', 'Wilson', 'Anderson', 'Taylor', 'Moore', 'Lee', 'Nguyen', 'Patel', 'Kim', 'Chen', 'Cohen', "O'Brien",
-  'Murphy', 'Rossi', 'Kowalski', 'Okafor', 'Khan', 'Singh', 'Müller', 'Schmidt', 'Dubois', 'Tanaka', 'Sato',
-  'Silva', 'Santos', 'Evans', 'Hughes', 'Fraser', 'Novak', 'Larsen', 'Haddad'];
-const AGENT_NAMES = ['Ava', 'Max', 'Nora', 'Leo', 'Zoe', 'Ivy', 'Otto', 'Harriet', 'Oliver', 'Priya', 'George',
-  'Isla', 'Freddie', 'Amelia', 'Sofía', 'Mateo', 'Yuki', 'Kai', 'Lena', 'Felix', 'Aisha', 'Omar', 'Mia', 'Noah',
-  'Ella', 'Hugo', 'Inès', 'Ravi', 'Tara', 'Jonas'];
+const BUSINESSES = [
+  'Dental Group',
+  'Realty',
+  'Auto Care',
+  'Insurance Brokers',
+  'Solar',
+  'Legal Services',
+  'Home Services',
+  'Veterinary Clinics',
+  'Fitness Clubs',
+  'Mortgage Advisers',
+  'Physiotherapy',
+  'Movers',
+];
+const FIRST_NAMES = [
+  'James',
+  'Mary',
+  'Robert',
+  'Patricia',
+  'John',
+  'Jennifer',
+  'Michael',
+  'Linda',
+  'David',
+  'Sarah',
+  'Daniel',
+  'Lisa',
+  'José',
+  'María',
+  'Luis',
+  'Wei',
+  'Mei',
+  'Raj',
+  'Priya',
+  'Aaliyah',
+  'Jamal',
+  'Sofia',
+  'Diego',
+  'Hannah',
+  'Oliver',
+  'Amelia',
+  'George',
+  'Isla',
+  'Freya',
+  'Mohammed',
+  'Aisha',
+  'Yuki',
+  'Kenji',
+  'Lena',
+  'Felix',
+  'Chloe',
+  'Noah',
+  'Grace',
+  'Omar',
+  'Zofia',
+];
+const LAST_NAMES = [
+  'Smith',
+  'Johnson',
+  'Williams',
+  'Brown',
+  'Jones',
+  'Garcia',
+  'Miller',
+  'Davis',
+  'Rodriguez',
+  'Martinez',
+  'Wilson',
+  'Anderson',
+  'Taylor',
+  'Moore',
+  'Lee',
+  'Nguyen',
+  'Patel',
+  'Kim',
+  'Chen',
+  'Cohen',
+  "O'Brien",
+  'Murphy',
+  'Rossi',
+  'Kowalski',
+  'Okafor',
+  'Khan',
+  'Singh',
+  'Müller',
+  'Schmidt',
+  'Dubois',
+  'Tanaka',
+  'Sato',
+  'Silva',
+  'Santos',
+  'Evans',
+  'Hughes',
+  'Fraser',
+  'Novak',
+  'Larsen',
+  'Haddad',
+];
+const AGENT_NAMES = [
+  'Ava',
+  'Max',
+  'Nora',
+  'Leo',
+  'Zoe',
+  'Ivy',
+  'Otto',
+  'Harriet',
+  'Oliver',
+  'Priya',
+  'George',
+  'Isla',
+  'Freddie',
+  'Amelia',
+  'Sofía',
+  'Mateo',
+  'Yuki',
+  'Kai',
+  'Lena',
+  'Felix',
+  'Aisha',
+  'Omar',
+  'Mia',
+  'Noah',
+  'Ella',
+  'Hugo',
+  'Inès',
+  'Ravi',
+  'Tara',
+  'Jonas',
+];
 const ROLES = {
   both: ['Bookings', 'Customer Care', 'Front Desk'],
   inbound: ['Inbound Reception', 'Billing Questions', 'Support Line', 'Lead Intake'],
   outbound: ['Appointment Reminders', 'Recall Outreach', 'Lead Follow-up', 'Renewals', 'Survey Calls'],
 };
 const TAGS = ['family-plan', 'follow-up', 'hot-lead', 'insurance', 'investor', 'new-customer', 'referral', 'spanish-speaking', 'vip'];
-const SOURCES: Weighted = [['web_form', 5], ['referral', 3], ['google_ads', 3], ['walk_in', 1], ['import', 2]];
+const SOURCES: Weighted = [
+  ['web_form', 5],
+  ['referral', 3],
+  ['google_ads', 3],
+  ['walk_in', 1],
+  ['import', 2],
+];
 
 type Weighted = readonly (readonly [string, number])[];
 // Same distributions as the demo seeder (src/seed/demo.ts): completed ≈ 62% overall.
-const OUTBOUND_STATUSES: Weighted = [['completed', 47], ['no_answer', 23], ['voicemail', 17], ['busy', 8], ['failed', 5]];
-const INBOUND_STATUSES: Weighted = [['completed', 86], ['no_answer', 7], ['busy', 3], ['failed', 4]];
-const OUTCOMES: Weighted = [['appointment_booked', 12], ['callback_requested', 14], ['interested', 16],
-  ['not_interested', 18], ['wrong_number', 4], ['do_not_call', 3], ['transferred', 10], ['no_outcome', 23]];
+const OUTBOUND_STATUSES: Weighted = [
+  ['completed', 47],
+  ['no_answer', 23],
+  ['voicemail', 17],
+  ['busy', 8],
+  ['failed', 5],
+];
+const INBOUND_STATUSES: Weighted = [
+  ['completed', 86],
+  ['no_answer', 7],
+  ['busy', 3],
+  ['failed', 4],
+];
+const OUTCOMES: Weighted = [
+  ['appointment_booked', 12],
+  ['callback_requested', 14],
+  ['interested', 16],
+  ['not_interested', 18],
+  ['wrong_number', 4],
+  ['do_not_call', 3],
+  ['transferred', 10],
+  ['no_outcome', 23],
+];
 /** outcome → [median seconds, log spread, [positive, neutral, negative], summaries]. */
 const OUTCOME_SHAPE: Record<string, readonly [number, number, readonly [number, number, number], readonly string[]]> = {
-  appointment_booked: [260, 0.45, [75, 22, 3], ['{first} booked an appointment; confirmation sent by SMS.', 'Booked {first} in for next week; details confirmed.']],
+  appointment_booked: [
+    260,
+    0.45,
+    [75, 22, 3],
+    ['{first} booked an appointment; confirmation sent by SMS.', 'Booked {first} in for next week; details confirmed.'],
+  ],
   callback_requested: [110, 0.5, [40, 50, 10], ['{first} asked for a call back tomorrow morning.', '{first} was busy and requested a call back.']],
   interested: [200, 0.5, [60, 35, 5], ['{first} is interested and wants prices by email.', '{first} wants to check their schedule first.']],
   not_interested: [70, 0.5, [5, 50, 45], ['{first} is not interested at the moment.', '{first} declined; already with another provider.']],
   wrong_number: [35, 0.3, [5, 70, 25], ['Wrong number: the person who answered does not know {first}.']],
   do_not_call: [40, 0.35, [2, 28, 70], ['{first} asked not to be called again. Added to the do-not-call list.']],
-  transferred: [150, 0.6, [30, 50, 20], ['Transferred {first} to a colleague with a billing question.', '{first} asked to speak to a person; transferred.']],
+  transferred: [
+    150,
+    0.6,
+    [30, 50, 20],
+    ['Transferred {first} to a colleague with a billing question.', '{first} asked to speak to a person; transferred.'],
+  ],
   no_outcome: [90, 0.7, [15, 60, 25], ['{first} asked about opening hours; no follow-up needed.', 'Short call with {first}; no clear next step.']],
 };
 const WEEKDAY_HOURS = [0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1.5, 5, 8, 9, 9, 6, 7, 9, 9, 8, 6, 4, 2, 1.2, 0.8, 0.5, 0.3];
@@ -131,8 +295,7 @@ const lit = (value: string): string => `'${value.replace(/'/g, "''")}'`;
 const textArray = (values: readonly string[]): string => `array[${values.map(lit).join(', ')}]::text[]`;
 const floatArray = (values: readonly number[]): string => `array[${values.join(', ')}]::float8[]`;
 /** One element of a constant list, chosen by the uniform draw `u`. */
-const element = (values: readonly string[], u: string): string =>
-  `(${textArray(values)})[1 + floor(${u} * ${values.length})::int]`;
+const element = (values: readonly string[], u: string): string => `(${textArray(values)})[1 + floor(${u} * ${values.length})::int]`;
 /** A weighted choice among constants by the uniform draw `u` (a column, evaluated once per WHEN). */
 function pick(u: string, entries: Weighted): string {
   const total = entries.reduce((sum, [, weight]) => sum + weight, 0);
@@ -146,7 +309,16 @@ const normal = (u1: string, u2: string): string => `(sqrt(-2 * ln(1 - ${u1})) * 
 const digits = (count: string, u1: string, u2: string): string =>
   `(2 + floor(${u1} * 8))::int::text || lpad(floor(${u2} * (10::float8 ^ (${count} - 1)))::bigint::text, ${count} - 1, '0')`;
 
-interface OrgSpec { ord: number; slug: string; name: string; tz: string; cc: string; nlen: number; lang: string; calls: number }
+interface OrgSpec {
+  ord: number;
+  slug: string;
+  name: string;
+  tz: string;
+  cc: string;
+  nlen: number;
+  lang: string;
+  calls: number;
+}
 
 /** What every SQL builder needs: the seeded draws and the shape of the dataset. */
 interface Gen {
@@ -164,8 +336,7 @@ interface Gen {
 const run = (trx: Trx, text: string) => sql.raw(text).execute(trx);
 
 /** Bulk work: no per-statement timeout (the API pool sets 5 s), no wait for the WAL flush at commit. */
-const bulkSettings = (trx: Trx) =>
-  run(trx, `set local statement_timeout = 0; set local synchronous_commit = off; set local work_mem = '64MB'`);
+const bulkSettings = (trx: Trx) => run(trx, `set local statement_timeout = 0; set local synchronous_commit = off; set local work_mem = '64MB'`);
 
 /**
  * Builds the dataset, or returns the existing one (`reused`) when organisations
@@ -203,8 +374,13 @@ export async function seedScale(db: Db, options: ScaleOptions): Promise<ScaleRes
     const [tz, city, cc, nlen, lang] = ZONES[i % ZONES.length] as (typeof ZONES)[number];
     return { ord: i + 1, slug: `${prefix}-${i + 1}`, name: `${city} ${BUSINESSES[i % BUSINESSES.length]}`, tz, cc, nlen, lang, calls };
   });
-  const finish = (found: Summary, reused: boolean): ScaleResult =>
-    ({ ...found, prefix, reused, phases, seconds: Math.round(performance.now() - started) / 1000 });
+  const finish = (found: Summary, reused: boolean): ScaleResult => ({
+    ...found,
+    prefix,
+    reused,
+    phases,
+    seconds: Math.round(performance.now() - started) / 1000,
+  });
 
   const existing = await db.transaction().execute(async (trx) => {
     await bulkSettings(trx);
@@ -229,26 +405,33 @@ export async function seedScale(db: Db, options: ScaleOptions): Promise<ScaleRes
   try {
     const parallel = options.parallel ?? 2;
     await phase(`calls, appointments, contact activity (${parallel} at a time)`, () => seedAllCalls(db, g, specs, parallel));
-    await phase('verify rollups', () => db.transaction().execute(async (trx) => {
-      await bulkSettings(trx);
-      await verify(trx, prefix, specs);
-    }));
+    await phase('verify rollups', () =>
+      db.transaction().execute(async (trx) => {
+        await bulkSettings(trx);
+        await verify(trx, prefix, specs);
+      }),
+    );
   } catch (error) {
     g.log(`failed: deleting the partial dataset ${prefix}-*`);
-    await db.transaction().execute(async (trx) => {
-      await bulkSettings(trx);
-      await deletePrefix(trx, prefix);
-    }).catch(() => {});
+    await db
+      .transaction()
+      .execute(async (trx) => {
+        await bulkSettings(trx);
+        await deletePrefix(trx, prefix);
+      })
+      .catch(() => {});
     throw error;
   }
   // Outside any transaction (VACUUM cannot run in one): fresh statistics, and a visibility map
   // so the covering indexes give index-only scans from the first benchmark query.
-  await phase('vacuum analyze', () => db.connection().execute(async (conn) => {
-    await sql`set statement_timeout = 0`.execute(conn);
-    await sql`vacuum (analyze) organisations, users, memberships, agents, phone_numbers, contacts, calls, appointments,
+  await phase('vacuum analyze', () =>
+    db.connection().execute(async (conn) => {
+      await sql`set statement_timeout = 0`.execute(conn);
+      await sql`vacuum (analyze) organisations, users, memberships, agents, phone_numbers, contacts, calls, appointments,
       call_daily_org_rollups, call_daily_agent_rollups, appointment_daily_rollups, appointment_daily_org_rollups`.execute(conn);
-    await sql`reset statement_timeout`.execute(conn);
-  }));
+      await sql`reset statement_timeout`.execute(conn);
+    }),
+  );
   return finish(await summary(db, prefix), false);
 }
 
@@ -260,8 +443,11 @@ async function deletePrefix(trx: Trx, prefix: string): Promise<void> {
 
 /** Per-transaction `scale_orgs`: the organisations' specs with their ids; every later statement reads it. */
 async function createOrgTable(trx: Trx, g: Gen, specs: readonly OrgSpec[]): Promise<void> {
-  await run(trx, `create temp table scale_orgs (ord int, org_id bigint, slug text, tz text, cc text, nlen int, lang text,
-    calls bigint, contacts int, agents int, days int, now timestamptz) on commit drop`);
+  await run(
+    trx,
+    `create temp table scale_orgs (ord int, org_id bigint, slug text, tz text, cc text, nlen int, lang text,
+    calls bigint, contacts int, agents int, days int, now timestamptz) on commit drop`,
+  );
   await sql`
     insert into scale_orgs
     select s.ord, o.id, s.slug, s.tz, s.cc, s.nlen, s.lang, s.calls, ${g.contacts}::int, ${g.agents}::int, ${g.days}::int,
@@ -279,7 +465,9 @@ async function setupOrganisations(trx: Trx, g: Gen, specs: readonly OrgSpec[]): 
     from jsonb_to_recordset(${JSON.stringify(specs)}::jsonb) as s(ord int, slug text, name text, tz text)
     order by ord`.execute(trx);
   await createOrgTable(trx, g, specs);
-  await run(trx, `
+  await run(
+    trx,
+    `
     with ins as (
       insert into users (email, name, created_at)
       select r.role || '@' || o.slug || '.example', ${element(FIRST_NAMES, u('o.ord * 8 + r.n', 1))} || ' '
@@ -288,9 +476,12 @@ async function setupOrganisations(trx: Trx, g: Gen, specs: readonly OrgSpec[]): 
       returning id, email, created_at)
     insert into memberships (org_id, user_id, role, created_at)
     select o.org_id, i.id, split_part(i.email, '@', 1), i.created_at
-    from ins i join scale_orgs o on o.slug || '.example' = split_part(i.email, '@', 2)`);
+    from ins i join scale_orgs o on o.slug || '.example' = split_part(i.email, '@', 2)`,
+  );
   await run(trx, `create temp table scale_agents on commit drop as ${agentSpec(g)}`);
-  await run(trx, `
+  await run(
+    trx,
+    `
     insert into agents (org_id, name, status, provider, provider_agent_id, language, created_at, updated_at)
     select org_id,
            first_name || ' — ' || case when after_hours then 'After-hours Line'
@@ -302,14 +493,18 @@ async function setupOrganisations(trx: Trx, g: Gen, specs: readonly OrgSpec[]): 
            provider, provider_agent_id, lang,
            now - make_interval(days => case lifecycle when 'new' then days / 2 + 3 else 2 * days + 10 end),
            now - make_interval(days => case lifecycle when 'archived' then days / 2 when 'paused' then 7 else 1 end)
-    from scale_agents order by org_id, j`);
+    from scale_agents order by org_id, j`,
+  );
   // An archived agent's number stays in the inventory, unassigned.
-  await run(trx, `
+  await run(
+    trx,
+    `
     insert into phone_numbers (org_id, e164, provider, provider_number_id, agent_id, created_at)
     select s.org_id, s.e164, case when s.j % 5 = 0 then 'telnyx' else 'twilio' end, 'PN' || md5(s.provider_agent_id),
            case when s.lifecycle = 'archived' then null else a.id end, s.now - make_interval(days => 2 * s.days + 10)
     from scale_agents s join agents a on a.org_id = s.org_id and a.provider_agent_id = s.provider_agent_id
-    order by s.org_id, s.j`);
+    order by s.org_id, s.j`,
+  );
 }
 
 /**
@@ -329,7 +524,11 @@ function agentSpec({ u }: Gen): string {
              case when j <= 2 then 'full' when ${u(key, 10)} < 0.05 then 'archived' when ${u(key, 10)} < 0.10 then 'paused'
                   when ${u(key, 10)} < 0.16 then 'new' else 'full' end as lifecycle,
              0.5 + 4.5 * ${u(key, 11)} ^ 2 as weight, round((0.07 + 0.05 * ${u(key, 12)})::numeric, 3) as rate,
-             ${pick(u(key, 13), [['retell', 45], ['vapi', 35], ['elevenlabs', 20]])} as provider,
+             ${pick(u(key, 13), [
+               ['retell', 45],
+               ['vapi', 35],
+               ['elevenlabs', 20],
+             ])} as provider,
              'agent_' || substr(md5(o.slug || ':' || j), 1, 24) as provider_agent_id,
              '+' || o.cc || left(${digits('o.nlen', u('o.ord', 16), u('o.ord', 17))}, o.nlen - 4) || lpad(j::text, 4, '0') as e164,
              (${textArray(AGENT_NAMES)})[1 + (j - 1 + o.ord * 7) % ${AGENT_NAMES.length}] as first_name, ${u(key, 15)} as role_draw
@@ -363,7 +562,9 @@ async function insertContacts(trx: Trx, g: Gen): Promise<void> {
   const tags = TAGS.map((tag, i) => `case when ${u(key, 30 + i)} < 0.12 then ${lit(tag)} end`).join(', ');
   const orgs = await sql<{ org_id: string }>`select org_id from scale_orgs order by ord`.execute(trx);
   for (const { org_id } of orgs.rows) {
-    await run(trx, `
+    await run(
+      trx,
+      `
       insert into contacts (org_id, name, phone, email, lead_score, status, tags, metadata, created_at, updated_at)
       select org_id, first || ' ' || last, phone,
              case when email_draw < 0.86 then regexp_replace(lower(first), '[^a-z]', '', 'g') || '.'
@@ -378,7 +579,8 @@ async function insertContacts(trx: Trx, g: Gen): Promise<void> {
                  ${inverseCdf(`((n - 1 + ${u(key, 28)}) / o.contacts)`)})) as created_at
         from scale_orgs o cross join lateral generate_series(1, o.contacts) n
         where o.org_id = ${org_id} offset 0
-      ) c order by n`);
+      ) c order by n`,
+    );
   }
 }
 
@@ -411,26 +613,37 @@ async function seedOrganisationCalls(trx: Trx, g: Gen, spec: OrgSpec): Promise<v
   const orgId = org.rows[0]?.org_id;
   if (orgId === undefined) throw new Error(`organisation ${spec.slug} not found`);
   // Session-local lookups, rebuilt per transaction (milliseconds): agent buckets, contacts by index, time slots.
-  await run(trx, `create temp table scale_agents on commit drop as
-    select s.*, a.id from (${agentSpec(g)}) s join agents a on a.org_id = s.org_id and a.provider_agent_id = s.provider_agent_id`);
+  await run(
+    trx,
+    `create temp table scale_agents on commit drop as
+    select s.*, a.id from (${agentSpec(g)}) s join agents a on a.org_id = s.org_id and a.provider_agent_id = s.provider_agent_id`,
+  );
   await run(trx, agentPickTable());
-  await run(trx, `create temp table scale_contacts on commit drop as
+  await run(
+    trx,
+    `create temp table scale_contacts on commit drop as
     select org_id, (row_number() over (order by id) - 1)::int as k, id, phone, split_part(name, ' ', 1) as first_name
     from contacts where org_id = ${orgId};
-    analyze scale_contacts`);
+    analyze scale_contacts`,
+  );
   await run(trx, slotsTable(g));
   const t1 = performance.now();
   for (let lo = 0; lo < spec.calls; lo += CHUNK) {
-    await run(trx, `
+    await run(
+      trx,
+      `
       with inserted as (${insertCalls(g, orgId, lo, lo + CHUNK)}
         returning org_id, id, contact_id, agent_id, started_at, duration_seconds, outcome)
-      ${insertAppointments(g, 'inserted')}`);
+      ${insertAppointments(g, 'inserted')}`,
+    );
   }
   const t2 = performance.now();
   await run(trx, updateContacts(g, orgId));
   const seconds = (from: number, to: number) => ((to - from) / 1000).toFixed(1);
-  g.log(`  ${spec.slug}: ${spec.calls} calls + appointments ${seconds(t1, t2)}s, contacts ${seconds(t2, performance.now())}s, `
-    + `lookups ${seconds(t0, t1)}s`);
+  g.log(
+    `  ${spec.slug}: ${spec.calls} calls + appointments ${seconds(t1, t2)}s, contacts ${seconds(t2, performance.now())}s, ` +
+      `lookups ${seconds(t0, t1)}s`,
+  );
 }
 
 /**
@@ -497,13 +710,43 @@ function insertCalls(g: Gen, orgId: string, lo: number, hi: number): string {
   const { u } = g;
   const { span, cdf } = contactCurve(g.days);
   const completed = pick('x.u_outcome', OUTCOMES);
-  const shape = (i: 0 | 1) => `case x.outcome ${Object.entries(OUTCOME_SHAPE).map(([k, v]) => `when ${lit(k)} then ${v[i]}`).join(' ')} end`;
-  const sentiment = `case x.outcome ${Object.entries(OUTCOME_SHAPE).map(([k, [, , [p, n, neg]]]) =>
-    `when ${lit(k)} then ${pick('x.u_sentiment', [['positive', p], ['neutral', n], ['negative', neg]])}`).join(' ')} end`;
-  const summary = `case x.outcome ${Object.entries(OUTCOME_SHAPE).map(([k, [, , , texts]]) =>
-    `when ${lit(k)} then ${element(texts, 'x.u_summary')}`).join(' ')} end`;
-  const draws = ['direction', 'status', 'agent', 'unknown', 'fresh', 'contact', 'outcome', 'z1', 'z2', 'short', 'sentiment',
-    'summary', 'recording', 'caller1', 'caller2', 'error'].map((name, i) => `${u('g.key', 50 + i)} as u_${name}`).join(', ');
+  const shape = (i: 0 | 1) =>
+    `case x.outcome ${Object.entries(OUTCOME_SHAPE)
+      .map(([k, v]) => `when ${lit(k)} then ${v[i]}`)
+      .join(' ')} end`;
+  const sentiment = `case x.outcome ${Object.entries(OUTCOME_SHAPE)
+    .map(
+      ([k, [, , [p, n, neg]]]) =>
+        `when ${lit(k)} then ${pick('x.u_sentiment', [
+          ['positive', p],
+          ['neutral', n],
+          ['negative', neg],
+        ])}`,
+    )
+    .join(' ')} end`;
+  const summary = `case x.outcome ${Object.entries(OUTCOME_SHAPE)
+    .map(([k, [, , , texts]]) => `when ${lit(k)} then ${element(texts, 'x.u_summary')}`)
+    .join(' ')} end`;
+  const draws = [
+    'direction',
+    'status',
+    'agent',
+    'unknown',
+    'fresh',
+    'contact',
+    'outcome',
+    'z1',
+    'z2',
+    'short',
+    'sentiment',
+    'summary',
+    'recording',
+    'caller1',
+    'caller2',
+    'error',
+  ]
+    .map((name, i) => `${u('g.key', 50 + i)} as u_${name}`)
+    .join(', ');
   // Each layer is fenced (offset 0) so the planner does not inline a column's CASE into every use.
   return `
     insert into calls (org_id, agent_id, contact_id, direction, status, from_number, to_number, started_at, ended_at,
@@ -575,8 +818,15 @@ function insertAppointments({ u }: Gen, source: string): string {
              when 'cancelled' then least(now, created_at + (scheduled_at - created_at) * u_update)
              else least(now, scheduled_at + make_interval(mins => 30 + floor(u_update * 90)::int)) end
     from (
-      select a.*, case when scheduled_at < now then ${pick('u_status', [['completed', 72], ['no_show', 12], ['cancelled', 16]])}
-                       else ${pick('u_status', [['scheduled', 88], ['cancelled', 12]])} end as status
+      select a.*, case when scheduled_at < now then ${pick('u_status', [
+        ['completed', 72],
+        ['no_show', 12],
+        ['cancelled', 16],
+      ])}
+                       else ${pick('u_status', [
+                         ['scheduled', 88],
+                         ['cancelled', 12],
+                       ])} end as status
       from (
         select b.*, (day + make_interval(hours => case when extract(isodow from day) = 6 then 9 + floor(u_hour * 4)::int
                                                        else 8 + floor(u_hour * 10)::int end,
@@ -601,9 +851,16 @@ function insertAppointments({ u }: Gen, source: string): string {
 /** last_contacted_at from the org's calls, and a status (and score) that agrees with what the calls achieved. */
 function updateContacts({ u }: Gen, orgId: string): string {
   const scores: Record<string, readonly [number, number]> = {
-    contacted: [45, 15], qualified: [68, 12], converted: [84, 9], lost: [15, 10], archived: [22, 12],
+    contacted: [45, 15],
+    qualified: [68, 12],
+    converted: [84, 9],
+    lost: [15, 10],
+    archived: [22, 12],
   };
-  const score = (i: 0 | 1) => `case a.status ${Object.entries(scores).map(([k, v]) => `when ${lit(k)} then ${v[i]}`).join(' ')} end`;
+  const score = (i: 0 | 1) =>
+    `case a.status ${Object.entries(scores)
+      .map(([k, v]) => `when ${lit(k)} then ${v[i]}`)
+      .join(' ')} end`;
   return `
     update contacts ct
     set last_contacted_at = a.last_at, updated_at = greatest(ct.created_at, a.last_at), status = a.status,
@@ -628,7 +885,14 @@ function updateContacts({ u }: Gen, orgId: string): string {
 
 /** Rollups must agree with the raw rows exactly (count, duration, cost, value): the triggers stayed on. */
 async function verify(trx: Trx, prefix: string, specs: readonly OrgSpec[]): Promise<void> {
-  const { rows } = await sql<{ slug: string; calls: string; rolled_calls: string; rolled_agent_calls: string; appointments: string; rolled_appointments: string }>`
+  const { rows } = await sql<{
+    slug: string;
+    calls: string;
+    rolled_calls: string;
+    rolled_agent_calls: string;
+    appointments: string;
+    rolled_appointments: string;
+  }>`
     with orgs as (select id, slug from organisations where slug ~ ${slugPattern(prefix)}),
     calls as (select org_id, count(*) || '/' || sum(duration_seconds) || '/' || sum(cost) as figures
               from calls where org_id in (select id from orgs) group by org_id),
@@ -648,10 +912,17 @@ async function verify(trx: Trx, prefix: string, specs: readonly OrgSpec[]): Prom
     left join appointments a on a.org_id = o.id left join rolled_appointments ra on ra.org_id = o.id`.execute(trx);
   for (const spec of specs) {
     const row = rows.find((r) => r.slug === spec.slug);
-    if (!row || row.calls !== row.rolled_calls || row.calls !== row.rolled_agent_calls || row.appointments !== row.rolled_appointments
-      || row.calls.split('/')[0] !== String(spec.calls)) {
-      throw new Error(`${spec.slug}: rollups disagree with raw rows (calls ${row?.calls} vs ${row?.rolled_calls} / ${row?.rolled_agent_calls}, `
-        + `expected ${spec.calls}; appointments ${row?.appointments} vs ${row?.rolled_appointments})`);
+    if (
+      !row ||
+      row.calls !== row.rolled_calls ||
+      row.calls !== row.rolled_agent_calls ||
+      row.appointments !== row.rolled_appointments ||
+      row.calls.split('/')[0] !== String(spec.calls)
+    ) {
+      throw new Error(
+        `${spec.slug}: rollups disagree with raw rows (calls ${row?.calls} vs ${row?.rolled_calls} / ${row?.rolled_agent_calls}, ` +
+          `expected ${spec.calls}; appointments ${row?.appointments} vs ${row?.rolled_appointments})`,
+      );
     }
   }
 }
@@ -671,7 +942,10 @@ async function summary(db: Db | Trx, prefix: string): Promise<Summary> {
   const total = (key: 'calls' | 'contacts' | 'agents' | 'appointments') => rows.reduce((sum, row) => sum + Number(row[key]), 0);
   return {
     organisations: rows.map((r) => ({ id: r.id, slug: r.slug, timezone: r.timezone, calls: Number(r.calls) })),
-    calls: total('calls'), contacts: total('contacts'), agents: total('agents'), appointments: total('appointments'),
+    calls: total('calls'),
+    contacts: total('contacts'),
+    agents: total('agents'),
+    appointments: total('appointments'),
   };
 }
 

@@ -108,11 +108,21 @@ export function fromFrameworkError(error: unknown, bodyLimitBytes: number): Http
 
 /** Sends the one non-GraphQL error shape; never cached. */
 export function sendError(reply: FastifyReply, status: number, body: ErrorBody & object, headers: Record<string, string> = {}): FastifyReply {
-  return reply.code(status).headers({ 'cache-control': 'no-store', ...headers }).type('application/json; charset=utf-8').send(body);
+  return reply
+    .code(status)
+    .headers({ 'cache-control': 'no-store', ...headers })
+    .type('application/json; charset=utf-8')
+    .send(body);
 }
 
 /** The GraphQL-shaped error body for rejections at /graphql before GraphQL runs. */
-export function sendGraphQLError(reply: FastifyReply, status: number, code: string, message: string, headers: Record<string, string> = {}): FastifyReply {
+export function sendGraphQLError(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): FastifyReply {
   return reply
     .code(status)
     .headers({ 'cache-control': 'no-store', ...headers })

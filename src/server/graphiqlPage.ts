@@ -68,9 +68,7 @@ export interface Page {
 }
 
 export function renderPage(options: GraphiqlOptions, assetPrefix: string): Page {
-  const headers = options.devToken === undefined
-    ? ''
-    : JSON.stringify({ Authorization: `Bearer ${options.devToken}` }, null, 2);
+  const headers = options.devToken === undefined ? '' : JSON.stringify({ Authorization: `Bearer ${options.devToken}` }, null, 2);
 
   // The only inline script. It is allowed by its sha256 hash rather than a
   // nonce: the page is deterministic for given options, so no per-request randomness is needed.

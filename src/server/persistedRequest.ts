@@ -1,8 +1,6 @@
 import { resolveDocument, type PersistedSettings, type Resolution } from '../persisted/resolve';
 
-export type PersistedRewrite =
-  | { kind: 'forward'; body: unknown; search: string }
-  | Extract<Resolution, { kind: 'reject' }>;
+export type PersistedRewrite = { kind: 'forward'; body: unknown; search: string } | Extract<Resolution, { kind: 'reject' }>;
 
 /**
  * Applies `resolveDocument` to an HTTP request: a POST body's fields or a
@@ -36,7 +34,10 @@ export function rewritePersistedRequest(method: string | undefined, body: unknow
       return { kind: 'reject', status: 400, code: 'BAD_REQUEST', message: 'extensions is not valid JSON' };
     }
   }
-  const resolution = resolveDocument({ query: params.get('query') ?? undefined, documentId: params.get('documentId') ?? undefined, extensions }, settings);
+  const resolution = resolveDocument(
+    { query: params.get('query') ?? undefined, documentId: params.get('documentId') ?? undefined, extensions },
+    settings,
+  );
   if (resolution.kind === 'reject') return resolution;
   params.delete('documentId');
   if (typeof resolution.query === 'string') params.set('query', resolution.query);

@@ -52,12 +52,7 @@ function perAgentSelect(agents: RawBuilder<unknown>): RawBuilder<unknown> {
 }
 
 /** `Agent.stats` for a page of agents: ONE statement for all of them. */
-export async function agentFigures(
-  { db, orgId }: TenantScope,
-  agentIds: readonly string[],
-  range: RangeSpec,
-  now: Date,
-): Promise<AgentFigures[]> {
+export async function agentFigures({ db, orgId }: TenantScope, agentIds: readonly string[], range: RangeSpec, now: Date): Promise<AgentFigures[]> {
   const { rows } = await sql<AgentFigures>`
     ${PREPARED} with ${periodCtes({ orgId, range, now, withPrevious: false, agentIds })}
     ${perAgentSelect(sql`select a.id, a.name from agents a where a.org_id = ${orgId}::int8 and a.id = any(${agentIds}::int8[])`)}

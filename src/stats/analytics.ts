@@ -101,7 +101,11 @@ export async function analyticsSeries(
   const appointmentGroup = groupBy === 'agent' ? sql`f.agent_id::text` : sql`null::text`;
   const groupAppointments = groupBy === 'agent' ? sql`coalesce(a.appointments, 0)` : sql`null`;
 
-  const { rows } = await sql<{ range: AnalyticsSeries['range'] | null; buckets: AnalyticsSeries['buckets'] | null; groups: AnalyticsSeries['groups'] | null }>`
+  const { rows } = await sql<{
+    range: AnalyticsSeries['range'] | null;
+    buckets: AnalyticsSeries['buckets'] | null;
+    groups: AnalyticsSeries['groups'] | null;
+  }>`
     ${PREPARED} with ${periodCtes({ orgId, range, now, withPrevious: false, rawOnly: interval === 'hour' || source === 'raw', byAgent: groupBy === 'agent' })},
     bucket_list as (${b.list}),
     call_buckets as (

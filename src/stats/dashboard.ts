@@ -25,7 +25,14 @@ export interface DashboardFigures {
 }
 
 const EMPTY: PeriodFigures = {
-  total: 0, completed: 0, inbound: 0, outbound: 0, completedDuration: 0, cost: 0, appointments: 0, pipelineValue: 0,
+  total: 0,
+  completed: 0,
+  inbound: 0,
+  outbound: 0,
+  completedDuration: 0,
+  cost: 0,
+  appointments: 0,
+  pipelineValue: 0,
 };
 
 interface DashboardRow {

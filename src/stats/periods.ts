@@ -130,16 +130,20 @@ export function periodCtes(options: PeriodOptions): RawBuilder<unknown> {
       cross join lateral (select ${wholeDays}) w
     ),
     call_facts as (
-      ${byAgent ? sql`
+      ${
+        byAgent
+          ? sql`
       select s.period, r.day, r.agent_id, null::text as direction, r.status, null::text as outcome,
              null::text as sentiment, r.calls::bigint as calls, r.duration_sum, r.cost_sum, null::timestamptz as started_at
       from split s
       join call_daily_agent_rollups r
-        on r.org_id = ${org} and r.day >= s.whole_from and r.day < s.whole_to ${rollupAgents}` : sql`
+        on r.org_id = ${org} and r.day >= s.whole_from and r.day < s.whole_to ${rollupAgents}`
+          : sql`
       select s.period, r.day, null::int8 as agent_id, r.direction, r.status, r.outcome,
              r.sentiment, r.calls::bigint as calls, r.duration_sum, r.cost_sum, null::timestamptz as started_at
       from split s
-      join call_daily_org_rollups r on r.org_id = ${org} and r.day >= s.whole_from and r.day < s.whole_to`}
+      join call_daily_org_rollups r on r.org_id = ${org} and r.day >= s.whole_from and r.day < s.whole_to`
+      }
       union all ${rawCalls('from_at', 'head_to')}
       union all ${rawCalls('tail_from', 'to_at')}
     ),

@@ -18,8 +18,15 @@ interface RollupShape {
   figures: [name: string, type: 'bigint' | 'numeric'][];
 }
 
-const CALL_FIGURES: RollupShape['figures'] = [['calls', 'bigint'], ['duration_sum', 'bigint'], ['cost_sum', 'numeric']];
-const APPOINTMENT_FIGURES: RollupShape['figures'] = [['appointments', 'bigint'], ['value_sum', 'numeric']];
+const CALL_FIGURES: RollupShape['figures'] = [
+  ['calls', 'bigint'],
+  ['duration_sum', 'bigint'],
+  ['cost_sum', 'numeric'],
+];
+const APPOINTMENT_FIGURES: RollupShape['figures'] = [
+  ['appointments', 'bigint'],
+  ['value_sum', 'numeric'],
+];
 
 const ROLLUPS: RollupShape[] = [
   { table: 'call_daily_agent_rollups', source: 'call_rows', keys: ['agent_id', 'status'], figures: CALL_FIGURES },
@@ -76,7 +83,10 @@ export async function rollupDifferences(db: Db, orgId?: string): Promise<RollupD
       where ${orgId === undefined ? sql`true` : sql`a.org_id = ${orgId}::int8`}
       group by 1, 2, 3, 4
     )
-    ${sql.join(ROLLUPS.map((rollup) => differencesOf(rollup, org)), sql`\n    union all\n`)}
+    ${sql.join(
+      ROLLUPS.map((rollup) => differencesOf(rollup, org)),
+      sql`\n    union all\n`,
+    )}
     order by 1, 2, 3
   `.execute(db);
   return rows;

@@ -2,10 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { durableTenantTransaction, type TenantScope } from '../db/tenant';
 import type { CallEvent } from './event';
 
-export type IngestResult =
-  | { status: 'applied'; callId: string }
-  | { status: 'duplicate' }
-  | { status: 'unknown_agent' };
+export type IngestResult = { status: 'applied'; callId: string } | { status: 'duplicate' } | { status: 'unknown_agent' };
 
 /**
  * Stores a verified event and applies it to the organisation's call, in one
@@ -54,11 +51,7 @@ export async function ingestCallEvent(scope: TenantScope, event: CallEvent, payl
   });
 }
 
-async function recordEvent(
-  { db: trx, orgId }: TenantScope,
-  event: CallEvent,
-  payload: unknown,
-): Promise<{ id: string; outcome: string }> {
+async function recordEvent({ db: trx, orgId }: TenantScope, event: CallEvent, payload: unknown): Promise<{ id: string; outcome: string }> {
   const { rows } = await sql<{ id: string; outcome: string }>`
     insert into webhook_events as e (org_id, event_id, type, payload)
     values (${orgId}::int8, ${event.id}, ${event.type}, ${JSON.stringify(payload)}::jsonb)
@@ -101,8 +94,7 @@ export function callUpsert(orgId: string, event: CallEvent): RawBuilder<{ id: st
   const counterpart = call.direction === 'inbound' ? call.from : call.to;
   const report = event.type === 'call.ended' ? event.report : undefined;
   const recordingKey = event.type === 'call.recording_ready' ? `orgs/${orgId}/${event.recording.key}` : null;
-  const newer = (column: 'identity_at' | 'report_at' | 'recording_at') =>
-    sql.raw(`excluded.${column} > coalesce(c.${column}, '-infinity')`);
+  const newer = (column: 'identity_at' | 'report_at' | 'recording_at') => sql.raw(`excluded.${column} > coalesce(c.${column}, '-infinity')`);
   const identity = newer('identity_at');
   const reported = newer('report_at');
   const recorded = newer('recording_at');

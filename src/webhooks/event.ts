@@ -13,8 +13,15 @@ const STATUSES: readonly CallStatus[] = ['queued', 'ringing', 'in_progress', 'co
 const LIVE_STATUSES: readonly CallStatus[] = ['queued', 'ringing', 'in_progress'];
 const FINAL_STATUSES: readonly CallStatus[] = ['completed', 'failed', 'no_answer', 'busy', 'voicemail'];
 const OUTCOMES: readonly CallOutcome[] = [
-  'appointment_booked', 'callback_requested', 'interested', 'not_interested', 'wrong_number', 'do_not_call',
-  'voicemail_left', 'transferred', 'no_outcome',
+  'appointment_booked',
+  'callback_requested',
+  'interested',
+  'not_interested',
+  'wrong_number',
+  'do_not_call',
+  'voicemail_left',
+  'transferred',
+  'no_outcome',
 ];
 const SENTIMENTS: readonly Sentiment[] = ['positive', 'neutral', 'negative'];
 const DIRECTIONS: readonly CallDirection[] = ['inbound', 'outbound'];

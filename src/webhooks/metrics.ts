@@ -2,15 +2,7 @@ import { Counter, type Registry } from 'prom-client';
 
 /** How a delivery ended. A fixed set: no tenant, event id or provider ever becomes a label. */
 export type DeliveryResult =
-  | 'applied'
-  | 'duplicate'
-  | 'unknown_agent'
-  | 'unauthorized'
-  | 'invalid'
-  | 'too_large'
-  | 'method_not_allowed'
-  | 'unavailable'
-  | 'error';
+  'applied' | 'duplicate' | 'unknown_agent' | 'unauthorized' | 'invalid' | 'too_large' | 'method_not_allowed' | 'unavailable' | 'error';
 
 export interface WebhookMetrics {
   countDelivery(result: DeliveryResult): void;

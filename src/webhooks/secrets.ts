@@ -55,11 +55,7 @@ export async function rotateWebhookSecret(db: Db, orgId: string, graceSeconds: n
       .where('org_id', '=', orgId)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', expiresAt)]))
       .executeTakeFirst();
-    const { id } = await trx
-      .insertInto('webhook_secrets')
-      .values({ org_id: orgId, secret })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const { id } = await trx.insertInto('webhook_secrets').values({ org_id: orgId, secret }).returning('id').executeTakeFirstOrThrow();
     return { id, secret, expiring: Number(expired.numUpdatedRows), expiresAt };
   });
 }

@@ -31,7 +31,14 @@ describe('mutations: roles, tenancy, loaders and limits', () => {
   let orgB: TestOrg;
   const tokens = {} as Record<Role, string>;
   /** Global ids of one organisation's objects. */
-  interface Ids { agent: string; archivedAgent: string; phone: string; contact: string; call: string; appointment: string }
+  interface Ids {
+    agent: string;
+    archivedAgent: string;
+    phone: string;
+    contact: string;
+    call: string;
+    appointment: string;
+  }
   let a: Ids;
   let b: Ids;
   const missing = (type: Parameters<typeof toGlobalId>[0]) => toGlobalId(type, '987654321987');
@@ -42,7 +49,11 @@ describe('mutations: roles, tenancy, loaders and limits', () => {
     const phone = await createPhoneNumber(db, org.id, agent);
     const contact = await createContact(db, org.id);
     const call = await createCall(db, org.id, { agentId: agent, contactId: contact });
-    const appointment = await createAppointment(db, org.id, { contactId: contact, agentId: agent, scheduledAt: new Date(Date.now() + 5 * 86_400_000) });
+    const appointment = await createAppointment(db, org.id, {
+      contactId: contact,
+      agentId: agent,
+      scheduledAt: new Date(Date.now() + 5 * 86_400_000),
+    });
     return {
       agent: toGlobalId('Agent', agent),
       archivedAgent: toGlobalId('Agent', archivedAgent),
@@ -166,7 +177,10 @@ describe('mutations: roles, tenancy, loaders and limits', () => {
     it.each(NAMES)('an admin can %s', async (name) => {
       // bookAppointment again on the same call needs the earlier booking cancelled first.
       if (name === 'bookAppointment') {
-        const call = toGlobalId('Call', await createCall(db, orgA.id, { agentId: await createAgent(db, orgA.id), contactId: await createContact(db, orgA.id) }));
+        const call = toGlobalId(
+          'Call',
+          await createCall(db, orgA.id, { agentId: await createAgent(db, orgA.id), contactId: await createContact(db, orgA.id) }),
+        );
         const { response } = await attempt(name, 'admin', { callId: call, scheduledAt: later() });
         expect(response.body.errors).toBeUndefined();
         return;
@@ -194,28 +208,50 @@ describe('mutations: roles, tenancy, loaders and limits', () => {
       ['bookAppointment', () => ({ callId: b.call, scheduledAt: soon }), () => ({ callId: missing('Call'), scheduledAt: soon }), 'input.callId'],
       ['cancelAppointment', () => ({ id: b.appointment }), () => ({ id: missing('Appointment') }), 'input.id'],
       ['updateAgent', () => ({ id: b.agent, status: 'PAUSED' }), () => ({ id: missing('Agent'), status: 'PAUSED' }), 'input.id'],
-      ['assignPhoneNumber', () => ({ phoneNumberId: b.phone, agentId: a.agent }), () => ({ phoneNumberId: missing('PhoneNumberAssignment'), agentId: a.agent }), 'input.phoneNumberId'],
-      ['assignPhoneNumber', () => ({ phoneNumberId: a.phone, agentId: b.agent }), () => ({ phoneNumberId: a.phone, agentId: missing('Agent') }), 'input.agentId'],
+      [
+        'assignPhoneNumber',
+        () => ({ phoneNumberId: b.phone, agentId: a.agent }),
+        () => ({ phoneNumberId: missing('PhoneNumberAssignment'), agentId: a.agent }),
+        'input.phoneNumberId',
+      ],
+      [
+        'assignPhoneNumber',
+        () => ({ phoneNumberId: a.phone, agentId: b.agent }),
+        () => ({ phoneNumberId: a.phone, agentId: missing('Agent') }),
+        'input.agentId',
+      ],
       ['unassignPhoneNumber', () => ({ phoneNumberId: b.phone }), () => ({ phoneNumberId: missing('PhoneNumberAssignment') }), 'input.phoneNumberId'],
     ];
 
-    it.each(probes)('%s naming another organisation\'s object answers byte for byte as for a nonexistent one', async (name, foreign, absent, argument) => {
-      const beforeA = await orgSnapshot(db, orgA.id);
-      const beforeB = await orgSnapshot(db, orgB.id);
-      const probe = await server.graphql(MUTATIONS[name]!.query, { token: tokens.admin, variables: { input: foreign() } });
-      const control = await server.graphql(MUTATIONS[name]!.query, { token: tokens.admin, variables: { input: absent() } });
-      expect(comparable(probe)).toEqual(comparable(control));
-      expect(probe.body.errors![0]!.extensions).toEqual({ code: 'NOT_FOUND', argument });
-      expect(await orgSnapshot(db, orgB.id)).toEqual(beforeB);
-      expect(await orgSnapshot(db, orgA.id)).toEqual(beforeA);
-    });
+    it.each(probes)(
+      "%s naming another organisation's object answers byte for byte as for a nonexistent one",
+      async (name, foreign, absent, argument) => {
+        const beforeA = await orgSnapshot(db, orgA.id);
+        const beforeB = await orgSnapshot(db, orgB.id);
+        const probe = await server.graphql(MUTATIONS[name]!.query, { token: tokens.admin, variables: { input: foreign() } });
+        const control = await server.graphql(MUTATIONS[name]!.query, { token: tokens.admin, variables: { input: absent() } });
+        expect(comparable(probe)).toEqual(comparable(control));
+        expect(probe.body.errors![0]!.extensions).toEqual({ code: 'NOT_FOUND', argument });
+        expect(await orgSnapshot(db, orgB.id)).toEqual(beforeB);
+        expect(await orgSnapshot(db, orgA.id)).toEqual(beforeA);
+      },
+    );
 
     it("every statement a write runs is bound to the caller's organisation", async () => {
       const operations: [string, Record<string, unknown>][] = [
         ['createContact', { name: 'Scoped', phone: '+14155550111' }],
         ['updateContact', { id: a.contact, leadScore: 90 }],
         ['updateCall', { id: a.call, sentiment: 'NEGATIVE' }],
-        ['bookAppointment', { callId: toGlobalId('Call', await createCall(db, orgA.id, { agentId: await createAgent(db, orgA.id), contactId: await createContact(db, orgA.id) })), scheduledAt: later() }],
+        [
+          'bookAppointment',
+          {
+            callId: toGlobalId(
+              'Call',
+              await createCall(db, orgA.id, { agentId: await createAgent(db, orgA.id), contactId: await createContact(db, orgA.id) }),
+            ),
+            scheduledAt: later(),
+          },
+        ],
         ['cancelAppointment', { id: a.appointment }],
         ['updateAgent', { id: a.agent, status: 'ARCHIVED' }],
         ['assignPhoneNumber', { phoneNumberId: a.phone, agentId: toGlobalId('Agent', await createAgent(db, orgA.id)) }],
@@ -252,15 +288,22 @@ describe('mutations: roles, tenancy, loaders and limits', () => {
       for (const size of [2, 12]) {
         const agent = await createAgent(db, orgA.id);
         await createPhoneNumber(db, orgA.id, agent);
-        const calls = await createCalls(db, orgA.id, await Promise.all(
-          Array.from({ length: size }, async () => ({ agentId: agent, contactId: await createContact(db, orgA.id) })),
-        ));
+        const calls = await createCalls(
+          db,
+          orgA.id,
+          await Promise.all(Array.from({ length: size }, async () => ({ agentId: agent, contactId: await createContact(db, orgA.id) }))),
+        );
         for (const call of calls.slice(0, 2)) {
-          const contact = (await db.selectFrom('calls').select('contact_id').where('org_id', '=', orgA.id).where('id', '=', call).executeTakeFirstOrThrow()).contact_id!;
+          const contact = (
+            await db.selectFrom('calls').select('contact_id').where('org_id', '=', orgA.id).where('id', '=', call).executeTakeFirstOrThrow()
+          ).contact_id!;
           await createAppointment(db, orgA.id, { contactId: contact, callId: call, agentId: agent });
         }
         server.operations.length = 0;
-        const response = await server.graphql(PAYLOAD, { token: tokens.admin, variables: { input: { id: toGlobalId('Agent', agent), name: `Size ${size}` } } });
+        const response = await server.graphql(PAYLOAD, {
+          token: tokens.admin,
+          variables: { input: { id: toGlobalId('Agent', agent), name: `Size ${size}` } },
+        });
         expect(response.body.errors).toBeUndefined();
         expect(response.body.data.updateAgent.agent.calls.nodes).toHaveLength(size);
         counts.push(server.operations[0]!.statements.count);
@@ -293,7 +336,10 @@ describe('mutations: roles, tenancy, loaders and limits', () => {
     it('too many aliases: 400 TOO_MANY_ALIASES before anything runs, nothing written', async () => {
       const before = await orgSnapshot(db, orgA.id);
       const count = await countRows(db, 'contacts', orgA.id);
-      const fields = Array.from({ length: 31 }, (_, i) => `c${i}: createContact(input: { name: "Alias ${i}", phone: "+1415555${String(1000 + i)}" }) { contact { id } }`);
+      const fields = Array.from(
+        { length: 31 },
+        (_, i) => `c${i}: createContact(input: { name: "Alias ${i}", phone: "+1415555${String(1000 + i)}" }) { contact { id } }`,
+      );
       server.operations.length = 0;
       const response = await server.graphql(`mutation { ${fields.join('\n')} }`, { token: tokens.admin });
       expect(response.status).toBe(400);

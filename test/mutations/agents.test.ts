@@ -108,7 +108,13 @@ describe('mutations: agents and phone numbers', () => {
     });
 
     it('a nonexistent agent is NOT_FOUND; a malformed id or a Contact id BAD_USER_INPUT', async () => {
-      expectRefusal(await send(UPDATE, { id: toGlobalId('Agent', '987654321987'), name: 'X' }), 'updateAgent', 'NOT_FOUND', 'input.id', /^Agent not found$/);
+      expectRefusal(
+        await send(UPDATE, { id: toGlobalId('Agent', '987654321987'), name: 'X' }),
+        'updateAgent',
+        'NOT_FOUND',
+        'input.id',
+        /^Agent not found$/,
+      );
       expectRefusal(await send(UPDATE, { id: 'QWdlbnQ6MA', name: 'X' }), 'updateAgent', 'BAD_USER_INPUT', 'input.id', /not a valid Agent id/);
       expectRefusal(await send(UPDATE, { id: toGlobalId('Contact', '1'), name: 'X' }), 'updateAgent', 'BAD_USER_INPUT', 'input.id');
     });
@@ -174,11 +180,17 @@ describe('mutations: agents and phone numbers', () => {
       const before = await orgSnapshot(db, org.id);
       expectRefusal(
         await send(ASSIGN, { phoneNumberId: toGlobalId('PhoneNumberAssignment', '987654321987'), agentId: agent }),
-        'assignPhoneNumber', 'NOT_FOUND', 'input.phoneNumberId', /^Phone number not found$/,
+        'assignPhoneNumber',
+        'NOT_FOUND',
+        'input.phoneNumberId',
+        /^Phone number not found$/,
       );
       expectRefusal(
         await send(ASSIGN, { phoneNumberId: number, agentId: toGlobalId('Agent', '987654321987') }),
-        'assignPhoneNumber', 'NOT_FOUND', 'input.agentId', /^Agent not found$/,
+        'assignPhoneNumber',
+        'NOT_FOUND',
+        'input.agentId',
+        /^Agent not found$/,
       );
       expectRefusal(await send(ASSIGN, { phoneNumberId: agent, agentId: agent }), 'assignPhoneNumber', 'BAD_USER_INPUT', 'input.phoneNumberId');
       expectRefusal(await send(ASSIGN, { phoneNumberId: number, agentId: number }), 'assignPhoneNumber', 'BAD_USER_INPUT', 'input.agentId');
@@ -200,7 +212,9 @@ describe('mutations: agents and phone numbers', () => {
       expect(await orgSnapshot(db, org.id)).toEqual(before);
       expectRefusal(
         await send(UNASSIGN, { phoneNumberId: toGlobalId('PhoneNumberAssignment', '987654321987') }),
-        'unassignPhoneNumber', 'NOT_FOUND', 'input.phoneNumberId',
+        'unassignPhoneNumber',
+        'NOT_FOUND',
+        'input.phoneNumberId',
       );
     });
   });

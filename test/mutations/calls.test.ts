@@ -111,7 +111,13 @@ describe('mutations: calls and appointments', () => {
     });
 
     it('a nonexistent call is NOT_FOUND; a malformed id or an Agent id BAD_USER_INPUT', async () => {
-      expectRefusal(await send(UPDATE_CALL, { id: toGlobalId('Call', '987654321987'), notes: 'x' }), 'updateCall', 'NOT_FOUND', 'input.id', /^Call not found$/);
+      expectRefusal(
+        await send(UPDATE_CALL, { id: toGlobalId('Call', '987654321987'), notes: 'x' }),
+        'updateCall',
+        'NOT_FOUND',
+        'input.id',
+        /^Call not found$/,
+      );
       expectRefusal(await send(UPDATE_CALL, { id: '', notes: 'x' }), 'updateCall', 'BAD_USER_INPUT', 'input.id', /not a valid Call id/);
       expectRefusal(await send(UPDATE_CALL, { id: toGlobalId('Agent', agent), notes: 'x' }), 'updateCall', 'BAD_USER_INPUT', 'input.id');
     });
@@ -163,7 +169,13 @@ describe('mutations: calls and appointments', () => {
     it('refuses a call without a contact, and a call that already has a scheduled appointment', async () => {
       const orphan = await newCall({ contactId: null });
       const before = await orgSnapshot(db, org.id);
-      expectRefusal(await send(BOOK, { callId: orphan, scheduledAt: inDays(2) }), 'bookAppointment', 'BAD_USER_INPUT', 'input.callId', /without a contact/);
+      expectRefusal(
+        await send(BOOK, { callId: orphan, scheduledAt: inDays(2) }),
+        'bookAppointment',
+        'BAD_USER_INPUT',
+        'input.callId',
+        /without a contact/,
+      );
       expect(await orgSnapshot(db, org.id)).toEqual(before);
 
       const callId = await newCall();
@@ -182,9 +194,17 @@ describe('mutations: calls and appointments', () => {
       expect(malformed.body.errors![0]!.message).toContain('scheduledAt');
       expectRefusal(
         await send(BOOK, { callId: toGlobalId('Call', '987654321987'), scheduledAt: inDays(2) }),
-        'bookAppointment', 'NOT_FOUND', 'input.callId', /^Call not found$/,
+        'bookAppointment',
+        'NOT_FOUND',
+        'input.callId',
+        /^Call not found$/,
       );
-      expectRefusal(await send(BOOK, { callId: toGlobalId('Contact', contact), scheduledAt: inDays(2) }), 'bookAppointment', 'BAD_USER_INPUT', 'input.callId');
+      expectRefusal(
+        await send(BOOK, { callId: toGlobalId('Contact', contact), scheduledAt: inDays(2) }),
+        'bookAppointment',
+        'BAD_USER_INPUT',
+        'input.callId',
+      );
       expect(await orgSnapshot(db, org.id)).toEqual(before);
     });
 
@@ -232,7 +252,13 @@ describe('mutations: calls and appointments', () => {
     });
 
     it('a nonexistent appointment is NOT_FOUND; a malformed id BAD_USER_INPUT', async () => {
-      expectRefusal(await send(CANCEL, { id: toGlobalId('Appointment', '987654321987') }), 'cancelAppointment', 'NOT_FOUND', 'input.id', /^Appointment not found$/);
+      expectRefusal(
+        await send(CANCEL, { id: toGlobalId('Appointment', '987654321987') }),
+        'cancelAppointment',
+        'NOT_FOUND',
+        'input.id',
+        /^Appointment not found$/,
+      );
       expectRefusal(await send(CANCEL, { id: 'QXBwb2ludG1lbnQ6LTE' }), 'cancelAppointment', 'BAD_USER_INPUT', 'input.id');
     });
   });
@@ -246,8 +272,24 @@ describe('mutations: calls and appointments', () => {
       // Two days ago: whole local days, so the presets read them from the rollups.
       const startedAt = new Date(Date.now() - 2 * DAY);
       const [interested, undecided] = await createCalls(db, statsOrg.id, [
-        { agentId: statsAgent, contactId: statsContact, startedAt, status: 'completed', outcome: 'interested', sentiment: 'neutral', durationSeconds: 120 },
-        { agentId: statsAgent, contactId: statsContact, startedAt, status: 'completed', outcome: 'no_outcome', sentiment: 'neutral', durationSeconds: 60 },
+        {
+          agentId: statsAgent,
+          contactId: statsContact,
+          startedAt,
+          status: 'completed',
+          outcome: 'interested',
+          sentiment: 'neutral',
+          durationSeconds: 120,
+        },
+        {
+          agentId: statsAgent,
+          contactId: statsContact,
+          startedAt,
+          status: 'completed',
+          outcome: 'no_outcome',
+          sentiment: 'neutral',
+          durationSeconds: 60,
+        },
         { agentId: statsAgent, contactId: statsContact, startedAt, status: 'no_answer', outcome: null, sentiment: null, durationSeconds: 0 },
       ]);
       const PANELS = `{
@@ -292,8 +334,15 @@ describe('mutations: calls and appointments', () => {
           appointmentsBooked: { current: 0 },
           conversionRate: { current: 0 },
           pipelineValue: { current: 0 },
-          callsByOutcome: [{ key: 'interested', count: 1 }, { key: 'no_outcome', count: 1 }, { key: 'none', count: 1 }],
-          callsBySentiment: [{ key: 'neutral', count: 2 }, { key: 'none', count: 1 }],
+          callsByOutcome: [
+            { key: 'interested', count: 1 },
+            { key: 'no_outcome', count: 1 },
+            { key: 'none', count: 1 },
+          ],
+          callsBySentiment: [
+            { key: 'neutral', count: 2 },
+            { key: 'none', count: 1 },
+          ],
         },
         analyticsOutcomes: { interested: 1, no_outcome: 1, none: 1 },
         analyticsCalls: 3,
@@ -316,8 +365,16 @@ describe('mutations: calls and appointments', () => {
           appointmentsBooked: { current: 2 },
           conversionRate: { current: 1 },
           pipelineValue: { current: 1350.49 },
-          callsByOutcome: [{ key: 'appointment_booked', count: 1 }, { key: 'interested', count: 1 }, { key: 'none', count: 1 }],
-          callsBySentiment: [{ key: 'neutral', count: 1 }, { key: 'none', count: 1 }, { key: 'positive', count: 1 }],
+          callsByOutcome: [
+            { key: 'appointment_booked', count: 1 },
+            { key: 'interested', count: 1 },
+            { key: 'none', count: 1 },
+          ],
+          callsBySentiment: [
+            { key: 'neutral', count: 1 },
+            { key: 'none', count: 1 },
+            { key: 'positive', count: 1 },
+          ],
         },
         analyticsOutcomes: { appointment_booked: 1, interested: 1, none: 1 },
         analyticsCalls: 3,

@@ -114,7 +114,10 @@ describe('mutations: contacts', () => {
     let original: Record<string, unknown>;
 
     beforeAll(async () => {
-      id = toGlobalId('Contact', await createContact(db, org.id, { name: 'Walter Skinner', phone: '+12025550100', email: 'ws@example.com', leadScore: 30 }));
+      id = toGlobalId(
+        'Contact',
+        await createContact(db, org.id, { name: 'Walter Skinner', phone: '+12025550100', email: 'ws@example.com', leadScore: 30 }),
+      );
       original = (await server.graphql(READ, { token: member, variables: { id } })).body.data.contact;
     });
 

@@ -1,16 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../../src/db/database';
-import type {
-  AgentStatus,
-  AppointmentStatus,
-  CallDirection,
-  CallOutcome,
-  CallStatus,
-  ContactStatus,
-  Role,
-  Sentiment,
-} from '../../src/db/schema';
+import type { AgentStatus, AppointmentStatus, CallDirection, CallOutcome, CallStatus, ContactStatus, Role, Sentiment } from '../../src/db/schema';
 
 /**
  * Small factories for test fixtures. Each test file builds its own
@@ -174,7 +165,15 @@ export async function createTranscript(db: Db, orgId: string, callId: string, te
 export async function createAppointment(
   db: Db,
   orgId: string,
-  input: { contactId: string; callId?: string | null; agentId?: string | null; status?: AppointmentStatus; value?: number; scheduledAt?: Date; createdAt?: Date },
+  input: {
+    contactId: string;
+    callId?: string | null;
+    agentId?: string | null;
+    status?: AppointmentStatus;
+    value?: number;
+    scheduledAt?: Date;
+    createdAt?: Date;
+  },
 ): Promise<string> {
   const { id } = await db
     .insertInto('appointments')
@@ -210,7 +209,11 @@ export interface ProviderAgent {
   providerAgentId: string;
 }
 
-export async function createProviderAgent(db: Db, orgId: string, options: { provider?: string; providerAgentId?: string } = {}): Promise<ProviderAgent> {
+export async function createProviderAgent(
+  db: Db,
+  orgId: string,
+  options: { provider?: string; providerAgentId?: string } = {},
+): Promise<ProviderAgent> {
   const provider = options.provider ?? 'retell';
   const providerAgentId = options.providerAgentId ?? `agent_${unique()}`;
   const { id } = await db
@@ -224,6 +227,9 @@ export async function createProviderAgent(db: Db, orgId: string, options: { prov
 /** A webhook secret for an organisation (random unless given); `expiresAt` in the past makes it inactive. */
 export async function createWebhookSecret(db: Db, orgId: string, options: { secret?: string; expiresAt?: Date } = {}): Promise<string> {
   const secret = options.secret ?? `whsec_${randomBytes(24).toString('base64url')}`;
-  await db.insertInto('webhook_secrets').values({ org_id: orgId, secret, expires_at: options.expiresAt ?? null }).execute();
+  await db
+    .insertInto('webhook_secrets')
+    .values({ org_id: orgId, secret, expires_at: options.expiresAt ?? null })
+    .execute();
   return secret;
 }

@@ -20,7 +20,8 @@ export interface Finished {
 export function envWith(vars: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info' };
   // Settings a developer's shell may carry must not leak into a spec's command.
-  for (const name of ['DATABASE_URL', 'EMBEDDED_PG_PORT', 'JWT_SECRET', 'RECORDINGS_SECRET', 'JWKS_URL', 'HOST', 'PORT', 'REDIS_URL']) delete env[name];
+  for (const name of ['DATABASE_URL', 'EMBEDDED_PG_PORT', 'JWT_SECRET', 'RECORDINGS_SECRET', 'JWKS_URL', 'HOST', 'PORT', 'REDIS_URL'])
+    delete env[name];
   for (const [name, value] of Object.entries(vars)) {
     if (value === undefined) delete env[name];
     else env[name] = value;
@@ -48,7 +49,10 @@ export function run(cli: string, args: string[], env: NodeJS.ProcessEnv, timeout
  * Starts `npm start`'s entry point and waits for "Switchboard ready", or for
  * it to exit first (then `ready` is false and `finished` says why).
  */
-export async function startServer(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ ready: boolean; output: () => string; stop(): Promise<Finished> }> {
+export async function startServer(
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+): Promise<{ ready: boolean; output: () => string; stop(): Promise<Finished> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI('start')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

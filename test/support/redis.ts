@@ -32,7 +32,6 @@ export async function startRedis(): Promise<RedisServer> {
   };
 }
 
-
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -21,7 +21,11 @@ export interface GraphQLResponse<T = any> {
   status: number;
   headers: Headers;
   text: string;
-  body: { data?: T; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[]; extensions?: Record<string, unknown> };
+  body: {
+    data?: T;
+    errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+    extensions?: Record<string, unknown>;
+  };
 }
 
 /** One line the server logged (pino JSON). */

@@ -17,9 +17,5 @@ const ALLOWED: Record<WriteArea, readonly Role[]> = {
 
 export function requireRole(role: Role, area: WriteArea): void {
   if (ALLOWED[area].includes(role)) return;
-  throw forbidden(
-    role === 'viewer'
-      ? 'Viewers cannot make changes'
-      : 'Only admins can change agents and phone numbers',
-  );
+  throw forbidden(role === 'viewer' ? 'Viewers cannot make changes' : 'Only admins can change agents and phone numbers');
 }

@@ -71,10 +71,7 @@ export const agentMutations: Pick<MutationResolvers, 'updateAgent' | 'assignPhon
       };
     });
     ctx.loaders.phoneNumberById.prime(phoneNumber.id, phoneNumber);
-    const [agent, previousAgent] = await Promise.all([
-      loadAgent(ctx, agentId),
-      previousAgentId ? loadAgent(ctx, previousAgentId) : null,
-    ]);
+    const [agent, previousAgent] = await Promise.all([loadAgent(ctx, agentId), previousAgentId ? loadAgent(ctx, previousAgentId) : null]);
     return { phoneNumber, agent, previousAgent };
   },
 

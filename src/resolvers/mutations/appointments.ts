@@ -63,10 +63,7 @@ export const appointmentMutations: Pick<MutationResolvers, 'bookAppointment' | '
       // A retried cancel succeeds without writing again.
       if (current.status === 'cancelled') return current;
       if (current.status !== 'scheduled') {
-        throw badUserInput(
-          `Only a SCHEDULED appointment can be cancelled; this one is ${toGraphQLEnum(current.status)}`,
-          'input.id',
-        );
+        throw badUserInput(`Only a SCHEDULED appointment can be cancelled; this one is ${toGraphQLEnum(current.status)}`, 'input.id');
       }
       return setAppointmentStatus(tx, id, 'cancelled');
     });

@@ -105,7 +105,10 @@ export async function graphiqlRoutes(fastify: FastifyInstance, options: { endpoi
       request.log.error({ err: error }, 'GraphiQL asset unavailable');
       throw new HttpError(500, 'INTERNAL_SERVER_ERROR', 'GraphiQL asset unavailable');
     }
-    if (!asset) { reply.callNotFound(); return; }
+    if (!asset) {
+      reply.callNotFound();
+      return;
+    }
     const gzip = acceptsGzip(request);
     const etag = gzip ? asset.gzipEtag : asset.etag;
     reply.headers({ 'cache-control': 'public, max-age=86400', etag, vary: 'Accept-Encoding', 'x-content-type-options': 'nosniff' });

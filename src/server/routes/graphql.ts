@@ -36,7 +36,13 @@ const ALLOWED_HEADERS = [
  * `Vary: Origin` (the options differ per origin).
  */
 function corsOptions(allowedOrigins: readonly string[]): FastifyCorsOptions {
-  const common = { exposedHeaders: 'x-request-id', methods: 'GET, POST, OPTIONS', allowedHeaders: ALLOWED_HEADERS, maxAge: 600, strictPreflight: false };
+  const common = {
+    exposedHeaders: 'x-request-id',
+    methods: 'GET, POST, OPTIONS',
+    allowedHeaders: ALLOWED_HEADERS,
+    maxAge: 600,
+    strictPreflight: false,
+  };
   const explicit = { ...common, origin: true, credentials: true };
   const wildcard = { ...common, origin: '*', credentials: false };
   const denied = { origin: false };

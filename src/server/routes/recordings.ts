@@ -24,7 +24,8 @@ export async function recordingRoutes(fastify: FastifyInstance, options: { dir: 
     const { status, headers } = error as { status?: unknown; headers?: Record<string, string> };
     const code: HttpErrorCode | undefined = status === 416 ? 'RANGE_NOT_SATISFIABLE' : status === 412 ? 'PRECONDITION_FAILED' : undefined;
     if (!code) throw error;
-    const message = code === 'RANGE_NOT_SATISFIABLE' ? 'The range is outside the recording' : 'The recording does not meet the request\'s precondition';
+    const message =
+      code === 'RANGE_NOT_SATISFIABLE' ? 'The range is outside the recording' : "The recording does not meet the request's precondition";
     const contentRange = headers?.['Content-Range'];
     return sendError(reply, status as number, errorBody(code, message), contentRange ? { 'content-range': contentRange } : {});
   });

@@ -7,14 +7,7 @@ import { ingestCallEvent } from '../../webhooks/apply';
 import { InvalidEventError, parseCallEvent } from '../../webhooks/event';
 import type { DeliveryResult, WebhookMetrics } from '../../webhooks/metrics';
 import { activeSecrets } from '../../webhooks/secrets';
-import {
-  MISMATCH,
-  SIGNATURE_HEADER,
-  checkTimestamp,
-  isSignatureFailure,
-  parseSignatureHeader,
-  verifySignatures,
-} from '../../webhooks/signature';
+import { MISMATCH, SIGNATURE_HEADER, checkTimestamp, isSignatureFailure, parseSignatureHeader, verifySignatures } from '../../webhooks/signature';
 import { HttpError, errorBody, fromFrameworkError, sendError, type HttpErrorCode } from '../errors';
 import { refuseOtherMethods } from './methods';
 
@@ -101,9 +94,13 @@ export async function webhookRoutes(fastify: FastifyInstance, options: CallWebho
     if (result.status === 'unknown_agent') {
       // 4xx so the provider retries: the agent may be created meanwhile, and a
       // stored event that never took effect is applied on redelivery.
-      throw new Refusal('unknown_agent', 422, 'UNKNOWN_AGENT',
+      throw new Refusal(
+        'unknown_agent',
+        422,
+        'UNKNOWN_AGENT',
         `No agent of provider "${event.provider}" with id "${event.call.agentId}" in this organisation; the event is stored and will be applied when redelivered after the agent exists`,
-        { field: 'call.agent_id' });
+        { field: 'call.agent_id' },
+      );
     }
     metrics.countDelivery(result.status);
     return reply.header('cache-control', 'no-store').send({ status: result.status, event_id: event.id });
