@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { toGlobalId } from '../src/graphql/globalId';
 import { testDatabaseUrl } from './support/db';
 
 /**
@@ -100,4 +101,69 @@ describe('npm start and npm run token', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('no organisation with slug "no-such-org"');
   }, 60_000);
+});
+
+describe('npm start on the embedded PostgreSQL (no DATABASE_URL)', () => {
+  it('finishes a request in flight at SIGTERM before it stops PostgreSQL, then exits 0', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-cli-embedded-'));
+    const port = 49000 + Math.floor(Math.random() * 1000);
+    const pgPort = 55000 + Math.floor(Math.random() * 900);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_ENV: 'development',
+      SWITCHBOARD_DATA_DIR: dataDir,
+      EMBEDDED_PG_PORT: String(pgPort),
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+    };
+    delete env.DATABASE_URL;
+    const child = spawn(process.execPath, ['--import', 'tsx', START], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let locker: pg.Client | undefined;
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!output.includes('Switchboard ready')) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`start did not become ready:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const token = /token \(acme admin\): (\S+?)"/.exec(output)?.[1];
+      const cluster = JSON.parse(readFileSync(path.join(dataDir, 'postgres', 'cluster.json'), 'utf8')) as { user: string; password: string };
+
+      // A row lock held from outside keeps the mutation below in flight for as long as the spec wants.
+      locker = new pg.Client({ host: '127.0.0.1', port: pgPort, user: cluster.user, password: cluster.password, database: 'switchboard' });
+      locker.on('error', () => {});
+      await locker.connect();
+      await locker.query('begin');
+      const { rows } = await locker.query<{ id: string }>(
+        `select c.id from contacts c join organisations o on o.id = c.org_id where o.slug = 'acme' order by c.id limit 1 for update`,
+      );
+      const contactId = toGlobalId('Contact', rows[0]!.id);
+      const mutation = fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          query: `mutation { updateContact(input: { id: "${contactId}", name: "Renamed during shutdown" }) { contact { name } } }`,
+        }),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await locker.query('commit');
+
+      const reply = await mutation;
+      const body = (await reply.json()) as { data?: { updateContact?: { contact?: { name?: string } } }; errors?: unknown[] };
+      expect(body.errors).toBeUndefined();
+      expect(reply.status).toBe(200);
+      expect(body.data?.updateContact?.contact?.name).toBe('Renamed during shutdown');
+    } finally {
+      await locker?.end().catch(() => {});
+      if (child.exitCode === null) child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(output).toContain('"msg":"stopped"');
+    expect(output).not.toContain('terminating connection due to administrator command');
+  }, 120_000);
 });

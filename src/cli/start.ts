@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   const config = loadConfig();
   const logger = createLogger();
-  const location = await locateDatabase(config, (line) => logger.debug({ postgres: line }));
+  // Our shutdown below stops the embedded PostgreSQL, after the requests it serves have drained.
+  const location = await locateDatabase(config, (line) => logger.debug({ postgres: line }), { stopOnSignals: false });
   const database = openDatabase(poolOptionsFor(config, location.url));
   const { db } = database;
   await migrateToLatest(db);

