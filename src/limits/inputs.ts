@@ -9,6 +9,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
+import type { Variables } from './measure';
 
 /**
  * Argument values refused before execution, whatever the resolvers would say:
@@ -18,8 +19,6 @@ import {
  * values and variables alike, and answer HTTP 400 BAD_USER_INPUT naming the
  * argument (`first`, `input.notes`) or the variable (`$input.notes`).
  */
-
-type Variables = Readonly<Record<string, unknown>>;
 
 export function inputError(message: string, argument: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', argument, http: { status: 400 } } });
@@ -33,14 +32,8 @@ const PAGE_ARGUMENTS = new Set(['first', 'last']);
  * or, as a literal, validation. Resolvers keep their own finer rules (the
  * leaderboard wants at least 1).
  */
-export function checkPageArguments(
-  document: DocumentNode,
-  operation: OperationDefinitionNode,
-  variables: Variables | null | undefined,
-  maxPageSize: number,
-): void {
-  const values = withDefaults(operation, variables);
-  for (const definition of reachableDefinitions(document, operation)) {
+export function checkPageArguments(definitions: readonly ExecutedDefinition[], values: Variables, maxPageSize: number): void {
+  for (const definition of definitions) {
     forEachArgument(definition.selectionSet, (argument, onField) => {
       if (!onField || !PAGE_ARGUMENTS.has(argument.name.value)) return;
       const name = argument.name.value;
@@ -64,8 +57,8 @@ export function checkPageArguments(
  * variable defaults) and in the values of the operation's variables.
  */
 export function checkStringLengths(
-  document: DocumentNode,
   operation: OperationDefinitionNode,
+  definitions: readonly ExecutedDefinition[],
   variables: Variables | null | undefined,
   maxLength: number,
   production: boolean,
@@ -93,7 +86,7 @@ export function checkStringLengths(
     // Only declared variables: execution ignores the rest.
     if (variables && Object.hasOwn(variables, definition.variable.name.value)) provided(variables[definition.variable.name.value], name);
   }
-  for (const definition of reachableDefinitions(document, operation)) {
+  for (const definition of definitions) {
     for (const directive of definition.directives ?? []) {
       for (const argument of directive.arguments ?? []) literal(argument.value, argument.name.value);
     }
@@ -111,26 +104,16 @@ function codePointsExceed(text: string, limit: number): boolean {
   return false;
 }
 
-/** The request's variables over the operation's declared literal defaults. */
-function withDefaults(operation: OperationDefinitionNode, provided: Variables | null | undefined): Variables {
-  const values: Record<string, unknown> = {};
-  for (const definition of operation.variableDefinitions ?? []) {
-    const fallback = definition.defaultValue;
-    if (fallback?.kind === Kind.INT) values[definition.variable.name.value] = Number(fallback.value);
-  }
-  for (const [name, value] of Object.entries(provided ?? {})) {
-    if (value !== undefined) values[name] = value;
-  }
-  return values;
-}
+/** The operation, or a fragment it spreads: what the checks above look at. */
+export type ExecutedDefinition = OperationDefinitionNode | FragmentDefinitionNode;
 
 /** The operation and every fragment it spreads, directly or through other fragments, each once. */
-function reachableDefinitions(document: DocumentNode, operation: OperationDefinitionNode): (OperationDefinitionNode | FragmentDefinitionNode)[] {
+export function reachableDefinitions(document: DocumentNode, operation: OperationDefinitionNode): ExecutedDefinition[] {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
-  const reached: (OperationDefinitionNode | FragmentDefinitionNode)[] = [operation];
+  const reached: ExecutedDefinition[] = [operation];
   const seen = new Set<string>();
   // Also visits the fragments pushed while it runs: an array iterator reads the length at each step.
   for (const definition of reached) {

@@ -36,7 +36,7 @@ export interface MeasureOptions {
   defaultPageSize?: number;
 }
 
-type Variables = Readonly<Record<string, unknown>>;
+export type Variables = Readonly<Record<string, unknown>>;
 
 const ZERO: OperationMeasure = { depth: 0, aliases: 0, directives: 0, cost: 0, fields: 0 };
 
@@ -164,7 +164,7 @@ export function measureOperation(
 }
 
 /** The request's variables over the operation's declared defaults, as execution would see them. */
-function variableValues(operation: OperationDefinitionNode, provided: Variables | null | undefined): Variables {
+export function variableValues(operation: OperationDefinitionNode, provided: Variables | null | undefined): Variables {
   const values: Record<string, unknown> = {};
   for (const definition of operation.variableDefinitions ?? []) {
     if (definition.defaultValue) values[definition.variable.name.value] = valueFromASTUntyped(definition.defaultValue);

@@ -2,8 +2,8 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { OperationTypeNode } from 'graphql';
 import type { QueryLimits } from '../config/protection';
 import { limitError, subscriptionNotSupported, withoutRepeatedValidationErrors } from './errors';
-import { checkPageArguments, checkStringLengths } from './inputs';
-import { measureOperation } from './measure';
+import { checkPageArguments, checkStringLengths, reachableDefinitions } from './inputs';
+import { measureOperation, variableValues } from './measure';
 
 export interface QueryLimitsPluginOptions {
   limits: QueryLimits;
@@ -49,8 +49,9 @@ export function queryLimitsPlugin(options: QueryLimitsPluginOptions): ApolloServ
           if (measure.fields > limits.maxFields) {
             throw limitError('TOO_MANY_FIELDS', 'The query selects too many fields', measure.fields, limits.maxFields, production);
           }
-          checkPageArguments(document, operation, request.variables, maxPageSize);
-          checkStringLengths(document, operation, request.variables, limits.maxStringLength, production);
+          const definitions = reachableDefinitions(document, operation);
+          checkPageArguments(definitions, variableValues(operation, request.variables), maxPageSize);
+          checkStringLengths(operation, definitions, request.variables, limits.maxStringLength, production);
           if (measure.cost > limits.maxCost) {
             throw limitError(
               'QUERY_TOO_COMPLEX',
