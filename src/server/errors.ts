@@ -106,8 +106,8 @@ export function fromFrameworkError(error: unknown, bodyLimitBytes: number): Http
   }
 }
 
-/** Sends the one non-GraphQL error shape; never cached. */
-export function sendError(reply: FastifyReply, status: number, body: ErrorBody & object, headers: Record<string, string> = {}): FastifyReply {
+/** An error answer in either shape: JSON, never cached. */
+function sendErrorBody(reply: FastifyReply, status: number, body: object, headers: Record<string, string>): FastifyReply {
   return reply
     .code(status)
     .headers({ 'cache-control': 'no-store', ...headers })
@@ -115,17 +115,19 @@ export function sendError(reply: FastifyReply, status: number, body: ErrorBody &
     .send(body);
 }
 
-/** The GraphQL-shaped error body for rejections at /graphql before GraphQL runs. */
+/** Sends the one non-GraphQL error shape. */
+export function sendError(reply: FastifyReply, status: number, body: ErrorBody & object, headers: Record<string, string> = {}): FastifyReply {
+  return sendErrorBody(reply, status, body, headers);
+}
+
+/** The GraphQL-shaped error body for answers at /graphql that GraphQL itself did not give (refusals, masked bugs). */
 export function sendGraphQLError(
   reply: FastifyReply,
   status: number,
   code: string,
   message: string,
   headers: Record<string, string> = {},
+  extensions: Record<string, unknown> = {},
 ): FastifyReply {
-  return reply
-    .code(status)
-    .headers({ 'cache-control': 'no-store', ...headers })
-    .type('application/json; charset=utf-8')
-    .send({ errors: [{ message, extensions: { code } }] });
+  return sendErrorBody(reply, status, { errors: [{ message, extensions: { code, ...extensions } }] }, headers);
 }

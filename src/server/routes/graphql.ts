@@ -94,10 +94,7 @@ export async function graphqlRoutes(fastify: FastifyInstance, options: { service
     // The integration builds a URL from the Host header: one that cannot be part of a URL is the client's.
     if ((error as { code?: unknown }).code === 'ERR_INVALID_URL') return sendGraphQLError(reply, 400, 'BAD_REQUEST', 'The Host header is not valid');
     services.logger.error({ err: error, requestId: request.id }, 'unhandled request error');
-    return reply
-      .code(500)
-      .header('cache-control', 'no-store')
-      .send({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: request.id } }] });
+    return sendGraphQLError(reply, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error', {}, { requestId: request.id });
   });
 
   // Its declared Reply type is `string`; the routes here use Fastify's defaults.
