@@ -154,12 +154,18 @@ const ROLLBACK = /^\s*rollback\b/i;
 const TRANSACTION_CONTROL = /^\s*(begin|start\s+transaction|commit|end|rollback|savepoint|release)\b/i;
 const ROLLBACK_TO_SAVEPOINT = /^\s*rollback\s+to\b/i;
 
+/**
+ * Whether a statement may start: while budget is left (or outside any
+ * request). `rollback` always may, so a connection never goes back to the
+ * pool inside a transaction.
+ */
+function mayStart(remaining: number | undefined, text: string): boolean {
+  return remaining === undefined || remaining > 0 || ROLLBACK.test(text);
+}
+
 function withBudgetCheck(send: Send): Send {
   return (text, values) => {
-    const remaining = remainingBudgetMs();
-    if (remaining !== undefined && remaining <= 0 && !ROLLBACK.test(text)) {
-      return Promise.reject(new RequestTimeoutError('before a statement'));
-    }
+    if (!mayStart(remainingBudgetMs(), text)) return Promise.reject(new RequestTimeoutError('before a statement'));
     return send(text, values);
   };
 }
@@ -189,8 +195,7 @@ function statementTimeouts(client: pg.PoolClient, startupTimeout: number, send: 
   let local: number | undefined;
   return async (text, values) => {
     const remaining = remainingBudgetMs();
-    const rollback = ROLLBACK.test(text);
-    if (remaining !== undefined && remaining <= 0 && !rollback) throw new RequestTimeoutError('before a statement');
+    if (!mayStart(remaining, text)) throw new RequestTimeoutError('before a statement');
     const status = client.getTransactionStatus();
     const inTransaction = status === 'T';
     // Idle: whatever transaction there was has ended, and with it any LOCAL value.
