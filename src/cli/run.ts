@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/problems';
+import { findInError } from '../db/failures';
 
 /**
  * How every command ends: its result's exit code, or one message on stderr —
@@ -40,14 +41,8 @@ export function describeFailure(error: unknown): string {
 
 /** The errno of a connection nobody answered, looking inside an AggregateError (one per address tried). */
 function unreachableCode(error: unknown): string | undefined {
-  if (!(error instanceof Error)) return undefined;
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code && UNREACHABLE.has(code)) return code;
-  if (error.message === 'Connection terminated due to connection timeout') return 'ETIMEDOUT';
-  const inner: unknown[] = error instanceof AggregateError ? (error.errors as unknown[]) : [];
-  for (const candidate of [...inner, error.cause]) {
-    const found = unreachableCode(candidate);
-    if (found) return found;
-  }
-  return undefined;
+  return findInError(error, ({ code, message }) => {
+    if (typeof code === 'string' && UNREACHABLE.has(code)) return code;
+    return message === 'Connection terminated due to connection timeout' ? 'ETIMEDOUT' : undefined;
+  });
 }

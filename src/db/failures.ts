@@ -68,7 +68,7 @@ const BY_MESSAGE: [RegExp, DatabaseFailureCode][] = [
   [/^Cannot use a pool after calling end on the pool$/, 'DATABASE_UNAVAILABLE'],
 ];
 
-interface ErrorLike {
+export interface ErrorLike {
   code?: unknown;
   message?: unknown;
   cause?: unknown;
@@ -78,21 +78,28 @@ interface ErrorLike {
   thrownValue?: unknown;
 }
 
-// Duck-typed, not instanceof: socket errors come from Node's own realm, which
-// is not the caller's under jest's module sandbox.
-export function databaseFailure(error: unknown, depth = 0): DatabaseFailure | undefined {
+export function databaseFailure(error: unknown): DatabaseFailure | undefined {
+  return findInError(error, ({ code, message }) => {
+    let kind = typeof code === 'string' ? BY_CODE[code] : undefined;
+    if (typeof message === 'string') kind ??= BY_MESSAGE.find(([pattern]) => pattern.test(message))?.[1];
+    return kind ? { code: kind, message: MESSAGES[kind] } : undefined;
+  });
+}
+
+/**
+ * The first thing `match` finds in an error or in what it wraps: an
+ * AggregateError's errors, graphql-js's thrownValue, the cause (three levels
+ * deep at most). Duck-typed, not instanceof: socket errors come from Node's
+ * own realm, which is not the caller's under jest's module sandbox.
+ */
+export function findInError<T>(error: unknown, match: (candidate: ErrorLike) => T | undefined, depth = 0): T | undefined {
   if (typeof error !== 'object' || error === null || depth > 3) return undefined;
-  const { code, message, cause, errors, thrownValue } = error as ErrorLike;
-  let kind = typeof code === 'string' ? BY_CODE[code] : undefined;
-  if (typeof message === 'string') kind ??= BY_MESSAGE.find(([pattern]) => pattern.test(message))?.[1];
-  if (kind) return { code: kind, message: MESSAGES[kind] };
-  for (const inner of Array.isArray(errors) ? errors : []) {
-    const found = databaseFailure(inner, depth + 1);
-    if (found) return found;
-  }
-  for (const inner of [thrownValue, cause]) {
-    const found = inner === undefined ? undefined : databaseFailure(inner, depth + 1);
-    if (found) return found;
+  const candidate = error as ErrorLike;
+  const found = match(candidate);
+  if (found !== undefined) return found;
+  for (const inner of [...(Array.isArray(candidate.errors) ? (candidate.errors as unknown[]) : []), candidate.thrownValue, candidate.cause]) {
+    const deeper = findInError(inner, match, depth + 1);
+    if (deeper !== undefined) return deeper;
   }
   return undefined;
 }
