@@ -78,9 +78,15 @@ export function callReadSpec(fields: ReadonlySet<string>): CallReadSpec {
   };
 }
 
-const readSpecOf: (info: GraphQLResolveInfo) => CallReadSpec = memoisedBy((info) =>
+const selectionReadSpec: (info: GraphQLResolveInfo) => CallReadSpec = memoisedBy((info) =>
   callReadSpec(connectionNodeSelection(info.fieldNodes, info.fragments).fields),
 );
+
+/** The selection's read spec, minus the agent join when the agents cache will answer them (Context.agentsCached). */
+function readSpecOf(ctx: Context, info: GraphQLResolveInfo): CallReadSpec {
+  const read = selectionReadSpec(info);
+  return read.agent && ctx.agentsCached ? { ...read, agent: false } : read;
+}
 
 /**
  * Rows read by a list go to the by-id loaders: whole call rows are the rows
@@ -99,7 +105,7 @@ export async function rootCallConnection(ctx: Context, args: QueryCallsArgs, inf
   const filter = callFilterSpec(args.filter);
   const order = callOrderSpec(args.orderBy);
   const page = parsePageArgs(args, callOrdering(order), 'timestamp', ctx.limits);
-  const read = readSpecOf(info);
+  const read = readSpecOf(ctx, info);
   const result = await findCallsPage(ctx.scope, filter, order, page, read);
   primeLoaders(ctx, result, read);
   return toConnection(result, page, callCursor(order), () => countCalls(ctx.scope, filter));
@@ -123,7 +129,7 @@ export async function childCallConnection(
   const page = parsePageArgs(args, callOrdering(order), 'timestamp', ctx.limits);
   const [pages, counts] =
     parent === 'agent_id' ? [ctx.loaders.callsByAgent, ctx.loaders.callCountByAgent] : [ctx.loaders.callsByContact, ctx.loaders.callCountByContact];
-  const read = readSpecOf(info);
+  const read = readSpecOf(ctx, info);
   const result = await pages.load({ parentId, filter, order, page, read });
   primeLoaders(ctx, result, read);
   return toConnection(result, page, callCursor(order), () => counts.load({ parentId, filter }));
