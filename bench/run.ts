@@ -202,7 +202,7 @@ async function targetOf(db: Db): Promise<Target> {
     .executeTakeFirstOrThrow();
   const { rows: counted } = await sql<{ n: number }>`select count(*)::int as n from calls where org_id = ${org.id}::int8`.execute(db);
   // OFFSET here is the benchmark finding its page-200 cursor once, not the API.
-  const { rows: page } = await sql<{ started_at: Date; id: string }>`
+  const { rows: page } = await sql<{ started_at: string; id: string }>`
     select started_at, id from calls where org_id = ${org.id}::int8
     order by started_at desc, id desc offset 9949 limit 1`.execute(db);
   const sample = async (table: 'calls' | 'contacts' | 'agents', type: 'Call' | 'Contact' | 'Agent', n: number) =>
@@ -212,7 +212,7 @@ async function targetOf(db: Db): Promise<Target> {
   const last =
     page[0] ??
     (
-      await sql<{ started_at: Date; id: string }>`
+      await sql<{ started_at: string; id: string }>`
     select started_at, id from calls where org_id = ${org.id}::int8 order by started_at, id limit 1`.execute(db)
     ).rows[0];
   if (!last) throw new Error('the bench organisation has no calls');

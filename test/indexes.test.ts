@@ -137,6 +137,7 @@ describe('hot queries are served by indexes (EXPLAIN)', () => {
         `{ agents(first: 20) { nodes { phoneNumbers { number } calls(first: 10) { totalCount nodes { id contact { name lastCall { id } } } } } } }`,
     ],
     ['contact search', () => `{ contacts(first: 20, search: "contact 12") { totalCount nodes { id lastCall { id } } } }`],
+    ['contacts, default order', () => `{ contacts(first: 20) { nodes { id name } } }`],
     ['contacts by name', () => `{ contacts(first: 20, orderBy: { field: NAME, direction: ASC }) { nodes { id name } } }`],
     [
       'contacts by tier',

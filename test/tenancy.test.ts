@@ -4,6 +4,7 @@ import type { Db } from '../src/db/database';
 import { tenantScope } from '../src/db/tenant';
 import { toGlobalId, type NodeType } from '../src/graphql/globalId';
 import { createLoaders, type Loaders } from '../src/loaders';
+import { WHOLE_CALL_ROWS } from '../src/queries/calls';
 import { openTestDb } from './support/db';
 import {
   createAgent,
@@ -323,6 +324,8 @@ describe("tenancy by construction: loaders made from one organisation's scope se
   const now = new Date(Date.UTC(2026, 2, 15));
   const absent = '987654321987';
   const page = { limit: 5, backward: false, after: undefined, before: undefined };
+  // Call pages that join their agent and contact: the joins are scoped as well.
+  const joiningRead = { ...WHOLE_CALL_ROWS, agent: true, contact: true };
 
   /** For each loader, its key for a row id (or parent id). Typed by Loaders: a new loader without a probe does not compile. */
   const keyFor: { [Name in keyof Loaders]: (id: string) => Parameters<Loaders[Name]['load']>[0] } = {
@@ -339,8 +342,8 @@ describe("tenancy by construction: loaders made from one organisation's scope se
     appointmentByCallId: (id) => id,
     appointmentsByContactId: (id) => id,
     phoneNumbersByAgentId: (id) => id,
-    callsByAgent: (id) => ({ parentId: id, filter: {}, order: { direction: 'desc' }, page }),
-    callsByContact: (id) => ({ parentId: id, filter: {}, order: { direction: 'desc' }, page }),
+    callsByAgent: (id) => ({ parentId: id, filter: {}, order: { direction: 'desc' }, page, read: joiningRead }),
+    callsByContact: (id) => ({ parentId: id, filter: {}, order: { direction: 'desc' }, page, read: joiningRead }),
     callCountByAgent: (id) => ({ parentId: id, filter: {} }),
     callCountByContact: (id) => ({ parentId: id, filter: {} }),
     agentStats: (id) => ({ agentId: id, range: { kind: 'preset', preset: 'this_month' } }),

@@ -36,8 +36,8 @@ async function main(): Promise<void> {
     if (values.list) {
       for (const secret of await listWebhookSecrets(db, organisation.id)) {
         process.stdout.write(
-          `${secret.id}\t${secret.prefix}\tcreated ${secret.created_at.toISOString()}\t` +
-            `${secret.expires_at ? `expires ${secret.expires_at.toISOString()}` : 'no expiry'}\t${secret.active ? 'active' : 'expired'}\n`,
+          `${secret.id}\t${secret.prefix}\tcreated ${secret.created_at}\t` +
+            `${secret.expires_at ? `expires ${secret.expires_at}` : 'no expiry'}\t${secret.active ? 'active' : 'expired'}\n`,
         );
       }
       return;

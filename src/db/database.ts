@@ -6,6 +6,8 @@ import type { Config } from '../config/config';
 import { remainingBudgetMs } from '../observability/requestContext';
 import { RequestTimeoutError, isQueryCanceled } from './failures';
 import type { Database } from './schema';
+// Registers the timestamptz parser (ISO strings, no Date): for every pg client in the process.
+import './types';
 import { recordStatement } from './statementLog';
 
 // numeric (cost, appointment value) as JS numbers: amounts here stay far below
@@ -58,7 +60,8 @@ export function createPool({
     idleTimeoutMillis: idleTimeoutMs,
     // Set on every connection by the server itself, so a runaway statement or a
     // forgotten transaction can never hold a connection forever.
-    options: `-c statement_timeout=${statementTimeoutMs} -c idle_in_transaction_session_timeout=10000`,
+    // TimeZone=UTC: timestamptz arrives in the form src/db/types.ts decodes without a Date.
+    options: `-c statement_timeout=${statementTimeoutMs} -c idle_in_transaction_session_timeout=10000 -c TimeZone=UTC`,
     application_name: applicationName,
   });
   // An idle client losing its connection (database restart) must not crash the

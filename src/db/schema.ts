@@ -10,8 +10,9 @@ import type { ColumnType, Generated, Selectable } from 'kysely';
  * they are typed `string`; numeric columns are parsed to `number`.
  */
 
-type Timestamp = ColumnType<Date, Date | string, Date | string>;
-type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+/** Read as RFC 3339 text in UTC with milliseconds (src/db/types.ts), written as Date or text. */
+type Timestamp = ColumnType<string, Date | string, Date | string>;
+type DefaultedTimestamp = ColumnType<string, Date | string | undefined, Date | string>;
 type Json<T = Record<string, unknown>> = ColumnType<T, string | undefined, string>;
 
 export type Role = 'admin' | 'member' | 'viewer';

@@ -22,4 +22,10 @@ export interface Context extends Principal {
   recordingUrlTtlSeconds: number;
   /** When the request started: "today" for every statistic in it. */
   now: Date;
+  /**
+   * Whether `loaders.agentById` answers from the in-process agents cache: a
+   * calls list then leaves its agents to the loader instead of joining them,
+   * since a warm cache serves them without a statement or any decoding.
+   */
+  agentsCached: boolean;
 }

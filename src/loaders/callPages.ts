@@ -1,14 +1,14 @@
 import type DataLoader from 'dataloader';
 import type { TenantScope } from '../db/tenant';
-import type { Page } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
 import {
   countCallsByParent,
   findCallsPagesByParent,
   type CallFilterSpec,
-  type CallListRow,
   type CallOrderSpec,
+  type CallPage,
   type CallParent,
+  type CallReadSpec,
 } from '../queries/calls';
 import type { LoaderOptions } from './byKey';
 import { groupedLoader } from './grouped';
@@ -19,15 +19,18 @@ export interface CallPageKey {
   filter: CallFilterSpec;
   order: CallOrderSpec;
   page: PageRequest;
+  /** Columns and joins the parent's selection needs. */
+  read: CallReadSpec;
 }
 
 /**
- * Keys that can share one statement: same filter, order, limit, direction and
- * the same set of cursors present. The cursors' values may differ per parent.
+ * Keys that can share one statement: same filter, order, limit, direction,
+ * the same set of cursors present and the same columns and joins. The
+ * cursors' values may differ per parent.
  */
 function shapeOf(key: CallPageKey): string {
-  const { page } = key;
-  return JSON.stringify([key.filter, key.order, page.limit, page.backward, !!page.after, !!page.before]);
+  const { page, read } = key;
+  return JSON.stringify([key.filter, key.order, page.limit, page.backward, !!page.after, !!page.before, read.columns, read.agent, read.contact]);
 }
 
 function cacheKeyOf(key: CallPageKey): string {
@@ -38,16 +41,12 @@ function cacheKeyOf(key: CallPageKey): string {
  * `Agent.calls` / `Contact.calls` for every parent on the page at once: one
  * statement per distinct argument shape, however many parents there are.
  */
-export function callPagesByParentLoader(
-  scope: TenantScope,
-  parent: CallParent,
-  options: LoaderOptions,
-): DataLoader<CallPageKey, Page<CallListRow>, string> {
-  return groupedLoader<CallPageKey, Page<CallListRow>>({ shapeOf, cacheKeyOf, maxBatchSize: 500 }, options, async (group) => {
+export function callPagesByParentLoader(scope: TenantScope, parent: CallParent, options: LoaderOptions): DataLoader<CallPageKey, CallPage, string> {
+  return groupedLoader<CallPageKey, CallPage>({ shapeOf, cacheKeyOf, maxBatchSize: 500 }, options, async (group) => {
     const first = group[0];
-    const byParent = await findCallsPagesByParent(scope, parent, group, first.filter, first.order);
+    const byParent = await findCallsPagesByParent(scope, parent, group, first.filter, first.order, first.read);
     // A parent the statement found no rows for has an empty page.
-    return (key) => byParent.get(key.parentId) ?? { rows: [], hasMore: false };
+    return (key) => byParent.get(key.parentId) ?? { rows: [], hasMore: false, agents: [], contacts: [] };
   });
 }
 

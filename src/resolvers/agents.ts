@@ -29,7 +29,7 @@ export const Agent: AgentResolvers = {
   createdAt: (agent) => agent.created_at,
   updatedAt: (agent) => agent.updated_at,
   phoneNumbers: (agent, _args, ctx) => ctx.loaders.phoneNumbersByAgentId.load(agent.id),
-  calls: (agent, args, ctx) => childCallConnection(ctx, 'agent_id', agent.id, args),
+  calls: (agent, args, ctx, info) => childCallConnection(ctx, 'agent_id', agent.id, args, info),
   stats: async (agent, { range }, ctx) => {
     const figures = await ctx.loaders.agentStats.load({ agentId: agent.id, range: rangeSpec(range) });
     // The agent was loaded from this organisation, so its figures exist; anything else is a bug.

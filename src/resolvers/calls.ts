@@ -1,18 +1,24 @@
 import { toGlobalId } from '../graphql/globalId';
 import { badUserInput } from '../graphql/errors';
 import type { Context } from '../graphql/context';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { CallResolvers, QueryCallsArgs } from '../generated/graphql';
+import { connectionNodeSelection, memoisedBy } from '../graphql/selection';
 import { encodeCursor } from '../pagination/cursor';
 import { toConnection, type Connection } from '../pagination/connection';
 import { parsePageArgs } from '../pagination/pageArgs';
 import {
+  CALL_LIST_COLUMNS,
   callOrdering,
   countCalls,
   findCallsPage,
+  type CallColumn,
   type CallFilterSpec,
   type CallListRow,
   type CallOrderSpec,
+  type CallPage,
   type CallParent,
+  type CallReadSpec,
 } from '../queries/calls';
 import { callFilterSpec, callOrderSpec } from './args';
 import { toGraphQLEnum, toGraphQLEnumOrNull } from './enums';
@@ -22,18 +28,86 @@ export function callCursor(order: CallOrderSpec) {
   return (row: CallListRow) => encodeCursor(ordering, row.started_at, row.id);
 }
 
-/** Rows read by a list are the same rows `call(id)` would read: hand them to the by-id loader. */
-function primeCalls(ctx: Context, rows: CallListRow[]): void {
-  for (const row of rows) ctx.loaders.callById.prime(row.id, row);
+/**
+ * The columns each Call field's resolver reads (below). Every field of the
+ * type must be listed — the type fails to compile otherwise — so a list
+ * statement that reads only its selection's columns can never starve a field.
+ */
+const CALL_FIELD_COLUMNS: Record<Exclude<keyof CallResolvers, '__isTypeOf'>, readonly CallColumn[]> = {
+  id: [],
+  direction: ['direction'],
+  status: ['status'],
+  fromNumber: ['from_number'],
+  toNumber: ['to_number'],
+  startedAt: ['started_at'],
+  endedAt: ['ended_at'],
+  durationSeconds: ['duration_seconds'],
+  cost: ['cost'],
+  sentiment: ['sentiment'],
+  outcome: ['outcome'],
+  summary: ['summary'],
+  notes: ['notes'],
+  updatedAt: ['updated_at'],
+  agent: ['agent_id'],
+  contact: ['contact_id'],
+  appointment: [],
+  hasRecording: ['recording_key'],
+  recordingUrl: ['recording_key'],
+  transcript: [],
+  metadata: [],
+};
+
+/** Cursors need the sort key; `id` is every row's identity. */
+const ALWAYS_READ: readonly CallColumn[] = ['id', 'started_at'];
+
+/**
+ * What a calls connection's statement reads for the operation's node
+ * selection: the columns its fields need (in list order, so equal selections
+ * give equal statements) and the agent / contact joins when those are selected.
+ */
+export function callReadSpec(fields: ReadonlySet<string>): CallReadSpec {
+  const needed = new Set<CallColumn>(ALWAYS_READ);
+  for (const field of fields) {
+    const columns: readonly CallColumn[] | undefined = (CALL_FIELD_COLUMNS as Partial<Record<string, readonly CallColumn[]>>)[field];
+    if (columns) for (const column of columns) needed.add(column);
+  }
+  return {
+    columns: CALL_LIST_COLUMNS.filter((column) => needed.has(column)),
+    agent: fields.has('agent'),
+    contact: fields.has('contact'),
+  };
+}
+
+const selectionReadSpec: (info: GraphQLResolveInfo) => CallReadSpec = memoisedBy((info) =>
+  callReadSpec(connectionNodeSelection(info.fieldNodes, info.fragments).fields),
+);
+
+/** The selection's read spec, minus the agent join when the agents cache will answer them (Context.agentsCached). */
+function readSpecOf(ctx: Context, info: GraphQLResolveInfo): CallReadSpec {
+  const read = selectionReadSpec(info);
+  return read.agent && ctx.agentsCached ? { ...read, agent: false } : read;
+}
+
+/**
+ * Rows read by a list go to the by-id loaders: whole call rows are the rows
+ * `call(id)` would read (narrower ones are not handed on), and the joined
+ * agents and contacts are complete rows, so their field resolvers find them
+ * in the loader's memo instead of running a statement.
+ */
+function primeLoaders(ctx: Context, page: CallPage, read: CallReadSpec): void {
+  if (read.columns.length === CALL_LIST_COLUMNS.length) for (const row of page.rows) ctx.loaders.callById.prime(row.id, row);
+  for (const agent of page.agents) ctx.loaders.agentById.prime(agent.id, agent);
+  for (const contact of page.contacts) ctx.loaders.contactById.prime(contact.id, contact);
 }
 
 /** The root `calls` list (and the `recentCalls` of later panels). */
-export async function rootCallConnection(ctx: Context, args: QueryCallsArgs): Promise<Connection<CallListRow>> {
+export async function rootCallConnection(ctx: Context, args: QueryCallsArgs, info: GraphQLResolveInfo): Promise<Connection<CallListRow>> {
   const filter = callFilterSpec(args.filter);
   const order = callOrderSpec(args.orderBy);
   const page = parsePageArgs(args, callOrdering(order), 'timestamp', ctx.limits);
-  const result = await findCallsPage(ctx.scope, filter, order, page);
-  primeCalls(ctx, result.rows);
+  const read = readSpecOf(ctx, info);
+  const result = await findCallsPage(ctx.scope, filter, order, page, read);
+  primeLoaders(ctx, result, read);
   return toConnection(result, page, callCursor(order), () => countCalls(ctx.scope, filter));
 }
 
@@ -46,6 +120,7 @@ export async function childCallConnection(
   parent: CallParent,
   parentId: string,
   args: QueryCallsArgs,
+  info: GraphQLResolveInfo,
 ): Promise<Connection<CallListRow>> {
   const filter: CallFilterSpec = callFilterSpec(args.filter);
   if (parent === 'agent_id') delete filter.agentId;
@@ -54,8 +129,9 @@ export async function childCallConnection(
   const page = parsePageArgs(args, callOrdering(order), 'timestamp', ctx.limits);
   const [pages, counts] =
     parent === 'agent_id' ? [ctx.loaders.callsByAgent, ctx.loaders.callCountByAgent] : [ctx.loaders.callsByContact, ctx.loaders.callCountByContact];
-  const result = await pages.load({ parentId, filter, order, page });
-  primeCalls(ctx, result.rows);
+  const read = readSpecOf(ctx, info);
+  const result = await pages.load({ parentId, filter, order, page, read });
+  primeLoaders(ctx, result, read);
   return toConnection(result, page, callCursor(order), () => counts.load({ parentId, filter }));
 }
 

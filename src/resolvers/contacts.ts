@@ -13,6 +13,7 @@ import {
   type ContactFilterSpec,
   type ContactListRow,
 } from '../queries/contacts';
+import { WHOLE_CALL_ROWS } from '../queries/calls';
 import { contactOrderSpec, contactSearch } from './args';
 import { childCallConnection } from './calls';
 import { toDbEnum, toGraphQLEnum } from './enums';
@@ -53,9 +54,10 @@ export const Contact: ContactResolvers = {
       filter: {},
       order: { direction: 'desc' },
       page: { limit: 1, backward: false, after: undefined, before: undefined },
+      read: WHOLE_CALL_ROWS,
     });
     return page.rows[0] ?? null;
   },
   appointments: (contact, _args, ctx) => ctx.loaders.appointmentsByContactId.load(contact.id),
-  calls: (contact, args, ctx) => childCallConnection(ctx, 'contact_id', contact.id, args),
+  calls: (contact, args, ctx, info) => childCallConnection(ctx, 'contact_id', contact.id, args, info),
 };

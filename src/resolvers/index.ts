@@ -1,5 +1,4 @@
 import {
-  DateTimeResolver,
   EmailAddressResolver,
   JSONObjectResolver,
   NonNegativeFloatResolver,
@@ -8,6 +7,7 @@ import {
   URLResolver,
 } from 'graphql-scalars';
 import type { Resolvers } from '../generated/graphql';
+import { DateTime } from '../graphql/dateTime';
 import { Agent, PhoneNumberAssignment } from './agents';
 import { Appointment } from './appointments';
 import { Call } from './calls';
@@ -24,7 +24,7 @@ import { toGraphQLEnum } from './enums';
 import { AnalyticsGroup, Dashboard, LeaderboardEntry } from './stats';
 
 export const resolvers: Resolvers = {
-  DateTime: DateTimeResolver,
+  DateTime,
   EmailAddress: EmailAddressResolver,
   JSONObject: JSONObjectResolver,
   NonNegativeFloat: NonNegativeFloatResolver,

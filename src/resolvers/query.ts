@@ -15,7 +15,7 @@ export const Query: QueryResolvers = {
     checkNodeCount(ids);
     return Promise.all(ids.map((id) => loadNode(ctx, id)));
   },
-  calls: (_root, args, ctx) => rootCallConnection(ctx, args),
+  calls: (_root, args, ctx, info) => rootCallConnection(ctx, args, info),
   call: (_root, { id }, ctx) => ctx.loaders.callById.load(localIdOf('Call', id, 'id')),
   agents: (_root, args, ctx) => rootAgentConnection(ctx, args),
   agent: (_root, { id }, ctx) => ctx.loaders.agentById.load(localIdOf('Agent', id, 'id')),

@@ -39,12 +39,16 @@ export const Dashboard: DashboardResolvers = {
   callsByStatus: (dashboard) => dashboard.byStatus,
   callsByOutcome: (dashboard) => dashboard.byOutcome,
   callsBySentiment: (dashboard) => dashboard.bySentiment,
-  recentCalls: (dashboard, { first, after }, ctx) =>
-    rootCallConnection(ctx, {
-      first,
-      after,
-      filter: { startedAfter: new Date(dashboard.range.from), startedBefore: new Date(dashboard.range.to) },
-    }),
+  recentCalls: (dashboard, { first, after }, ctx, info) =>
+    rootCallConnection(
+      ctx,
+      {
+        first,
+        after,
+        filter: { startedAfter: new Date(dashboard.range.from), startedBefore: new Date(dashboard.range.to) },
+      },
+      info,
+    ),
 };
 
 export const statsQueries: Pick<QueryResolvers, 'dashboard' | 'analytics' | 'agentLeaderboard' | 'contactStats'> = {

@@ -43,5 +43,6 @@ export async function buildContext(services: Services, request: FastifyRequest, 
     limits: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize },
     recordingUrlTtlSeconds: config.recordings.defaultExpiresInSeconds,
     now,
+    agentsCached: services.caches.entities.agents.enabled(),
   };
 }

@@ -41,7 +41,7 @@ export async function ingestCallEvent(scope: TenantScope, event: CallEvent, payl
       .updateTable('webhook_events')
       .set({
         outcome: call ? 'applied' : 'unknown_agent',
-        applied_at: call ? sql<Date>`now()` : null,
+        applied_at: call ? sql<string>`now()` : null,
         call_id: call?.id ?? null,
       })
       .where('org_id', '=', orgId)

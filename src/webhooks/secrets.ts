@@ -21,7 +21,7 @@ export async function activeSecrets(db: Db, slug: string): Promise<OrgSecrets> {
   const rows = await db
     .selectFrom('organisations as o')
     .leftJoin('webhook_secrets as s', (join) =>
-      join.onRef('s.org_id', '=', 'o.id').on((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', sql<Date>`now()`)])),
+      join.onRef('s.org_id', '=', 'o.id').on((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', sql<string>`now()`)])),
     )
     .select(['o.id as org_id', 's.secret'])
     .where('o.slug', '=', slug)
@@ -53,7 +53,7 @@ export async function rotateWebhookSecret(db: Db, orgId: string, graceSeconds: n
       .updateTable('webhook_secrets')
       .set({ expires_at: expiresAt })
       .where('org_id', '=', orgId)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', expiresAt)]))
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', expiresAt.toISOString())]))
       .executeTakeFirst();
     const { id } = await trx.insertInto('webhook_secrets').values({ org_id: orgId, secret }).returning('id').executeTakeFirstOrThrow();
     return { id, secret, expiring: Number(expired.numUpdatedRows), expiresAt };
@@ -64,8 +64,8 @@ export interface SecretListing {
   id: string;
   /** The first characters only: enough to tell secrets apart, useless to forge with. */
   prefix: string;
-  created_at: Date;
-  expires_at: Date | null;
+  created_at: string;
+  expires_at: string | null;
   active: boolean;
 }
 
@@ -101,7 +101,7 @@ export async function activeDemoSecrets(db: Db): Promise<string[]> {
     .select(['o.slug', 's.secret'])
     // `_` is LIKE's wildcard, escaped here to match literally; each row's exact secret is compared below.
     .where('s.secret', 'like', 'whsec\\_demo\\_%')
-    .where((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', sql<Date>`now()`)]))
+    .where((eb) => eb.or([eb('s.expires_at', 'is', null), eb('s.expires_at', '>', sql<string>`now()`)]))
     .orderBy('o.slug')
     .execute();
   return [...new Set(rows.filter((row) => row.secret === demoWebhookSecret(row.slug)).map((row) => row.slug))];
