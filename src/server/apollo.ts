@@ -5,6 +5,7 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
+import { makeExecutableSchema } from '@graphql-tools/schema';
 import { resolvers } from '../resolvers';
 import type { Context } from '../graphql/context';
 import { typeDefs } from '../graphql/typeDefs';
@@ -16,6 +17,7 @@ import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../config/protection';
 import { formatTokenLimitError } from '../limits/errors';
 import { queryLimitsPlugin } from '../limits/plugin';
 import { persistedQueryNotFoundStatusPlugin } from '../persisted/notFoundStatus';
+import { jitGateway } from './jitExecutor';
 
 export interface ApolloOptions {
   production: boolean;
@@ -99,9 +101,12 @@ const statementStatsPlugin: ApolloServerPlugin<Context> = {
 export function createApolloServer(options: ApolloOptions): ApolloServer<Context> {
   const queryLimits = options.queryLimits ?? DEFAULT_QUERY_LIMITS;
   const maskErrors = maskInternalErrors(options.logError);
+  const schema = makeExecutableSchema<Context>({ typeDefs, resolvers });
+  // Cache hints come from Apollo's per-field willResolveField hook, which a
+  // compiled query never calls: with a response cache, graphql-js executes.
+  const execution = options.cacheHints ? { schema } : { gateway: jitGateway(schema) };
   return new ApolloServer<Context>({
-    typeDefs,
-    resolvers,
+    ...execution,
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: options.production,
