@@ -1,6 +1,5 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { unwrapResolverError } from '@apollo/server/errors';
@@ -18,14 +17,15 @@ import { formatTokenLimitError } from '../limits/errors';
 import { queryLimitsPlugin } from '../limits/plugin';
 import { persistedQueryNotFoundStatusPlugin } from '../persisted/notFoundStatus';
 import { jitGateway } from './jitExecutor';
+import { staticCachePolicyPlugin } from '../cache/cachePolicy';
 
 export interface ApolloOptions {
   production: boolean;
   /** Called with any error that is masked: INTERNAL_SERVER_ERROR, or a database failure's own code. */
   logError: (error: unknown, info: { code: string; requestId: string | undefined }) => void;
   /**
-   * Whether anything reads cache hints (the response cache). Computing them
-   * costs a hook on every resolved field; without a response cache it is waste.
+   * Whether anything reads cache hints (the response cache). Computed once
+   * per document (src/cache/cachePolicy.ts); without a response cache, not at all.
    */
   cacheHints: boolean;
   /** More plugins (metrics, operation logs); they run after ours. */
@@ -102,11 +102,8 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<Context
   const queryLimits = options.queryLimits ?? DEFAULT_QUERY_LIMITS;
   const maskErrors = maskInternalErrors(options.logError);
   const schema = makeExecutableSchema<Context>({ typeDefs, resolvers });
-  // Cache hints come from Apollo's per-field willResolveField hook, which a
-  // compiled query never calls: with a response cache, graphql-js executes.
-  const execution = options.cacheHints ? { schema } : { gateway: jitGateway(schema) };
   return new ApolloServer<Context>({
-    ...execution,
+    gateway: jitGateway(schema),
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: options.production,
@@ -121,7 +118,10 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<Context
     formatError: (formatted, error) => maskErrors(formatTokenLimitError(formatted, queryLimits.maxTokens, options.production), error),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
-      options.cacheHints ? ApolloServerPluginCacheControl({ calculateHttpHeaders: false }) : ApolloServerPluginCacheControlDisabled(),
+      // Apollo's own cache-control plugin hooks every resolved field, which compiled execution never calls;
+      // the policy comes from the document instead, once per document.
+      ApolloServerPluginCacheControlDisabled(),
+      ...(options.cacheHints ? [staticCachePolicyPlugin()] : []),
       noHttpCachingPlugin,
       queryLimitsPlugin({
         limits: queryLimits,

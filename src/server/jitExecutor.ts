@@ -13,8 +13,9 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
  * bring an executor of one's own: parsing, validation, the limits plugin, APQ
  * and trusted documents, error formatting and the response cache all stay
  * Apollo's. What it gives up: Apollo's per-field plugin hooks
- * (willResolveField), which graphql-jit never calls. So it is only used when
- * nothing needs them — see `needsFieldHooks` in src/server/apollo.ts.
+ * (willResolveField), which graphql-jit never calls. None of ours use them;
+ * cache hints for the response cache come from the document instead
+ * (src/cache/cachePolicy.ts).
  *
  * Compiled queries are keyed by the DocumentNode object: Apollo hands the same
  * object back for the same query text from its document store, so a hit costs
