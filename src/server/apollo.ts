@@ -1,10 +1,10 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
+import { makeExecutableSchema } from '@graphql-tools/schema';
 import { resolvers } from '../resolvers';
 import type { Context } from '../graphql/context';
 import { typeDefs } from '../graphql/typeDefs';
@@ -16,14 +16,16 @@ import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../config/protection';
 import { formatTokenLimitError } from '../limits/errors';
 import { queryLimitsPlugin } from '../limits/plugin';
 import { persistedQueryNotFoundStatusPlugin } from '../persisted/notFoundStatus';
+import { jitGateway } from './jitExecutor';
+import { staticCachePolicyPlugin } from '../cache/cachePolicy';
 
 export interface ApolloOptions {
   production: boolean;
   /** Called with any error that is masked: INTERNAL_SERVER_ERROR, or a database failure's own code. */
   logError: (error: unknown, info: { code: string; requestId: string | undefined }) => void;
   /**
-   * Whether anything reads cache hints (the response cache). Computing them
-   * costs a hook on every resolved field; without a response cache it is waste.
+   * Whether anything reads cache hints (the response cache). Computed once
+   * per document (src/cache/cachePolicy.ts); without a response cache, not at all.
    */
   cacheHints: boolean;
   /** More plugins (metrics, operation logs); they run after ours. */
@@ -99,9 +101,9 @@ const statementStatsPlugin: ApolloServerPlugin<Context> = {
 export function createApolloServer(options: ApolloOptions): ApolloServer<Context> {
   const queryLimits = options.queryLimits ?? DEFAULT_QUERY_LIMITS;
   const maskErrors = maskInternalErrors(options.logError);
+  const schema = makeExecutableSchema<Context>({ typeDefs, resolvers });
   return new ApolloServer<Context>({
-    typeDefs,
-    resolvers,
+    gateway: jitGateway(schema),
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: options.production,
@@ -116,7 +118,10 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<Context
     formatError: (formatted, error) => maskErrors(formatTokenLimitError(formatted, queryLimits.maxTokens, options.production), error),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
-      options.cacheHints ? ApolloServerPluginCacheControl({ calculateHttpHeaders: false }) : ApolloServerPluginCacheControlDisabled(),
+      // Apollo's own cache-control plugin hooks every resolved field, which compiled execution never calls;
+      // the policy comes from the document instead, once per document.
+      ApolloServerPluginCacheControlDisabled(),
+      ...(options.cacheHints ? [staticCachePolicyPlugin()] : []),
       noHttpCachingPlugin,
       queryLimitsPlugin({
         limits: queryLimits,
