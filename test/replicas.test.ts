@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { openDatabase, type DatabaseHandle } from '../src/db/database';
 import { createContact, createOrg, createProviderAgent, createWebhookSecret, type ProviderAgent, type TestOrg } from './support/factories';
+import { envWith, startServer } from './support/processes';
 import { startReplicaPair, type ReplicaPair } from './support/replicaPair';
 import { startTestServer, type TestServer } from './support/server';
 import { waitFor } from './support/waiting';
@@ -158,6 +159,13 @@ describe('read replicas', () => {
       expect(reply.body.errors?.map((error) => error.extensions?.code)).toEqual(['READ_ONLY']);
       expect(standby.logs.filter((line) => line.msg === 'internal error')).toEqual([]);
     });
+
+    it('starts with `npm start`: migrations and demo seeding skipped, said once in the log', async () => {
+      const started = await startServer(envWith({ DATABASE_URL: pair.replicaUrl, PORT: '0', NODE_ENV: 'development' }));
+      const finished = await started.stop();
+      expect(started.ready).toBe(true);
+      expect(finished.stdout).toContain('DATABASE_URL is a read-only standby');
+    }, 60_000);
 
     it('answers a webhook with 503 READ_ONLY, so the provider retries', async () => {
       const delivery = await deliver(standby.url, org.slug, callEvent(newCallScript(agent), 'call.started'), { secrets: [secret] });
