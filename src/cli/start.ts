@@ -3,6 +3,7 @@ import { loadConfig } from '../config/config';
 import { locateDatabase } from '../db/connect';
 import { openDatabase, poolOptionsFor } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
+import { isStandby } from '../db/standby';
 import { createLogger } from '../logger';
 import { seedDemoData } from '../seed/demo';
 import { createServer } from '../server/server';
@@ -26,7 +27,11 @@ async function main(): Promise<void> {
   const location = await locateDatabase(config, (line) => logger.debug({ postgres: line }), { stopOnSignals: false });
   const database = openDatabase(poolOptionsFor(config, location.url));
   const { db } = database;
-  await migrateToLatest(db);
+  // A standby takes no writes: its schema is the primary's, replayed. Migrating or
+  // seeding it would only fail; it serves reads and answers writes READ_ONLY.
+  const standby = await isStandby(db);
+  if (standby) logger.warn('DATABASE_URL is a read-only standby: migrations and demo seeding skipped; writes are answered READ_ONLY');
+  else await migrateToLatest(db);
 
   if (config.env === 'production') {
     // A database seeded in development keeps the demo organisations' webhook
@@ -44,7 +49,7 @@ async function main(): Promise<void> {
     }
   }
 
-  if (config.env !== 'production') {
+  if (config.env !== 'production' && !standby) {
     const seeded = await seedDemoData(db, { recordingsDir: recordingsDir(config) });
     if (seeded) logger.info({ ...seeded, organisations: seeded.organisations.map((o) => o.slug) }, 'seeded demo data');
   }

@@ -18,6 +18,8 @@ export interface Config extends ProtectionConfig {
   host: string;
   /** External PostgreSQL; when absent an embedded server is started. */
   databaseUrl: string | undefined;
+  /** Read replicas for query operations (src/db/replicas.ts, docs/deployment.md "Read replicas"). */
+  replicas: ReplicaConfig;
   dataDir: string;
   embeddedPgPort: number;
   poolSize: number;
@@ -46,6 +48,15 @@ export interface Config extends ProtectionConfig {
   webhookToleranceSeconds: number;
   /** Response, entity and APQ caches and their invalidation listener (src/config/caches.ts). */
   caches: CacheConfig;
+}
+
+export interface ReplicaConfig {
+  /** `DATABASE_READ_URL`, comma-separated; empty: every statement goes to DATABASE_URL. */
+  urls: string[];
+  /** `REPLICA_POLL_MS`: how often each replica's replay position (and the primary's) is read. */
+  pollMs: number;
+  /** `REPLICA_MAX_LAG_BYTES`: a replica further behind the primary than this is left out. */
+  maxLagBytes: number;
 }
 
 export type AuthConfig =
@@ -179,6 +190,15 @@ function readConfig(overrides: Partial<Config>, environment: Env): Config {
     port: read.int('PORT', 4000),
     host: read.string('HOST') ?? (env === 'production' ? '0.0.0.0' : '127.0.0.1'),
     databaseUrl: read.string('DATABASE_URL'),
+    replicas: {
+      urls: (read.string('DATABASE_READ_URL') ?? '')
+        .split(',')
+        .map((url) => url.trim())
+        .filter(Boolean),
+      pollMs: read.int('REPLICA_POLL_MS', 250, positive),
+      // 16 MiB: one WAL segment; a replica that far behind is seconds, not milliseconds, stale.
+      maxLagBytes: read.int('REPLICA_MAX_LAG_BYTES', 16 * 1024 * 1024),
+    },
     dataDir,
     embeddedPgPort: read.int('EMBEDDED_PG_PORT', 54329),
     poolSize: read.int('PG_POOL_SIZE', 10),

@@ -4,7 +4,7 @@
  * socket error codes, and the few fixed messages pg and pg-pool throw
  * without a code.
  */
-export type DatabaseFailureCode = 'DATABASE_UNAVAILABLE' | 'DATABASE_BUSY' | 'STATEMENT_TIMEOUT' | 'REQUEST_TIMEOUT';
+export type DatabaseFailureCode = 'DATABASE_UNAVAILABLE' | 'DATABASE_BUSY' | 'STATEMENT_TIMEOUT' | 'REQUEST_TIMEOUT' | 'READ_ONLY';
 
 export interface DatabaseFailure {
   code: DatabaseFailureCode;
@@ -16,6 +16,7 @@ const MESSAGES: Record<DatabaseFailureCode, string> = {
   DATABASE_BUSY: 'The database is busy; try again shortly',
   STATEMENT_TIMEOUT: 'The query took too long and was cancelled',
   REQUEST_TIMEOUT: 'The request ran out of time waiting for the database; try again shortly',
+  READ_ONLY: 'The database is a read-only standby and cannot take writes now; try again later',
 };
 
 /**
@@ -48,6 +49,10 @@ const BY_CODE: Record<string, DatabaseFailureCode> = {
   '08001': 'DATABASE_UNAVAILABLE',
   '08003': 'DATABASE_UNAVAILABLE',
   '08006': 'DATABASE_UNAVAILABLE',
+  // read_only_sql_transaction: DATABASE_URL names a hot standby (or one not yet
+  // promoted). Named, so a write is refused as such (webhooks 503, providers
+  // retry) and never masked as an internal error.
+  '25006': 'READ_ONLY',
   // too_many_connections: the server is full, not gone
   '53300': 'DATABASE_BUSY',
   ECONNREFUSED: 'DATABASE_UNAVAILABLE',

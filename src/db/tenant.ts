@@ -42,6 +42,22 @@ export function tenantScope(db: Db, orgId: string): TenantScope {
  * the same organisation over the transaction, so a mutation's statements are
  * scoped exactly like its reads.
  */
-export function durableTenantTransaction<T>(scope: TenantScope, work: (tx: TenantScope) => Promise<T>): Promise<T> {
-  return durableTransaction(scope.db, (trx) => work(tenantScope(trx, scope.orgId)));
+export async function durableTenantTransaction<T>(scope: TenantScope, work: (tx: TenantScope) => Promise<T>): Promise<T> {
+  const result = await durableTransaction(scope.db, (trx) => work(tenantScope(trx, scope.orgId)));
+  await commitObservers.get(scope.db)?.(scope.orgId);
+  return result;
+}
+
+/**
+ * Who hears that one organisation's write committed on a database: the read
+ * replica router (src/db/replicas.ts) records the primary's WAL position then,
+ * so that organisation's reads wait for a replica that has it. Keyed by the
+ * Db, so only writes on the primary it watches are heard; an observer must
+ * not throw (the write is already acknowledged by the database).
+ */
+const commitObservers = new WeakMap<Db, (orgId: string) => Promise<void>>();
+
+export function observeTenantCommits(db: Db, observer: (orgId: string) => Promise<void>): () => void {
+  commitObservers.set(db, observer);
+  return () => commitObservers.delete(db);
 }

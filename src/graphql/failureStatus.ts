@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Context } from './context';
 
-const UNAVAILABLE = new Set(['DATABASE_UNAVAILABLE', 'DATABASE_BUSY', 'REQUEST_TIMEOUT']);
+const UNAVAILABLE = new Set(['DATABASE_UNAVAILABLE', 'DATABASE_BUSY', 'REQUEST_TIMEOUT', 'READ_ONLY']);
 
 /**
  * HTTP 503 (with Retry-After) when the database kept the whole operation from

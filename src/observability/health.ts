@@ -17,8 +17,14 @@ export interface Readiness {
   body: {
     status: 'ready' | 'not ready';
     checks: {
-      /** busy: every pooled connection is in use and none freed up in time. */
-      database: 'ok' | 'unreachable' | 'busy' | 'skipped';
+      /**
+       * busy: every pooled connection is in use and none freed up in time.
+       * read-only: DATABASE_URL is a hot standby (pg_is_in_recovery()). Still
+       * ready: it serves reads, and answers writes with READ_ONLY (a mutation's
+       * extensions.code, a webhook's 503), so the instance stays in rotation
+       * for reads and an operator sees why writes are refused.
+       */
+      database: 'ok' | 'read-only' | 'unreachable' | 'busy' | 'skipped';
       migrations: 'current' | 'pending' | 'unknown';
       draining: boolean;
       /** Present only with JWKS_URL (src/auth/jwks.ts). */
@@ -35,11 +41,15 @@ export async function checkReadiness(db: Db, options: { draining: boolean; timeo
     outcome({ database, migrations: migrationState, draining, ...(jwks ? { jwks } : {}) });
   if (options.draining) return result('skipped', 'unknown', true);
   let applied: string[];
+  let standby: boolean;
   try {
-    applied = await withTimeout(
-      sql<{ name: string }>`select name from kysely_migration`.execute(db).then((r) => r.rows.map((row) => row.name)),
+    ({ applied, standby } = await withTimeout(
+      sql<{ applied: string[]; standby: boolean }>`select array(select name::text from kysely_migration) as applied, pg_is_in_recovery() as standby`
+        .execute(db)
+        // One row, always: the statement has no FROM.
+        .then((r) => r.rows[0] ?? { applied: [], standby: false }),
       options.timeoutMs,
-    );
+    ));
   } catch (error) {
     // Reachable, never migrated.
     if (isUndefinedTable(error)) return result('ok', 'pending', false);
@@ -48,13 +58,17 @@ export async function checkReadiness(db: Db, options: { draining: boolean; timeo
     return result(code === 'DATABASE_BUSY' || code === 'REQUEST_TIMEOUT' ? 'busy' : 'unreachable', 'unknown', false);
   }
   const current = EXPECTED.every((name) => applied.includes(name));
-  return result('ok', current ? 'current' : 'pending', false);
+  return result(standby ? 'read-only' : 'ok', current ? 'current' : 'pending', false);
 }
 
 type Checks = Readiness['body']['checks'];
 
 function outcome(checks: Checks): Readiness {
-  const ready = checks.database === 'ok' && checks.migrations === 'current' && !checks.draining && checks.jwks !== 'unavailable';
+  const ready =
+    (checks.database === 'ok' || checks.database === 'read-only') &&
+    checks.migrations === 'current' &&
+    !checks.draining &&
+    checks.jwks !== 'unavailable';
   return { ready, body: { status: ready ? 'ready' : 'not ready', checks } };
 }
 

@@ -6,6 +6,7 @@ import type { Context } from '../graphql/context';
 import { authUnavailable, unauthenticated } from '../graphql/errors';
 import { tenantScope } from '../db/tenant';
 import { createLoaders } from '../loaders';
+import type { Db } from '../db/database';
 import type { OperationReport, Services } from './services';
 
 /**
@@ -32,12 +33,10 @@ export async function buildContext(services: Services, request: FastifyRequest, 
   report.orgId = principal.orgId;
   const now = services.hooks.clock?.() ?? new Date();
   const host = request.headers.host ?? `localhost:${config.port}`;
-  // The verified token names the only organisation anything below can query.
-  const scope = tenantScope(services.database.db, principal.orgId);
   return {
     ...principal,
-    scope,
-    loaders: createLoaders(scope, { batch: config.batching }, now, services.caches.entities),
+    // On the primary; a query operation may move to a read replica (src/server/readRouting.ts).
+    ...bindScope(services, services.database.db, principal.orgId, now),
     signer: services.signer,
     origin: `${request.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${host}`,
     limits: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize },
@@ -45,4 +44,10 @@ export async function buildContext(services: Services, request: FastifyRequest, 
     now,
     agentsCached: services.caches.entities.agents.enabled(),
   };
+}
+
+/** The scope and the loaders over it, on `db`: the verified token names the only organisation anything below can query. */
+export function bindScope(services: Services, db: Db, orgId: string, now: Date): Pick<Context, 'scope' | 'loaders'> {
+  const scope = tenantScope(db, orgId);
+  return { scope, loaders: createLoaders(scope, { batch: services.config.batching }, now, services.caches.entities) };
 }

@@ -55,6 +55,8 @@ export const HTTP_ERROR_CODES = {
   DATABASE_BUSY: 'DATABASE_BUSY',
   STATEMENT_TIMEOUT: 'STATEMENT_TIMEOUT',
   REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  /** The database is a read-only standby (SQLSTATE 25006); a write may succeed once it is promoted. */
+  READ_ONLY: 'READ_ONLY',
 } as const;
 
 export type HttpErrorCode = keyof typeof HTTP_ERROR_CODES;

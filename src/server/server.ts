@@ -13,6 +13,7 @@ import { checkReadiness, type Readiness } from '../observability/health';
 import { operationPlugin } from '../observability/operationPlugin';
 import { deadlineIn, withRequestContext } from '../observability/requestContext';
 import { createApolloServer } from './apollo';
+import { readRoutingPlugin } from './readRouting';
 import { HttpError, errorBody, fromFrameworkError, sendError, sendGraphQLError } from './errors';
 import { graphiqlRoutes } from './routes/graphiql';
 import { graphqlRoutes } from './routes/graphql';
@@ -77,7 +78,11 @@ export async function createServer(services: Services): Promise<Server> {
       code === 'INTERNAL_SERVER_ERROR'
         ? logger.error({ err: error, requestId }, 'internal error')
         : logger.warn({ err: error, requestId, code }, 'database error'),
-    plugins: [...responseCachePlugins(caches), operationPlugin(metrics, logger)],
+    plugins: [
+      ...(services.replicas.configured ? [readRoutingPlugin(services, services.replicas)] : []),
+      ...responseCachePlugins(caches),
+      operationPlugin(metrics, logger),
+    ],
     cacheHints: config.caches.responseCache,
     queryLimits: config.queryLimits,
     defaultPageSize: config.defaultPageSize,

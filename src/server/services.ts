@@ -4,6 +4,9 @@ import type { CacheClock } from '../cache/keyValue';
 import { CacheRuntime } from '../cache/runtime';
 import { DEFAULT_JWKS_TIMING, type Config } from '../config/config';
 import { openDatabase, poolOptionsFor, type DatabaseHandle } from '../db/database';
+import { ReplicaRouter } from '../db/replicas';
+import { observeTenantCommits } from '../db/tenant';
+import { registerReplicaMetrics } from '../observability/replicaMetrics';
 import type { OperationStatements } from '../db/statementLog';
 import type { Logger } from '../logger';
 import { registerCacheMetrics } from '../observability/cacheMetrics';
@@ -46,6 +49,8 @@ export interface Services {
   logger: Logger;
   /** The pool, the Kysely instance over it, and its statement hook. */
   database: DatabaseHandle;
+  /** DATABASE_READ_URL's replicas and which one a query of an organisation may read; `configured` false without any. */
+  replicas: ReplicaRouter;
   /** Response, entity and APQ caches, and the LISTEN connection that invalidates them. */
   caches: CacheRuntime;
   metrics: Metrics;
@@ -72,6 +77,18 @@ export async function createServices(config: Config, logger: Logger, options: Se
   const metrics = createMetrics(database);
   if (keySet) registerJwksMetrics(metrics.registry, keySet);
   const webhookMetrics = createWebhookMetrics(metrics.registry);
+  const replicas = new ReplicaRouter(
+    database.db,
+    config.replicas.urls.map((url, index) => ({
+      name: String(index),
+      handle: openDatabase({ ...poolOptionsFor(config, url), applicationName: 'switchboard-replica' }),
+    })),
+    config.replicas,
+  );
+  const stopObservingCommits = replicas.configured ? observeTenantCommits(database.db, (orgId) => replicas.recordWrite(orgId)) : () => {};
+  if (replicas.configured) registerReplicaMetrics(metrics.registry, replicas);
+  // Bounded: each poll waits at most max(REPLICA_POLL_MS, 1 s); a dead replica starts out left out.
+  await replicas.start();
   const caches = new CacheRuntime(config.caches, database.pool, logger, options.cacheClock);
   registerCacheMetrics(metrics.registry, caches);
   await caches.start();
@@ -86,6 +103,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
     config,
     logger,
     database,
+    replicas,
     caches,
     metrics,
     webhookMetrics,
@@ -101,6 +119,8 @@ export async function createServices(config: Config, logger: Logger, options: Se
     close() {
       closed ??= (async () => {
         await caches.close();
+        stopObservingCommits();
+        await replicas.close();
         keySet?.close();
         metrics.close();
         stopSlowLog();
