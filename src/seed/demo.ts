@@ -1372,7 +1372,7 @@ export async function seedDemoData(db: Db, options: { recordingsDir: string; now
   const nowMs = Math.floor((options.now ?? new Date()).getTime());
   const plans = ORGS.map((spec) => planOrganisation(spec, nowMs));
 
-  return db.transaction().execute(async (trx) => {
+  const seeded = await db.transaction().execute(async (trx) => {
     // Two processes seeding at once: the second waits here, then sees rows.
     await sql`lock table organisations in share row exclusive mode`.execute(trx);
     if (await trx.selectFrom('organisations').select('id').limit(1).executeTakeFirst()) return undefined;
@@ -1393,4 +1393,8 @@ export async function seedDemoData(db: Db, options: { recordingsDir: string; now
       seconds: Math.round(performance.now() - started) / 1000,
     };
   });
+  // Freshly filled tables have no statistics until autovacuum gets to them, and
+  // the first dashboards would be planned blind: analysed once the rows are committed.
+  if (seeded) await sql`analyze`.execute(db);
+  return seeded;
 }

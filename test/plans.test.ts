@@ -1,0 +1,176 @@
+import { sql, type Transaction } from 'kysely';
+import type { Database } from '../src/db/schema';
+import type { Db } from '../src/db/database';
+import { openTestDb } from './support/db';
+import { createOrg, type TestOrg } from './support/factories';
+import { startTestServer, type TestServer } from './support/server';
+
+/**
+ * Statistics plans hold at every organisation size: whole days come from the
+ * rollups, and the partial stretches at a range's ends are read by an index
+ * range on the organisation's time — never by reading the organisation's
+ * calls and filtering them. Checked by EXPLAIN ANALYZE of each statement the
+ * server runs, on a small and a 100× larger organisation in the same database,
+ * with the plan PostgreSQL picks for the literal values (custom) and the one a
+ * prepared statement may switch to (generic): rows read from `calls` and
+ * `appointments` must stay within the calls near the range's ends, whatever
+ * the organisation's size. (An index test that only forbids sequential scans
+ * cannot see an index scan over the whole organisation.)
+ */
+
+const NOW = new Date('2026-06-30T12:00:00Z');
+const DAY_MS = 86_400_000;
+const SIZES = { small: 300, large: 30_000 };
+const RAW_TABLES = new Set(['calls', 'appointments']);
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Index Recheck'?: number;
+  Plans?: PlanNode[];
+}
+
+/** Rows a plan read from the raw tables: what its scans produced plus what their filters threw away, over all loops. */
+function rawRowsRead(node: PlanNode): number {
+  let read = 0;
+  if (RAW_TABLES.has(node['Relation Name'] ?? '')) {
+    const perLoop = (node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0);
+    read += perLoop * (node['Actual Loops'] ?? 1);
+  }
+  for (const child of node.Plans ?? []) read += rawRowsRead(child);
+  return read;
+}
+
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (value instanceof Date) return `'${value.toISOString()}'`;
+  if (Array.isArray(value)) return `'{${value.map(String).join(',')}}'`;
+  if (typeof value === 'number') return String(value);
+  const text = typeof value === 'string' || typeof value === 'bigint' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+async function seedCalls(db: Db | Transaction<Database>, org: TestOrg, count: number): Promise<void> {
+  await sql`insert into agents (org_id, name, provider, provider_agent_id)
+    select ${org.id}::int8, 'Agent ' || g, 'retell', 'ag-' || g from generate_series(1, 20) g`.execute(db);
+  await sql`insert into contacts (org_id, name, phone, created_at)
+    select ${org.id}::int8, 'Contact ' || g, '+1555' || lpad(g::text, 7, '0'), timestamptz '2026-01-01' + g * interval '1 hour'
+    from generate_series(1, 200) g`.execute(db);
+  // Spread evenly over the 91 days up to NOW, so every day has calls and partial days have some.
+  await sql`insert into calls (org_id, agent_id, contact_id, direction, status, from_number, to_number, started_at,
+                               duration_seconds, cost, sentiment, outcome)
+    select ${org.id}::int8, a.ids[1 + g % 20], c.ids[1 + g % 200],
+           case when g % 5 < 2 then 'inbound' else 'outbound' end,
+           (array['completed','completed','no_answer','failed'])[1 + g % 4],
+           '+15550000001', '+15550000002',
+           ${NOW}::timestamptz - (g::float8 / ${count}) * interval '91 days',
+           g % 600, (g % 100) / 100.0,
+           (array['positive','neutral','negative'])[1 + g % 3],
+           (array['appointment_booked','interested','no_outcome'])[1 + g % 3]
+    from generate_series(1, ${count}) g,
+         (select array_agg(id order by id) ids from agents where org_id = ${org.id}::int8) a,
+         (select array_agg(id order by id) ids from contacts where org_id = ${org.id}::int8) c`.execute(db);
+  await sql`insert into appointments (org_id, contact_id, call_id, agent_id, scheduled_at, value, created_at)
+    select org_id, contact_id, id, agent_id, started_at + interval '2 days', 200, started_at
+    from calls where org_id = ${org.id}::int8 and outcome = 'appointment_booked' and id % 10 = 0`.execute(db);
+}
+
+describe('statistics plans hold at every organisation size (EXPLAIN ANALYZE)', () => {
+  let db: Db;
+  let closeDb: () => Promise<void>;
+  let server: TestServer;
+  const orgs: Record<keyof typeof SIZES, { org: TestOrg; token: string }> = {} as never;
+
+  beforeAll(async () => {
+    ({ db, close: closeDb } = openTestDb());
+    server = await startTestServer({ clock: () => NOW });
+    for (const [size, count] of Object.entries(SIZES) as [keyof typeof SIZES, number][]) {
+      const org = await createOrg(db, { timezone: 'America/New_York' });
+      // One set-based insert of 30,000 calls (rollup triggers included) may outlast the pool's statement_timeout on a busy machine.
+      await db.transaction().execute(async (trx) => {
+        await sql`set local statement_timeout = 0`.execute(trx);
+        await seedCalls(trx, org, count);
+      });
+      orgs[size] = { org, token: await server.tokenFor(org) };
+    }
+    await sql`analyze calls, appointments`.execute(db);
+  }, 120_000);
+
+  afterAll(async () => {
+    await server.close();
+    await closeDb();
+  });
+
+  /** The org's calls within two days of any of the instants: all a partial stretch at a range's end may hold. */
+  async function callsNear(orgId: string, instants: Date[]): Promise<number> {
+    let total = 0;
+    for (const at of instants) {
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from calls where org_id = ${orgId}::int8
+        and started_at >= ${new Date(at.getTime() - 2 * DAY_MS)} and started_at < ${new Date(at.getTime() + 2 * DAY_MS)}`.execute(db);
+      total += rows[0]!.n;
+    }
+    return total;
+  }
+
+  const from = new Date('2026-05-01T13:30:00Z');
+  const to = new Date('2026-05-20T08:00:00Z');
+  const previousFrom = new Date(from.getTime() - (to.getTime() - from.getTime()));
+  const last30 = [new Date(NOW.getTime() - 60 * DAY_MS), new Date(NOW.getTime() - 30 * DAY_MS), new Date(NOW.getTime() + DAY_MS)];
+  const last7 = [new Date(NOW.getTime() - 7 * DAY_MS), new Date(NOW.getTime() + DAY_MS)];
+  const last90 = [new Date(NOW.getTime() - 90 * DAY_MS), new Date(NOW.getTime() + DAY_MS)];
+  const panels: [string, string, Date[]][] = [
+    [
+      'dashboard, last 30 days',
+      `{ dashboard(range: { preset: LAST_30_DAYS }) { totalCalls { current previous } callsByStatus { key count } } }`,
+      last30,
+    ],
+    [
+      'dashboard, partial days at both ends',
+      `{ dashboard(range: { from: "${from.toISOString()}", to: "${to.toISOString()}" }) { totalCalls { current previous } pipelineValue { current } } }`,
+      [previousFrom, from, to],
+    ],
+    [
+      'analytics, 90 days by day',
+      `{ analytics(range: { preset: LAST_90_DAYS }, interval: DAY, groupBy: AGENT) { buckets { metrics { calls } } } }`,
+      last90,
+    ],
+    [
+      'leaderboard, last 30 days',
+      `{ agentLeaderboard(range: { preset: LAST_30_DAYS }, metric: CONVERSION_RATE, first: 50) { rank stats { calls } } }`,
+      last30,
+    ],
+    ['agent stats, last 7 days', `{ agents(first: 20) { nodes { stats(range: { preset: LAST_7_DAYS }) { calls } } } }`, last7],
+  ];
+
+  describe.each(['custom', 'generic'] as const)('%s plans', (planMode) => {
+    it.each(panels)('%s: rows read from calls stay within the range ends, small and large organisation alike', async (_name, query, ends) => {
+      for (const { org, token } of Object.values(orgs)) {
+        server.operations.length = 0;
+        const response = await server.graphql(query, { token });
+        expect(response.body.errors).toBeUndefined();
+        const statements = server.operations[0]!.statements.statements!;
+        const allowed = (await callsNear(org.id, ends)) * 2 + 50;
+        for (const statement of statements) {
+          const read = await db.connection().execute(async (connection) => {
+            const args = statement.parameters.map(literal).join(', ');
+            await sql`set plan_cache_mode = ${sql.raw(planMode === 'generic' ? 'force_generic_plan' : 'force_custom_plan')}`.execute(connection);
+            try {
+              await sql`prepare plan_spec as ${sql.raw(statement.sql)}`.execute(connection);
+              const { rows } = await sql<{ 'QUERY PLAN': { Plan: PlanNode }[] }>`explain (analyze, format json) execute plan_spec${sql.raw(
+                args ? `(${args})` : '',
+              )}`.execute(connection);
+              return rawRowsRead(rows[0]!['QUERY PLAN'][0]!.Plan);
+            } finally {
+              await sql`deallocate all`.execute(connection);
+              await sql`reset plan_cache_mode`.execute(connection);
+            }
+          });
+          expect({ sql: statement.sql, read: Math.min(read, allowed) }).toEqual({ sql: statement.sql, read });
+        }
+      }
+    });
+  });
+});
