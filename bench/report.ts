@@ -5,7 +5,7 @@ import type { ProfileSummary } from './profile';
 export interface ScenarioResult {
   dataset: number;
   orgCalls: number;
-  config: 'switchboard' | 'naive' | 'ceiling' | 'cached';
+  config: 'switchboard' | 'naive' | 'ceiling' | 'cached' | 'postgraphile' | 'floor';
   scenario: string;
   requestsPerSecond: number;
   latency: { p50: number; p90: number; p99: number; max: number };
@@ -14,6 +14,20 @@ export interface ScenarioResult {
   non2xx: number;
   statementsPerOperation: number | null;
   peakRssMb: number | null;
+}
+
+/** One measurement of the side-by-side phase (issue 12). */
+export interface SideResult extends ScenarioResult {
+  round: number;
+  connections: number;
+}
+
+export interface SideBySide {
+  rounds: number;
+  connections: number[];
+  duration: number;
+  systems: ScenarioResult['config'][];
+  results: SideResult[];
 }
 
 export interface BenchReport {
@@ -27,6 +41,8 @@ export interface BenchReport {
   profile: ProfileSummary | null;
   /** The cached configuration under reads plus webhook writes (bench/mixed.ts). */
   mixed: MixedResult | null;
+  /** Switchboard, PostGraphile v5 and the raw-SQL floor in alternating rounds (issue 12). */
+  sideBySide?: SideBySide | null;
 }
 
 const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
@@ -35,9 +51,99 @@ function table(headers: string[], rows: (string | number)[][]): string {
   return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
 }
 
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/**
+ * Per operation and concurrency: each system's median req/s and p99 over the
+ * rounds, and the MEDIAN OF PER-ROUND RATIOS (each round's switchboard over
+ * the same round's peer), which cancels load drift between rounds the way a
+ * ratio of medians would not.
+ */
+export function formatSideBySide(side: SideBySide): string {
+  const scenarios = [...new Set(side.results.map((r) => r.scenario))];
+  const of = (scenario: string, connections: number, system: string) =>
+    side.results.filter((r) => r.scenario === scenario && r.connections === connections && r.config === system);
+  const roundRatio = (scenario: string, connections: number, over: string) => {
+    const ratios: number[] = [];
+    for (let round = 1; round <= side.rounds; round++) {
+      const a = of(scenario, connections, 'switchboard').find((r) => r.round === round)?.requestsPerSecond;
+      const b = of(scenario, connections, over).find((r) => r.round === round)?.requestsPerSecond;
+      if (a && b) ratios.push(a / b);
+    }
+    const m = median(ratios);
+    return m === null ? '–' : `${m.toFixed(2)}× (${ratios.map((r) => r.toFixed(2)).join(', ')})`;
+  };
+  const cell = (values: number[], format: (v: number) => string) => {
+    const m = median(values);
+    return m === null ? '–' : format(m);
+  };
+  const rows: (string | number)[][] = [];
+  for (const scenario of scenarios) {
+    for (const connections of side.connections) {
+      const sys = (system: string, pick: (r: SideResult) => number | null, format: (v: number) => string) =>
+        cell(
+          of(scenario, connections, system)
+            .map(pick)
+            .filter((v): v is number => v !== null),
+          format,
+        );
+      rows.push([
+        scenario,
+        connections,
+        ...side.systems.map((system) =>
+          sys(
+            system,
+            (r) => r.requestsPerSecond,
+            (v) => v.toFixed(0),
+          ),
+        ),
+        ...side.systems.map((system) => sys(system, (r) => r.latency.p99, ms)),
+        side.systems.includes('postgraphile') ? roundRatio(scenario, connections, 'postgraphile') : '–',
+        side.systems.includes('floor') ? roundRatio(scenario, connections, 'floor') : '–',
+        side.systems
+          .map((system) =>
+            sys(
+              system,
+              (r) => r.statementsPerOperation,
+              (v) => String(Math.round(v * 100) / 100),
+            ),
+          )
+          .join(' / '),
+      ]);
+    }
+  }
+  const errors = side.results.reduce((n, r) => n + r.errors + r.non2xx, 0);
+  const peak = side.systems.map((system) => {
+    const values = side.results.filter((r) => r.config === system).map((r) => r.peakRssMb ?? 0);
+    return `${system} ${values.length ? Math.max(...values) : '–'} MB`;
+  });
+  return [
+    table(
+      [
+        'operation',
+        'conns',
+        ...side.systems.map((s) => `${s} req/s`),
+        ...side.systems.map((s) => `${s} p99 ms`),
+        'switchboard/postgraphile (median of rounds; each round)',
+        'switchboard/floor',
+        `SQL/op (${side.systems.join(' / ')})`,
+      ],
+      rows,
+    ),
+    '',
+    `${side.rounds} rounds × ${side.duration} s per system and operation, order rotated each round; medians over rounds. ` +
+      `Errors + non-2xx over the phase: ${errors}. Peak RSS under load (VmHWM): ${peak.join(', ')}.`,
+  ].join('\n');
+}
+
 export function formatReport(report: BenchReport): string {
   const { settings, machine } = report;
-  const orgCalls = report.results[0]?.orgCalls ?? 0;
+  const orgCalls = report.results[0]?.orgCalls ?? report.sideBySide?.results[0]?.orgCalls ?? 0;
   const lines: string[] = [
     `## Benchmark ${report.startedAt}`,
     '',
@@ -129,6 +235,15 @@ export function formatReport(report: BenchReport): string {
           ],
         ],
       ),
+    );
+  }
+
+  if (report.sideBySide) {
+    lines.push(
+      '',
+      'Against PostGraphile v5 and the one-statement raw-SQL floor (issue 12; response cache off, pool 10, alternating rounds):',
+      '',
+      formatSideBySide(report.sideBySide),
     );
   }
 

