@@ -259,7 +259,7 @@ async function targetOf(db: Db): Promise<Target> {
     orgId: org.id,
     orgSlug: org.slug,
     orgCalls: firstRow(counted, 'counting calls').n,
-    row5000: { startedAt: deep.started_at.toISOString(), id: deep.id },
+    row5000: { startedAt: new Date(deep.started_at).toISOString(), id: deep.id },
     facts: {
       page200Cursor: encodeCursor(callOrdering({ direction: 'desc' }), last.started_at, last.id),
       row5000Cursor: encodeCursor(callOrdering({ direction: 'desc' }), deep.started_at, deep.id),
