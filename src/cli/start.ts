@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { loadConfig } from '../config/config';
 import { locateDatabase } from '../db/connect';
-import { openDatabase, poolOptionsFor } from '../db/database';
+import { applyConnectionDefaults, createDb, createPool, openDatabase, poolOptionsFor } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { createLogger } from '../logger';
 import { seedDemoData } from '../seed/demo';
@@ -24,9 +24,16 @@ async function main(): Promise<void> {
   const logger = createLogger();
   // Our shutdown below stops the embedded PostgreSQL, after the requests it serves have drained.
   const location = await locateDatabase(config, (line) => logger.debug({ postgres: line }), { stopOnSignals: false });
+  // Migrations and the role's connection defaults go over the session-level
+  // connection (DATABASE_DIRECT_URL), never through a transaction pooler.
+  const directUrl = location.embedded ? location.url : (config.databaseDirectUrl ?? location.url);
+  await migrateDirect(directUrl);
+  await applyConnectionDefaults(directUrl, config.pgStatementTimeoutMs).catch((error: unknown) =>
+    // Not fatal: each statement still gets its limit (a LOCAL set costs one more statement).
+    logger.warn({ err: error }, 'could not set the role defaults (statement_timeout, idle_in_transaction_session_timeout)'),
+  );
   const database = openDatabase(poolOptionsFor(config, location.url));
   const { db } = database;
-  await migrateToLatest(db);
 
   if (config.env === 'production') {
     // A database seeded in development keeps the demo organisations' webhook
@@ -88,3 +95,12 @@ function recordingsDir(config: ReturnType<typeof loadConfig>): string {
 }
 
 runCli('start', () => main());
+
+async function migrateDirect(url: string): Promise<void> {
+  const pool = createPool({ connectionString: url, max: 1, applicationName: 'switchboard-migrate' });
+  try {
+    await migrateToLatest(createDb(pool));
+  } finally {
+    await pool.end();
+  }
+}
