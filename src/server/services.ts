@@ -72,7 +72,9 @@ export async function createServices(config: Config, logger: Logger, options: Se
   const metrics = createMetrics(database);
   if (keySet) registerJwksMetrics(metrics.registry, keySet);
   const webhookMetrics = createWebhookMetrics(metrics.registry);
-  const caches = new CacheRuntime(config.caches, database.pool, logger, options.cacheClock);
+  // LISTEN needs a session: DATABASE_DIRECT_URL when it differs from the (possibly pooled) DATABASE_URL.
+  const listenUrl = config.databaseDirectUrl !== config.databaseUrl ? config.databaseDirectUrl : undefined;
+  const caches = new CacheRuntime(config.caches, database.pool, logger, options.cacheClock, listenUrl);
   registerCacheMetrics(metrics.registry, caches);
   await caches.start();
   const stopSlowLog = logSlowStatements(database, logger, config.slowStatementMs);
