@@ -26,7 +26,7 @@ export interface CacheConfig {
   /** LISTEN reconnect backoff: first delay, doubled up to the max (`CACHE_LISTENER_BACKOFF_MS`, `CACHE_LISTENER_BACKOFF_MAX_MS`). */
   listenerBackoffMs: number;
   listenerBackoffMaxMs: number;
-  /** How often the LISTEN connection is pinged, to notice a silently dead socket (`CACHE_LISTENER_PING_MS`). */
+  /** How often the LISTEN connection proves it hears (a probe NOTIFY), which also notices a silently dead socket (`CACHE_LISTENER_PING_MS`). */
   listenerPingMs: number;
   /** How long the listener's probe NOTIFY may take to come back before caches are bypassed as deaf (`CACHE_LISTENER_PROBE_TIMEOUT_MS`). */
   listenerProbeTimeoutMs: number;
