@@ -318,20 +318,30 @@ describe('request deadline (REQUEST_TIMEOUT_MS)', () => {
       await expect(inRequest(10_000, () => sql`select pg_sleep(1)`.execute(ownDb))).rejects.toMatchObject({ code: '57014' });
     });
 
-    it('sets the value only when it must: no extra statement when the budget is longer than statement_timeout', async () => {
+    it('sets the value only when it must: no extra statement when the limit is the role default and the budget is longer', async () => {
+      // A pool whose limit is the role's default in the database (5000 ms, applyConnectionDefaults in globalSetup).
+      const defaultPool = createPool({ connectionString: testDatabaseUrl(), max: 1, statementTimeoutMs: 5000 });
+      const defaultDb = createDb(defaultPool);
       const statementsIn = (remainingMs: number, work: () => Promise<unknown>) =>
         withStatementLog(true, async (log) => {
           await inRequest(remainingMs, work);
           return log.statements!;
         });
-      const ample = await statementsIn(10_000, () => ownDb.transaction().execute((trx) => currentTimeout(trx)));
-      expect(ample.filter(isTimeoutSetting)).toEqual([]);
-      const tight = await statementsIn(200, () => ownDb.transaction().execute((trx) => currentTimeout(trx)));
-      // begin needs no limit; the statement in the transaction gets a LOCAL one, which commit drops.
-      expect(tight.filter(isTimeoutSetting).map((s) => s.sql)).toEqual(['set statement_timeout (local)']);
-      const again = await statementsIn(10_000, () => currentTimeout(ownDb));
-      expect(again.filter(isTimeoutSetting)).toEqual([]);
-      expect(again).toHaveLength(1);
+      try {
+        const ample = await statementsIn(10_000, () => defaultDb.transaction().execute((trx) => currentTimeout(trx)));
+        expect(ample.filter(isTimeoutSetting)).toEqual([]);
+        const tight = await statementsIn(200, () => defaultDb.transaction().execute((trx) => currentTimeout(trx)));
+        // begin needs no limit; the statement in the transaction gets a LOCAL one, which commit drops.
+        expect(tight.filter(isTimeoutSetting).map((s) => s.sql)).toEqual(['set statement_timeout (local)']);
+        const again = await statementsIn(10_000, () => currentTimeout(defaultDb));
+        expect(again.filter(isTimeoutSetting)).toEqual([]);
+        expect(again).toHaveLength(1);
+        // A limit other than the default costs one LOCAL set per transaction, and a single statement is wrapped in one.
+        const other = await statementsIn(10_000, () => ownDb.transaction().execute((trx) => currentTimeout(trx)));
+        expect(other.filter(isTimeoutSetting).map((s) => s.sql)).toEqual(['set statement_timeout (local)']);
+      } finally {
+        await defaultPool.end();
+      }
     });
   });
 

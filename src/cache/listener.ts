@@ -19,6 +19,20 @@ export function parseInvalidation(payload: string | undefined): Invalidation | u
   return orgId && table && generation ? { orgId, table, generation } : undefined;
 }
 
+/** Sent by a listener to prove it hears (never an invalidation): every instance ignores other instances' probes. */
+const PROBE_PREFIX = 'probe:';
+
+/** Why the listener is not trusted right now; what /metrics and /health/ready report. */
+export type ListenerDownReason =
+  /** Not connected yet, or connecting again after a failure. */
+  | 'connecting'
+  /** Could not connect or LISTEN (database down, standby refusing LISTEN). */
+  | 'unreachable'
+  /** LISTENing, but its own probe NOTIFY never came back (a transaction pooler, a replica). */
+  | 'deaf'
+  /** The connection broke. */
+  | 'lost';
+
 export interface ListenerHandlers {
   onInvalidation(invalidation: Invalidation): void;
   /** LISTEN is established: notifications from now on will arrive. `sessionId` is new on every connection. */
@@ -30,7 +44,17 @@ export interface ListenerHandlers {
 export interface ListenerOptions {
   backoffMs: number;
   backoffMaxMs: number;
+  /** How often the listener proves again that it hears (a probe NOTIFY), which also notices a silently dead socket. */
   pingMs: number;
+  /** How long a probe may take to come back before the listener counts as deaf. */
+  probeTimeoutMs: number;
+  /**
+   * Sends `NOTIFY channel, payload` on ANOTHER session than the listener's own
+   * (the request pool): a listener behind a transaction pooler would hear its
+   * own session's NOTIFY while the pooler links it to that server connection,
+   * but never one from elsewhere — and real invalidations come from elsewhere.
+   */
+  sendProbe(channel: string, payload: string): Promise<unknown>;
   logger: Logger;
   /** Failed reconnects repeat every backoffMaxMs while PostgreSQL is down: logged at most once per this interval. */
   logIntervalMs?: number;
@@ -40,9 +64,16 @@ export interface ListenerOptions {
 /**
  * The instance's one dedicated LISTEN connection: a pg.Client of its own,
  * never a pool connection (a pooled connection would be handed to requests and
- * LISTEN would be lost on release). Any failure — error, end, a ping that does
- * not come back — counts as lost: the handlers flush, and the client reconnects
- * with a doubling backoff until it is LISTENing again.
+ * LISTEN would be lost on release), on DATABASE_DIRECT_URL.
+ *
+ * It is trusted only once it has proved it hears: after LISTEN, and then every
+ * pingMs, a probe NOTIFY sent from another session must come back within
+ * probeTimeoutMs. A successful LISTEN proves nothing behind a transaction
+ * pooler (the server connection that ran it is handed to others, and
+ * notifications for it are dropped), so a probe that does not come back
+ * counts as deaf. Any failure — error, end, a probe not heard — counts as
+ * lost: the handlers flush, and the client reconnects with a doubling backoff
+ * until it hears again. The reason is logged once per change, not per retry.
  */
 export class InvalidationListener {
   private client: pg.Client | undefined;
@@ -50,6 +81,10 @@ export class InvalidationListener {
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
+  /** Probes in flight, by payload: resolved when the payload comes back. */
+  private readonly probes = new Map<string, () => void>();
+  /** Why the listener is not trusted; undefined while it is. */
+  downReason: ListenerDownReason | undefined = 'connecting';
   /** Completed connections, the first one included. */
   connections = 0;
   /** PostgreSQL backend pid of the current connection, if any. */
@@ -93,7 +128,12 @@ export class InvalidationListener {
     client.on('error', (error) => this.lose(client, error));
     client.on('end', () => this.lose(client, undefined));
     client.on('notification', (message) => {
-      if (client !== this.client || message.channel !== INVALIDATION_CHANNEL) return;
+      if (message.channel !== INVALIDATION_CHANNEL) return;
+      if (message.payload?.startsWith(PROBE_PREFIX)) {
+        this.probes.get(message.payload)?.();
+        return;
+      }
+      if (client !== this.client) return;
       const invalidation = parseInvalidation(message.payload);
       if (invalidation) this.handlers.onInvalidation(invalidation);
       else this.options.logger.warn({ payload: message.payload }, 'unrecognised cache invalidation');
@@ -103,7 +143,14 @@ export class InvalidationListener {
       await client.query(`LISTEN ${INVALIDATION_CHANNEL}`);
     } catch (error) {
       client.end().catch(() => {});
+      this.setDown('unreachable');
       this.warnConnectFailed({ err: error, attempt: this.attempt });
+      this.scheduleReconnect();
+      return;
+    }
+    if (!(await this.probe())) {
+      client.end().catch(() => {});
+      this.setDown('deaf');
       this.scheduleReconnect();
       return;
     }
@@ -118,21 +165,57 @@ export class InvalidationListener {
     this.connections += 1;
     this.backendPid = (client as unknown as { processID?: number }).processID; // not in @types/pg, present in pg
     this.pingTimer = setInterval(() => {
-      client.query('select 1').catch((error: unknown) => this.lose(client, error));
+      void this.probe().then((heard) => {
+        if (!heard) this.lose(client, new Error(`cache invalidation probe not heard within ${this.options.probeTimeoutMs} ms`), 'deaf');
+      });
     }, this.options.pingMs);
     this.pingTimer.unref();
-    if (this.connections > 1) this.options.logger.info('cache invalidation listener reconnected');
+    const wasDown = this.downReason;
+    this.downReason = undefined;
+    if (this.connections > 1 || wasDown !== 'connecting') this.options.logger.info('cache invalidation listener hears again; caches in use');
     this.handlers.onConnected(randomUUID());
   }
 
-  private lose(client: pg.Client, error: unknown): void {
+  /**
+   * Whether a probe NOTIFY sent from another session comes back within
+   * probeTimeoutMs. A failing send counts as not heard: the database is then
+   * in no state to report writes either.
+   */
+  private probe(): Promise<boolean> {
+    const payload = `${PROBE_PREFIX}${randomUUID()}`;
+    return new Promise<boolean>((resolve) => {
+      const done = (heard: boolean) => {
+        clearTimeout(timer);
+        this.probes.delete(payload);
+        resolve(heard);
+      };
+      const timer = setTimeout(() => done(false), this.options.probeTimeoutMs);
+      this.probes.set(payload, () => done(true));
+      this.options.sendProbe(INVALIDATION_CHANNEL, payload).catch(() => done(false));
+    });
+  }
+
+  /** Records why caches are bypassed; logs only when the reason changes, so a deaf listener retrying logs once. */
+  private setDown(reason: ListenerDownReason): void {
+    if (this.downReason === reason) return;
+    this.downReason = reason;
+    if (reason === 'deaf') {
+      this.options.logger.warn(
+        { reason, probeTimeoutMs: this.options.probeTimeoutMs },
+        'cache invalidation listener does not hear its own probe NOTIFY (DATABASE_DIRECT_URL through a transaction pooler, or a replica?); caches bypassed',
+      );
+    }
+  }
+
+  private lose(client: pg.Client, error: unknown, reason: ListenerDownReason = 'lost'): void {
     if (client !== this.client) return;
     this.client = undefined;
     this.backendPid = undefined;
     clearInterval(this.pingTimer);
     client.end().catch(() => {});
     if (this.stopped) return;
-    this.options.logger.warn({ err: error }, 'cache invalidation listener lost; caches flushed and bypassed until it is back');
+    if (reason === 'lost') this.options.logger.warn({ err: error }, 'cache invalidation listener lost; caches flushed and bypassed until it is back');
+    this.setDown(reason);
     this.handlers.onLost();
     this.scheduleReconnect();
   }

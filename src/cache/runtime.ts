@@ -55,10 +55,15 @@ export class CacheRuntime {
 
   constructor(
     readonly config: CacheConfig,
-    /** The server's pool: the LISTEN connection copies its connection settings (it is not taken from it). */
+    /**
+     * The server's pool: sends the listener's probe NOTIFYs, and lends the LISTEN
+     * connection its settings (the connection is not taken from it).
+     */
     pool: pg.Pool,
     private readonly logger: Logger,
     clock?: CacheClock,
+    /** Where to LISTEN (DATABASE_DIRECT_URL) when it is not the pool's own database URL. */
+    listenUrl?: string,
   ) {
     const needsListener = config.responseCache || config.entityCache;
     const usable = () => config.entityCache && this.trusted();
@@ -101,11 +106,17 @@ export class CacheRuntime {
 
     if (needsListener) {
       this.listener = new InvalidationListener(
-        { ...(pool.options as pg.ClientConfig), application_name: `switchboard-listener-${randomUUID().slice(0, 8)}` },
+        {
+          ...(pool.options as pg.ClientConfig),
+          ...(listenUrl ? { connectionString: listenUrl } : {}),
+          application_name: `switchboard-listener-${randomUUID().slice(0, 8)}`,
+        },
         {
           backoffMs: config.listenerBackoffMs,
           backoffMaxMs: config.listenerBackoffMaxMs,
           pingMs: config.listenerPingMs,
+          probeTimeoutMs: config.listenerProbeTimeoutMs,
+          sendProbe: (channel, payload) => pool.query('select pg_notify($1, $2)', [channel, payload]),
           logger,
           logIntervalMs: CACHE_ERROR_LOG_INTERVAL_MS,
           ...(clock ? { clock } : {}),

@@ -8,7 +8,9 @@ import { runCli } from './run';
 async function main(): Promise<void> {
   const config = loadConfig();
   const location = await locateDatabase(config);
-  const pool = createPool({ connectionString: location.url, max: 1 });
+  // Over the session-level connection: DATABASE_DIRECT_URL, never a transaction pooler's.
+  const url = location.embedded ? location.url : (config.databaseDirectUrl ?? location.url);
+  const pool = createPool({ connectionString: url, max: 1, applicationName: 'switchboard-migrate' });
   try {
     const result = await migrateToLatest(createDb(pool));
     const applied = result.results?.filter((r) => r.status === 'Success').map((r) => r.migrationName) ?? [];

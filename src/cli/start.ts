@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { loadConfig } from '../config/config';
 import { locateDatabase } from '../db/connect';
-import { openDatabase, poolOptionsFor } from '../db/database';
+import { applyConnectionDefaults, createDb, createPool, openDatabase, poolOptionsFor } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { isStandby } from '../db/standby';
 import { createLogger } from '../logger';
@@ -25,13 +25,22 @@ async function main(): Promise<void> {
   const logger = createLogger();
   // Our shutdown below stops the embedded PostgreSQL, after the requests it serves have drained.
   const location = await locateDatabase(config, (line) => logger.debug({ postgres: line }), { stopOnSignals: false });
+  // Migrations and the role's connection defaults go over the session-level
+  // connection (DATABASE_DIRECT_URL), never through a transaction pooler.
+  const directUrl = location.embedded ? location.url : (config.databaseDirectUrl ?? location.url);
+  // A standby takes no writes: its schema is the primary's, replayed. Migrating it
+  // or setting role defaults would only fail; it serves reads and answers writes READ_ONLY.
+  const standby = await standbyAt(directUrl);
+  if (standby) logger.warn('the database is a read-only standby: migrations and demo seeding skipped; writes are answered READ_ONLY');
+  else {
+    await migrateDirect(directUrl);
+    await applyConnectionDefaults(directUrl, config.pgStatementTimeoutMs).catch((error: unknown) =>
+      // Not fatal: each statement still gets its limit (a LOCAL set costs one more statement).
+      logger.warn({ err: error }, 'could not set the role defaults (statement_timeout, idle_in_transaction_session_timeout, TimeZone)'),
+    );
+  }
   const database = openDatabase(poolOptionsFor(config, location.url));
   const { db } = database;
-  // A standby takes no writes: its schema is the primary's, replayed. Migrating or
-  // seeding it would only fail; it serves reads and answers writes READ_ONLY.
-  const standby = await isStandby(db);
-  if (standby) logger.warn('DATABASE_URL is a read-only standby: migrations and demo seeding skipped; writes are answered READ_ONLY');
-  else await migrateToLatest(db);
 
   if (config.env === 'production') {
     // A database seeded in development keeps the demo organisations' webhook
@@ -93,3 +102,22 @@ function recordingsDir(config: ReturnType<typeof loadConfig>): string {
 }
 
 runCli('start', () => main());
+
+async function migrateDirect(url: string): Promise<void> {
+  const pool = createPool({ connectionString: url, max: 1, applicationName: 'switchboard-migrate' });
+  try {
+    await migrateToLatest(createDb(pool));
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Asked over a one-connection pool of its own, so no request connection opens before the role defaults are set. */
+async function standbyAt(url: string): Promise<boolean> {
+  const pool = createPool({ connectionString: url, max: 1, applicationName: 'switchboard-start' });
+  try {
+    return await isStandby(createDb(pool));
+  } finally {
+    await pool.end();
+  }
+}

@@ -26,8 +26,10 @@ export interface CacheConfig {
   /** LISTEN reconnect backoff: first delay, doubled up to the max (`CACHE_LISTENER_BACKOFF_MS`, `CACHE_LISTENER_BACKOFF_MAX_MS`). */
   listenerBackoffMs: number;
   listenerBackoffMaxMs: number;
-  /** How often the LISTEN connection is pinged, to notice a silently dead socket (`CACHE_LISTENER_PING_MS`). */
+  /** How often the LISTEN connection proves it hears (a probe NOTIFY), which also notices a silently dead socket (`CACHE_LISTENER_PING_MS`). */
   listenerPingMs: number;
+  /** How long the listener's probe NOTIFY may take to come back before caches are bypassed as deaf (`CACHE_LISTENER_PROBE_TIMEOUT_MS`). */
+  listenerProbeTimeoutMs: number;
 }
 
 export function cachesFromEnv(env: Env = process.env): CacheConfig {
@@ -44,6 +46,7 @@ export function cachesFromEnv(env: Env = process.env): CacheConfig {
     listenerBackoffMs: read.int('CACHE_LISTENER_BACKOFF_MS', 100, { min: 1 }),
     listenerBackoffMaxMs: read.int('CACHE_LISTENER_BACKOFF_MAX_MS', 5000, { min: 1 }),
     listenerPingMs: read.int('CACHE_LISTENER_PING_MS', 10_000, { min: 100 }),
+    listenerProbeTimeoutMs: read.int('CACHE_LISTENER_PROBE_TIMEOUT_MS', 2000, { min: 10 }),
   };
 }
 

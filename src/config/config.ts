@@ -16,10 +16,24 @@ export interface Config extends ProtectionConfig {
   port: number;
   /** `HOST`; 127.0.0.1 in development and test (nothing on the network sees the dev token), 0.0.0.0 in production (a container's port mapping needs it). */
   host: string;
-  /** External PostgreSQL; when absent an embedded server is started. */
+  /**
+   * External PostgreSQL for request traffic; when absent an embedded server is
+   * started. May be a transaction-mode pooler (docs/deployment.md).
+   */
   databaseUrl: string | undefined;
   /** Read replicas for query operations (src/db/replicas.ts, docs/deployment.md "Read replicas"). */
   replicas: ReplicaConfig;
+  /**
+   * `DATABASE_DIRECT_URL`: a session-level connection (never through a
+   * transaction pooler) for LISTEN and migrations. Defaults to databaseUrl.
+   */
+  databaseDirectUrl: string | undefined;
+  /**
+   * `PG_PREPARED_STATEMENTS=on|off`: named prepared statements for the marked
+   * (PREPARED) statements. Default off with DATABASE_URL (it may be a
+   * pooler that cannot keep them), on for the embedded server (known direct).
+   */
+  pgPreparedStatements: boolean;
   dataDir: string;
   embeddedPgPort: number;
   poolSize: number;
@@ -27,7 +41,7 @@ export interface Config extends ProtectionConfig {
   pgConnectTimeoutMs: number;
   /** How long an unused pooled connection stays open. */
   pgIdleTimeoutMs: number;
-  /** `statement_timeout` on every connection: the server cancels anything longer. */
+  /** `statement_timeout` of every statement: the server cancels anything longer (src/db/database.ts statementTimeouts). */
   pgStatementTimeoutMs: number;
   /**
    * One request's whole budget from its arrival (`REQUEST_TIMEOUT_MS`): its
@@ -199,6 +213,8 @@ function readConfig(overrides: Partial<Config>, environment: Env): Config {
       // 16 MiB: one WAL segment; a replica that far behind is seconds, not milliseconds, stale.
       maxLagBytes: read.int('REPLICA_MAX_LAG_BYTES', 16 * 1024 * 1024),
     },
+    databaseDirectUrl: read.string('DATABASE_DIRECT_URL') ?? read.string('DATABASE_URL'),
+    pgPreparedStatements: read.onOff('PG_PREPARED_STATEMENTS', read.string('DATABASE_URL') === undefined),
     dataDir,
     embeddedPgPort: read.int('EMBEDDED_PG_PORT', 54329),
     poolSize: read.int('PG_POOL_SIZE', 10),

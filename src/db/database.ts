@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { Config } from '../config/config';
 import { remainingBudgetMs } from '../observability/requestContext';
 import { RequestTimeoutError, isQueryCanceled } from './failures';
+import { TransactionLockAdapter } from './migrationLock';
 import type { Database } from './schema';
 // Registers the timestamptz parser (ISO strings, no Date): for every pg client in the process.
 import './types';
@@ -26,11 +27,17 @@ export interface PoolOptions {
   idleTimeoutMs?: number;
   /** Shows in pg_stat_activity; tests set their own to find their connections. */
   applicationName?: string;
+  /**
+   * Marked statements (PREPARED) as named prepared statements (true), or as
+   * unnamed ones (false, the default): named ones live on one server
+   * connection, which a transaction-mode pooler does not keep for us.
+   */
+  preparedStatements?: boolean;
 }
 
 /** The pool settings the configuration asks for (PG_POOL_SIZE, PG_*_TIMEOUT_MS). */
 export function poolOptionsFor(
-  config: Pick<Config, 'poolSize' | 'pgConnectTimeoutMs' | 'pgIdleTimeoutMs' | 'pgStatementTimeoutMs'>,
+  config: Pick<Config, 'poolSize' | 'pgConnectTimeoutMs' | 'pgIdleTimeoutMs' | 'pgStatementTimeoutMs' | 'pgPreparedStatements'>,
   connectionString: string,
 ): PoolOptions {
   return {
@@ -39,12 +46,25 @@ export function poolOptionsFor(
     connectionTimeoutMs: config.pgConnectTimeoutMs,
     idleTimeoutMs: config.pgIdleTimeoutMs,
     statementTimeoutMs: config.pgStatementTimeoutMs,
+    preparedStatements: config.pgPreparedStatements,
   };
 }
 
-/** The statement_timeout every connection of a pool made by createPool starts with. */
-const startupStatementTimeouts = new WeakMap<pg.Pool, number>();
+/** What createPool was asked for, kept for preparingPool: pg.Pool's own options have no place for it. */
+interface PoolLimits {
+  statementTimeoutMs: number;
+  preparedStatements: boolean;
+}
+const poolLimits = new WeakMap<pg.Pool, PoolLimits>();
 
+/**
+ * A pool that is safe behind a transaction-mode pooler (PgBouncer): no
+ * startup `options` (PgBouncer refuses them, or drops them with
+ * ignore_startup_parameters) and nothing session-scoped. statement_timeout is
+ * enforced per statement by preparingPool (see `statementTimeouts`);
+ * idle_in_transaction_session_timeout comes from the role's default in the
+ * database, which `applyConnectionDefaults` sets on the direct connection.
+ */
 export function createPool({
   connectionString,
   max,
@@ -52,16 +72,13 @@ export function createPool({
   connectionTimeoutMs = 5000,
   idleTimeoutMs = 30_000,
   applicationName = 'switchboard',
+  preparedStatements = false,
 }: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max,
     connectionTimeoutMillis: connectionTimeoutMs,
     idleTimeoutMillis: idleTimeoutMs,
-    // Set on every connection by the server itself, so a runaway statement or a
-    // forgotten transaction can never hold a connection forever.
-    // TimeZone=UTC: timestamptz arrives in the form src/db/types.ts decodes without a Date.
-    options: `-c statement_timeout=${statementTimeoutMs} -c idle_in_transaction_session_timeout=10000 -c TimeZone=UTC`,
     application_name: applicationName,
   });
   // An idle client losing its connection (database restart) must not crash the
@@ -71,8 +88,40 @@ export function createPool({
   // statements (held across awaits) would otherwise crash the process with an
   // unhandled 'error'; its next query fails instead and release discards it.
   pool.on('connect', (client) => client.on('error', () => {}));
-  startupStatementTimeouts.set(pool, statementTimeoutMs);
+  poolLimits.set(pool, { statementTimeoutMs, preparedStatements });
   return pool;
+}
+
+/** idle_in_transaction_session_timeout: a forgotten transaction never holds a connection (and its locks) longer. */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
+
+/**
+ * Makes the database's own defaults for our role what the configuration asks
+ * (`ALTER ROLE CURRENT_USER IN DATABASE … SET`), so every server connection a
+ * pooler hands out starts with them and the normal path costs no statement.
+ * Run once at start on the direct connection. A role default is shared by
+ * every instance using that role and database: instances configured with
+ * different PG_STATEMENT_TIMEOUT_MS still each get their own limit
+ * (`statementTimeouts` sets it LOCAL), only at one statement's cost.
+ */
+export async function applyConnectionDefaults(connectionString: string, statementTimeoutMs: number): Promise<void> {
+  const client = new pg.Client({ connectionString, application_name: 'switchboard-defaults' });
+  await client.connect();
+  try {
+    // Identifiers cannot be parameters; format('%I') quotes the database name.
+    const { rows } = await client.query<{ sql: string }>(
+      `select format('alter role current_user in database %I set statement_timeout = %s', current_database(), $1::int) as sql
+       union all
+       select format('alter role current_user in database %I set idle_in_transaction_session_timeout = %s', current_database(), $2::int)
+       union all
+       -- UTC sessions send timestamptz in the form src/db/types.ts decodes without a Date (others take the slow path).
+       select format('alter role current_user in database %I set timezone = %L', current_database(), 'UTC')`,
+      [statementTimeoutMs, IDLE_IN_TRANSACTION_TIMEOUT_MS],
+    );
+    for (const row of rows) await client.query(row.sql);
+  } finally {
+    await client.end();
+  }
 }
 
 const PREPARED_MARK = '/* prepared */';
@@ -107,8 +156,9 @@ export function preparedStatementName(text: string): string | undefined {
 
 /**
  * The pool as Kysely sees it: sends marked statements as named (prepared)
- * ones, and keeps every pool wait and statement inside the current request's
- * deadline (REQUEST_TIMEOUT_MS; src/observability/requestContext.ts).
+ * ones when the pool allows it, and keeps every pool wait and statement inside
+ * the current request's deadline (REQUEST_TIMEOUT_MS;
+ * src/observability/requestContext.ts).
  *
  * - Budget already spent: fail with RequestTimeoutError at once, without
  *   touching the database (except `rollback`, which must always run so a
@@ -116,21 +166,31 @@ export function preparedStatementName(text: string): string | undefined {
  * - Pool wait: raced against the remaining budget when that is shorter than
  *   pg-pool's own connect timeout. A connection that arrives after the race
  *   was lost goes straight back to the pool.
- * - Statement: PostgreSQL cancels it at min(startup statement_timeout,
+ * - Statement: PostgreSQL cancels it at min(PG_STATEMENT_TIMEOUT_MS,
  *   remaining budget). See `statementTimeouts`.
  */
 function preparingPool(pool: pg.Pool): PostgresPool {
-  const startupTimeout = startupStatementTimeouts.get(pool);
+  const limits = poolLimits.get(pool);
   const connectTimeout = pool.options.connectionTimeoutMillis ?? 0;
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
-  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+  // The role's statement_timeout in this database, as every server connection starts with it: read once.
+  let serverDefault: Promise<number> | undefined;
+  const defaultOn = (client: pg.PoolClient) => {
+    serverDefault ??= client
+      .query<{ ms: number }>(`select setting::int as ms from pg_settings where name = 'statement_timeout'`)
+      .then((r) => r.rows[0]?.ms ?? 0);
+    // A failed read (connection lost) is tried again on the next checkout.
+    serverDefault.catch(() => (serverDefault = undefined));
+    return serverDefault;
+  };
+  const wrap = (client: pg.PoolClient, known: number | undefined): PostgresPoolClient => {
     const send = (text: string, values: unknown[]) => {
-      const name = preparedStatementName(text);
+      const name = limits?.preparedStatements ? preparedStatementName(text) : undefined;
       return name ? client.query({ name, text, values }) : client.query(text, values);
     };
-    // Pools not made by createPool: their startup statement_timeout is unknown,
-    // so only the budget checks apply, never a SET we could not undo.
-    const query = startupTimeout === undefined ? withBudgetCheck(send) : statementTimeouts(client, startupTimeout, send);
+    // Pools not made by createPool: their limit is unknown, so only the budget checks apply.
+    const query =
+      limits === undefined || known === undefined ? withBudgetCheck(send) : statementTimeouts(client, limits.statementTimeoutMs, known, send);
     // The cast drops the cursor overload: Kysely only uses it when a cursor is configured, and none is.
     return { query: query as unknown as PostgresPoolClient['query'], release: () => client.release() };
   };
@@ -143,7 +203,16 @@ function preparingPool(pool: pg.Pool): PostgresPool {
       const raced = remaining !== undefined && (connectTimeout === 0 || remaining < connectTimeout);
       const client = raced ? await withinBudget(pending, remaining) : await pending;
       let wrapper = wrappers.get(client);
-      if (!wrapper) wrappers.set(client, (wrapper = wrap(client)));
+      if (!wrapper) {
+        let known: number | undefined;
+        try {
+          known = limits ? await defaultOn(client) : undefined;
+        } catch (error) {
+          client.release(error instanceof Error ? error : true);
+          throw error;
+        }
+        wrappers.set(client, (wrapper = wrap(client, known)));
+      }
       return wrapper;
     },
     end: () => pool.end(),
@@ -156,6 +225,8 @@ const ROLLBACK = /^\s*rollback\b/i;
 /** Transaction control: needs no limit of its own, so it never costs a SET (commit keeps the last statement's). */
 const TRANSACTION_CONTROL = /^\s*(begin|start\s+transaction|commit|end|rollback|savepoint|release)\b/i;
 const ROLLBACK_TO_SAVEPOINT = /^\s*rollback\s+to\b/i;
+/** Statements PostgreSQL refuses inside a transaction block: never wrapped in one. */
+const NO_TRANSACTION = /^\s*(vacuum|create\s+(unique\s+)?index\s+concurrently|drop\s+index\s+concurrently|reindex\b.*\bconcurrently)\b/i;
 
 /**
  * Whether a statement may start: while budget is left (or outside any
@@ -174,71 +245,89 @@ function withBudgetCheck(send: Send): Send {
 }
 
 /**
- * Runs each statement under statement_timeout = min(startup value, remaining
- * budget), so PostgreSQL itself cancels it when the request's time is up.
+ * Runs each statement under statement_timeout = min(limit, remaining budget),
+ * so PostgreSQL itself cancels it when its time is up — with nothing
+ * session-scoped, because behind a transaction-mode pooler the next statement
+ * may run on another server connection, and a session SET would leak to
+ * whichever client gets this one next.
  *
- * Zero extra round trips in the normal case: the connection's current value is
- * tracked, and `set_config('statement_timeout', …)` is sent only when the
- * needed value differs — when the budget is shorter than the startup value,
- * and once more, lazily, to restore the startup value for the next statement
- * that has the time (or that runs outside any request).
+ * Every server connection starts with the role's default in this database
+ * (`serverDefault`, read once; applyConnectionDefaults makes it the limit).
+ * When a statement needs that value, nothing is sent: the normal path costs no
+ * extra round trip. When it needs another (a budget shorter than the limit, or
+ * a limit different from the default):
  *
- * Transactions: inside one (ReadyForQuery status T) the value is set LOCAL, so
- * commit and rollback both drop it and the tracked session value stays true;
- * the session value is only ever set outside a transaction, where no rollback
- * can revert it. `rollback to savepoint` may revert a LOCAL value to an
- * unknown earlier one, and any other statement naming statement_timeout (e.g.
- * the seed's `set local statement_timeout = 0`) makes the value unknown, so the
- * next statement that cares sets it again. Outside a request nothing is set
- * inside a transaction: a transaction that chose its own LOCAL value keeps it.
+ * - inside a transaction, `set_config('statement_timeout', …, true)` (LOCAL),
+ *   tracked until the transaction ends, so one SET serves every statement
+ *   that needs the same value; a pooler keeps a transaction on one server
+ *   connection, and commit and rollback both drop the value;
+ * - outside one, the statement is wrapped in begin / LOCAL SET / commit, the
+ *   only way its limit reaches the same server connection through a pooler.
+ *
+ * `rollback to savepoint` may revert a LOCAL value to an unknown earlier one,
+ * and any statement naming statement_timeout (e.g. the seed's `set local
+ * statement_timeout = 0`) makes the value unknown. Outside a request, a
+ * transaction that chose its own value keeps it.
  */
-function statementTimeouts(client: pg.PoolClient, startupTimeout: number, send: Send): Send {
-  // NaN: unknown, never equal to a needed value.
-  let session = startupTimeout;
+function statementTimeouts(client: pg.PoolClient, limit: number, serverDefault: number, send: Send): Send {
+  // The LOCAL value of the current transaction; NaN: unknown (set by the statement itself).
   let local: number | undefined;
+  const setLocal = async (needed: number) => {
+    const started = performance.now();
+    local = needed;
+    try {
+      await client.query(`select set_config('statement_timeout', $1, true)`, [String(needed)]);
+    } catch (error) {
+      local = Number.NaN;
+      throw error;
+    }
+    recordStatement('set statement_timeout (local)', [needed], performance.now() - started);
+  };
   return async (text, values) => {
     const remaining = remainingBudgetMs();
     if (!mayStart(remaining, text)) throw new RequestTimeoutError('before a statement');
     const status = client.getTransactionStatus();
-    const inTransaction = status === 'T';
     // Idle: whatever transaction there was has ended, and with it any LOCAL value.
     if (status === 'I' || status === null) local = undefined;
 
     // Whole milliseconds, at least 1: statement_timeout = 0 would mean no limit at all.
     const budget = remaining === undefined ? undefined : Math.max(1, Math.floor(remaining));
-    const byBudget = budget !== undefined && (startupTimeout === 0 || budget < startupTimeout);
-    const needed = byBudget ? budget : startupTimeout;
-    const current = inTransaction ? (local ?? session) : session;
-    // In an aborted transaction (E) every statement but rollback fails anyway. Outside a
-    // request, a transaction's own LOCAL value (the seed sets 0) is left alone.
-    const settable = () => status !== 'E' && (!inTransaction || remaining !== undefined) && !TRANSACTION_CONTROL.test(text);
-    if (current !== needed && settable()) {
-      if (inTransaction) local = needed;
-      else session = needed;
-      const started = performance.now();
-      try {
-        await client.query(`select set_config('statement_timeout', $1, $2)`, [String(needed), inTransaction]);
-      } catch (error) {
-        if (inTransaction) local = Number.NaN;
-        else session = Number.NaN;
-        throw error;
-      }
-      recordStatement(`set statement_timeout (${inTransaction ? 'local' : 'session'})`, [needed], performance.now() - started);
-    }
+    const byBudget = budget !== undefined && (limit === 0 || budget < limit);
+    const needed = byBudget ? budget : limit;
+    const own = TRANSACTION_CONTROL.test(text) || text.includes('statement_timeout');
+    const mapError = (error: unknown) => (byBudget && isQueryCanceled(error) ? new RequestTimeoutError('in a statement', { cause: error }) : error);
 
     try {
-      return await send(text, values);
-    } catch (error) {
-      if (byBudget && isQueryCanceled(error)) throw new RequestTimeoutError('in a statement', { cause: error });
-      throw error;
-    } finally {
-      if (ROLLBACK_TO_SAVEPOINT.test(text)) local = Number.NaN;
-      else if (text.includes('statement_timeout')) {
-        local = Number.NaN;
-        session = Number.NaN;
+      if (status === 'T') {
+        // Outside a request, only a transaction that has not chosen its own value gets the limit.
+        const settable = !own && (remaining !== undefined || local === undefined);
+        if ((local ?? serverDefault) !== needed && settable) await setLocal(needed);
+        return await send(text, values);
       }
+      if (status === 'E' || own || needed === serverDefault || NO_TRANSACTION.test(text)) return await send(text, values);
+      return await wrapped(needed, () => send(text, values));
+    } catch (error) {
+      throw mapError(error);
+    } finally {
+      if (ROLLBACK_TO_SAVEPOINT.test(text) || text.includes('statement_timeout')) local = Number.NaN;
     }
   };
+
+  async function wrapped(needed: number, run: () => Promise<pg.QueryResult>): Promise<pg.QueryResult> {
+    await client.query('begin');
+    try {
+      await setLocal(needed);
+      const result = await run();
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      // A rollback that fails too leaves a broken connection, which pg discards on release.
+      await client.query('rollback').catch(() => {});
+      throw error;
+    } finally {
+      local = undefined;
+    }
+  }
 }
 
 /**
@@ -278,13 +367,20 @@ export interface QueryEvent {
 
 export type QueryListener = (event: QueryEvent) => void;
 
+/** PostgreSQL, with a migration lock that survives a transaction pooler (src/db/migrationLock.ts). */
+class SwitchboardDialect extends PostgresDialect {
+  override createAdapter(): TransactionLockAdapter {
+    return new TransactionLockAdapter();
+  }
+}
+
 /**
  * A Kysely instance over the pool. `onEvent`, when given, sees every
  * statement it runs (after the per-request statement log has counted it).
  */
 export function createDb(pool: pg.Pool, onEvent?: QueryListener): Db {
   return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: preparingPool(pool) }),
+    dialect: new SwitchboardDialect({ pool: preparingPool(pool) }),
     log(event) {
       recordStatement(event.query.sql, event.query.parameters, event.queryDurationMillis);
       onEvent?.({ sql: event.query.sql, durationMs: event.queryDurationMillis, failed: event.level === 'error' });

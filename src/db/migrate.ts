@@ -2,6 +2,7 @@ import { Migrator, type MigrationResultSet } from 'kysely';
 import { migrations } from '../../migrations';
 import type { Db } from './database';
 
+/** Takes the transaction-scoped lock of src/db/migrationLock.ts: createDb's dialect carries it. */
 export function createMigrator(db: Db): Migrator {
   return new Migrator({ db, provider: { getMigrations: async () => migrations } });
 }

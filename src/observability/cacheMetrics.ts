@@ -30,10 +30,21 @@ export function registerCacheMetrics(registry: Registry, runtime: CacheRuntime):
 
   new Gauge({
     name: 'switchboard_cache_listener_up',
-    help: '1 while the LISTEN connection that invalidates caches is up (caches are bypassed otherwise)',
+    help: '1 while the LISTEN connection that invalidates caches is up and hears its own probe NOTIFY (caches are bypassed otherwise)',
     registers: [registry],
     collect() {
       this.set(runtime.trusted() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'switchboard_cache_listener_down',
+    help: 'Why caches are bypassed: 1 for the current reason (connecting, unreachable, deaf: its probe NOTIFY never came back, lost); none while the listener hears',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const reason = runtime.listener?.downReason;
+      if (reason) this.set({ reason }, 1);
     },
   });
   new Counter({

@@ -11,6 +11,8 @@ import { databaseFailure, isUndefinedTable } from '../db/failures';
  * unavailable only when none can (never fetched, or stale past its window),
  * which keeps a fresh instance that could only answer 503 out of rotation;
  * `stale` (refreshes failing, last good keys in use) is still ready.
+ * With caches on, `caches: bypassed` while the invalidation listener does not
+ * hear (src/cache/listener.ts): degraded, slower, but correct — still ready.
  */
 export interface Readiness {
   ready: boolean;
@@ -29,16 +31,24 @@ export interface Readiness {
       draining: boolean;
       /** Present only with JWKS_URL (src/auth/jwks.ts). */
       jwks?: KeySetState;
+      /** Present only with a cache on: bypassed while the invalidation listener is down or deaf. */
+      caches?: CacheState;
     };
   };
 }
 
+export type CacheState = 'ok' | 'bypassed';
+
 const EXPECTED = Object.keys(migrations);
 
-export async function checkReadiness(db: Db, options: { draining: boolean; timeoutMs: number; jwks?: () => KeySetState }): Promise<Readiness> {
+export async function checkReadiness(
+  db: Db,
+  options: { draining: boolean; timeoutMs: number; jwks?: () => KeySetState; caches?: () => CacheState },
+): Promise<Readiness> {
   const jwks = options.jwks?.();
+  const caches = options.caches?.();
   const result = (database: Checks['database'], migrationState: Checks['migrations'], draining: boolean) =>
-    outcome({ database, migrations: migrationState, draining, ...(jwks ? { jwks } : {}) });
+    outcome({ database, migrations: migrationState, draining, ...(jwks ? { jwks } : {}), ...(caches ? { caches } : {}) });
   if (options.draining) return result('skipped', 'unknown', true);
   let applied: string[];
   let standby: boolean;

@@ -144,6 +144,7 @@ export async function createServer(services: Services): Promise<Server> {
       draining,
       timeoutMs: READINESS_TIMEOUT_MS,
       ...(keySet ? { jwks: () => keySet.status().state } : {}),
+      ...(caches.listener ? { caches: () => (caches.trusted() ? 'ok' : 'bypassed') } : {}),
     });
 
   fastify.decorateRequest('deadline', 0);

@@ -89,7 +89,9 @@ export async function createServices(config: Config, logger: Logger, options: Se
   if (replicas.configured) registerReplicaMetrics(metrics.registry, replicas);
   // Bounded: each poll waits at most max(REPLICA_POLL_MS, 1 s); a dead replica starts out left out.
   await replicas.start();
-  const caches = new CacheRuntime(config.caches, database.pool, logger, options.cacheClock);
+  // LISTEN needs a session: DATABASE_DIRECT_URL when it differs from the (possibly pooled) DATABASE_URL.
+  const listenUrl = config.databaseDirectUrl !== config.databaseUrl ? config.databaseDirectUrl : undefined;
+  const caches = new CacheRuntime(config.caches, database.pool, logger, options.cacheClock, listenUrl);
   registerCacheMetrics(metrics.registry, caches);
   await caches.start();
   const stopSlowLog = logSlowStatements(database, logger, config.slowStatementMs);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded';
-import { createDb, createPool } from '../../src/db/database';
+import { applyConnectionDefaults, createDb, createPool } from '../../src/db/database';
 import { migrateToLatest } from '../../src/db/migrate';
 
 declare global {
@@ -30,6 +30,8 @@ export default async function globalSetup(): Promise<void> {
   const pool = createPool({ connectionString: url, max: 1 });
   await migrateToLatest(createDb(pool));
   await pool.end();
+  // As `npm start` does: every connection (direct or through PgBouncer) starts with the configured defaults.
+  await applyConnectionDefaults(url, 5000);
   process.env.SWITCHBOARD_TEST_DATABASE_URL = url;
 }
 
