@@ -164,7 +164,7 @@ describe('read replicas', () => {
       const started = await startServer(envWith({ DATABASE_URL: pair.replicaUrl, PORT: '0', NODE_ENV: 'development' }));
       const finished = await started.stop();
       expect(started.ready).toBe(true);
-      expect(finished.stdout).toContain('DATABASE_URL is a read-only standby');
+      expect(finished.stdout).toContain('the database is a read-only standby');
     }, 60_000);
 
     it('answers a webhook with 503 READ_ONLY, so the provider retries', async () => {
