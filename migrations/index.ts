@@ -7,6 +7,7 @@ import * as m0005 from './0005_agent_rollups';
 import * as m0006 from './0006_writes';
 import * as m0007 from './0007_call_ingestion';
 import * as m0008 from './0008_cache_invalidation';
+import * as m0009 from './0009_rollup_keys';
 
 /**
  * Migrations in order. A static list (not a folder scan) so the same code runs
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0006_writes': m0006,
   '0007_call_ingestion': m0007,
   '0008_cache_invalidation': m0008,
+  '0009_rollup_keys': m0009,
 };

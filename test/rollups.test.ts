@@ -213,3 +213,28 @@ describe('rollups equal raw aggregation under random writes', () => {
     expect(differences[0]).toMatchObject({ table, org_id: org.id, day: '2026-05-05' });
   });
 });
+
+describe('rollup tables are keyed for replication and sharding', () => {
+  let db: Db;
+  let closeDb: () => Promise<void>;
+  beforeAll(() => {
+    ({ db, close: closeDb } = openTestDb());
+  });
+  afterAll(() => closeDb());
+
+  it('every rollup table has a primary key that starts with org_id (docs/scaling.md)', async () => {
+    const { rows } = await sql<{ table: string; key: string | null }>`
+      select c.relname as table, (select pg_get_constraintdef(k.oid) from pg_constraint k where k.conrelid = c.oid and k.contype = 'p') as key
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = current_schema() and c.relkind = 'r' and c.relname like '%\\_rollups'
+      order by 1`.execute(db);
+    expect(rows.map((r) => r.table)).toEqual([
+      'appointment_daily_org_rollups',
+      'appointment_daily_rollups',
+      'call_daily_agent_rollups',
+      'call_daily_org_rollups',
+    ]);
+    for (const row of rows)
+      expect({ table: row.table, key: row.key }).toEqual({ table: row.table, key: expect.stringMatching(/^PRIMARY KEY \(org_id, /) });
+  });
+});
