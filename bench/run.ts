@@ -11,7 +11,7 @@ import pg from 'pg';
 import { signToken } from '../src/auth/tokens';
 import { PROJECT_ROOT, loadConfig } from '../src/config/config';
 import { cachesOff } from '../src/config/caches';
-import { createDb, createPool, openDatabase, type Db } from '../src/db/database';
+import { applyConnectionDefaults, createDb, createPool, openDatabase, type Db } from '../src/db/database';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { migrateToLatest } from '../src/db/migrate';
 import type { StatementRecord } from '../src/db/statementLog';
@@ -493,6 +493,9 @@ async function runDataset(
   const classic = FOCUSED ? [] : configs.filter((c) => c !== 'postgraphile' && c !== 'floor');
   try {
     await prepareDataset(db, calls);
+    // What `npm start` does on its database: without the role's statement_timeout the
+    // server would wrap every statement in begin / set / commit (src/db/database.ts).
+    await applyConnectionDefaults(url, loadConfig().pgStatementTimeoutMs);
     const target = await targetOf(db);
     log(`dataset ${calls}: target organisation has ${target.orgCalls} calls`);
     const statementsFile = path.join(os.tmpdir(), `switchboard-bench-statements-${process.pid}.json`);
