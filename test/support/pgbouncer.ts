@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, waitForPort } from './waiting';
 
 /**
  * A real PgBouncer (Debian package `pgbouncer`) in TRANSACTION mode in front
@@ -30,27 +30,13 @@ export function pgbouncerAvailable(): boolean {
   return binary() !== undefined;
 }
 
-/** Our port range (59000–59499), so helpers working side by side never collide. */
-async function portInRange(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const port = 59000 + Math.floor(Math.random() * 500);
-    const free = await new Promise<boolean>((resolve) => {
-      const server = net.createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error('no free port in 59000–59499 for pgbouncer');
-}
-
 export async function startPgBouncer(upstreamUrl: string, options: { poolSize?: number } = {}): Promise<PgBouncer> {
   const command = binary();
   if (!command) throw new Error('pgbouncer is not installed (apt-get install pgbouncer)');
   const upstream = new URL(upstreamUrl);
   const user = decodeURIComponent(upstream.username);
   const password = decodeURIComponent(upstream.password);
-  const port = await portInRange();
+  const port = await freePort();
   const poolSize = options.poolSize ?? 4;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-pgbouncer-'));
   // Read by pgbouncer after it drops root (below): the directory and files must be readable by anyone.
@@ -86,7 +72,7 @@ export async function startPgBouncer(upstreamUrl: string, options: { poolSize?: 
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
-    await waitForPort(port, 5000, () => child.exitCode !== null);
+    await waitForPort('pgbouncer', port, 5000, () => child.exitCode !== null);
   } catch (error) {
     child.kill('SIGKILL');
     await exited;
@@ -107,22 +93,4 @@ export async function startPgBouncer(upstreamUrl: string, options: { poolSize?: 
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function waitForPort(port: number, timeoutMs: number, dead: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (dead()) throw new Error('pgbouncer exited');
-    if (Date.now() > deadline) throw new Error(`not listening on ${port} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import { freePort } from './waiting';
+import { freePort, waitForPort } from './waiting';
 
 /**
  * A real redis-server (Debian package `redis-server`) on a random loopback
@@ -22,7 +21,7 @@ export async function startRedis(): Promise<RedisServer> {
     stdio: 'ignore',
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitForPort(port, 5000);
+  await waitForPort('redis-server', port, 5000);
   return {
     url: `redis://127.0.0.1:${port}`,
     async stop() {
@@ -30,21 +29,4 @@ export async function startRedis(): Promise<RedisServer> {
       await exited;
     },
   };
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`redis-server did not listen on ${port} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -24,3 +24,31 @@ export async function freePort(): Promise<number> {
   await new Promise((resolve) => probe.close(resolve));
   return port;
 }
+
+/** Whether something accepts connections on the loopback port right now. */
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Waits until `what` listens on the loopback port. `exited`, when given, is
+ * asked between attempts: a child process that died fails at once, not at the timeout.
+ */
+export function waitForPort(what: string, port: number, timeoutMs: number, exited?: () => boolean): Promise<void> {
+  return waitFor(
+    `${what} to listen on ${port}`,
+    async () => {
+      if (await portOpen(port)) return true;
+      if (exited?.()) throw new Error(`${what} exited`);
+      return false;
+    },
+    timeoutMs,
+  );
+}
