@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { withTimeout } from '../observability/health';
 import type { Db, DatabaseHandle } from './database';
 
 /**
@@ -149,7 +150,7 @@ export class ReplicaRouter {
     // Unknown write positions are resolved only by a primary position read after they were marked.
     const pending = [...this.unknownWrites];
     try {
-      this.primaryLsn = await withTimeout(currentLsn(this.primary), timeoutMs);
+      this.primaryLsn = await withTimeout(currentLsn(this.primary), timeoutMs, 'replica poll');
       for (const orgId of pending) {
         this.unknownWrites.delete(orgId);
         const known = this.writes.get(orgId);
@@ -164,6 +165,7 @@ export class ReplicaRouter {
           const { rows } = await withTimeout(
             sql<{ lsn: string | null }>`select pg_last_wal_replay_lsn()::text as lsn`.execute(replica.handle.db),
             timeoutMs,
+            'replica poll',
           );
           const text = rows[0]?.lsn;
           // null: not in recovery (a promoted or misconfigured "replica"); it cannot promise to have any write.
@@ -213,13 +215,4 @@ async function currentLsn(db: Db): Promise<bigint> {
   const lsn = rows[0]?.lsn;
   if (!lsn) throw new Error('pg_current_wal_lsn() returned nothing');
   return parseLsn(lsn);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  promise.catch(() => {});
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('replica poll timed out')), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

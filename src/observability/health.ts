@@ -59,6 +59,7 @@ export async function checkReadiness(
         // One row, always: the statement has no FROM.
         .then((r) => r.rows[0] ?? { applied: [], standby: false }),
       options.timeoutMs,
+      'readiness check',
     ));
   } catch (error) {
     // Reachable, never migrated.
@@ -82,12 +83,13 @@ function outcome(checks: Checks): Readiness {
   return { ready, body: { status: ready ? 'ready' : 'not ready', checks } };
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** `promise`, or a rejection naming `what` after `ms`: for probes that must answer in bounded time (readiness, replica polls). */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   // The losing promise may still settle later; swallow it so it is never an unhandled rejection.
   promise.catch(() => {});
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('readiness check timed out')), ms);
+    timer = setTimeout(() => reject(new Error(`${what} timed out`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
