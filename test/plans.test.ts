@@ -103,13 +103,14 @@ async function seedCalls(db: Db | Transaction<Database>, org: TestOrg, count: nu
 describe('statistics plans hold at every organisation size (EXPLAIN ANALYZE)', () => {
   let db: Db;
   let pool: pg.Pool;
+  let name: string;
   let server: TestServer;
   const orgs: Record<keyof typeof SIZES, { org: TestOrg; token: string }> = {} as never;
 
   beforeAll(async () => {
     const admin = new pg.Client({ connectionString: testDatabaseUrl() });
     await admin.connect();
-    const name = `switchboard_plans_${process.pid}`;
+    name = `switchboard_plans_${process.pid}`;
     await admin.query(`drop database if exists ${name}`);
     await admin.query(`create database ${name}`);
     await admin.end();
@@ -135,6 +136,11 @@ describe('statistics plans hold at every organisation size (EXPLAIN ANALYZE)', (
   afterAll(async () => {
     await server.close();
     await pool.end();
+    // On a TEST_DATABASE_URL server the database would otherwise outlive the run.
+    const admin = new pg.Client({ connectionString: testDatabaseUrl() });
+    await admin.connect();
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.end();
   });
 
   /** The org's calls within two days of any of the instants: all a partial stretch at a range's end may hold. */
