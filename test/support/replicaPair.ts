@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createDb, createPool } from '../../src/db/database';
 import { migrateToLatest } from '../../src/db/migrate';
+import { DEFAULT_APP_ROLE } from '../../migrations/0010_app_role';
 
 /**
  * A real streaming replica from the embedded PostgreSQL binaries: a primary
@@ -62,6 +63,8 @@ export async function startReplicaPair(primaryPort: number, replicaPort: number)
   const primaryUrl = `postgres://${USER}@127.0.0.1:${primaryPort}/${DATABASE}`;
   const admin = createPool({ connectionString: `postgres://${USER}@127.0.0.1:${primaryPort}/postgres`, max: 1 });
   await admin.query(`create database ${DATABASE}`);
+  // The runtime role migration 0010 grants to (trust auth here: no password).
+  await admin.query(`create role ${DEFAULT_APP_ROLE} login`);
   await admin.end();
   const pool = createPool({ connectionString: primaryUrl, max: 1 });
   await migrateToLatest(createDb(pool));
