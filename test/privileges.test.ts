@@ -1,14 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { DEFAULT_APP_ROLE, appRoleGrants } from '../migrations/0010_app_role';
+import { loadConfig } from '../src/config/config';
 import { createDb, createPool, type Db } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrate';
-import { runtimeRoleProblems } from '../src/db/roles';
+import { databaseFailure } from '../src/db/failures';
+import { ensureAppRole, runtimeRoleProblems } from '../src/db/roles';
 import { toGlobalId } from '../src/graphql/globalId';
 import { afterInvalidation, eventually } from './support/caches';
 import { openTestDb, testAppDatabaseUrl, testDatabaseUrl } from './support/db';
 import { createAgent, createOrg, createProviderAgent, createWebhookSecret, type TestOrg } from './support/factories';
 import { startTestServer, type TestServer } from './support/server';
+import { startSmallCluster, type SmallCluster } from './support/smallCluster';
 import { callEvent, deliver, newCallScript } from './support/webhooks';
 
 /**
@@ -35,6 +38,19 @@ const asOwner = <T>(work: (client: pg.Client) => Promise<T>) => withClient(testD
 
 /** `insufficient_privilege`: what PostgreSQL answers a statement the role has no right to. */
 const DENIED = { code: '42501' };
+
+describe('configuration', () => {
+  it('DATABASE_MIGRATION_URL defaults to DATABASE_DIRECT_URL, then DATABASE_URL; PG_APP_ROLE to switchboard_app', () => {
+    const pooled = 'postgres://app@pooler/db';
+    const direct = 'postgres://app@db/db';
+    const owner = 'postgres://owner@db/db';
+    expect(loadConfig({}, { DATABASE_URL: pooled }).databaseMigrationUrl).toBe(pooled);
+    expect(loadConfig({}, { DATABASE_URL: pooled, DATABASE_DIRECT_URL: direct }).databaseMigrationUrl).toBe(direct);
+    expect(loadConfig({}, { DATABASE_URL: pooled, DATABASE_DIRECT_URL: direct, DATABASE_MIGRATION_URL: owner }).databaseMigrationUrl).toBe(owner);
+    expect(loadConfig({}, {}).pgAppRole).toBe('switchboard_app');
+    expect(loadConfig({}, { PG_APP_ROLE: 'api' }).pgAppRole).toBe('api');
+  });
+});
 
 describe('the runtime role', () => {
   it('is the configured role, not a superuser, without BYPASSRLS, without CREATE on the schema, and owns nothing', async () => {
@@ -218,5 +234,39 @@ describe('the server, connected as the runtime role', () => {
     expect(renamed.body).toMatchObject({ data: { updateAgent: { agent: { name: 'After' } } } });
     const read = await second.graphql(`query ($id: ID!) { agent(id: $id) { name } }`, { token: await tokenOf(second), variables: { id: agentId } });
     expect(read.body).toMatchObject({ data: { agent: { name: 'After' } } });
+  });
+});
+
+describe('reserved connection slots', () => {
+  let cluster: SmallCluster;
+  beforeAll(async () => {
+    // 6 slots, 3 of them reserved for superusers: the runtime role's share is 3.
+    cluster = await startSmallCluster({ maxConnections: 6, reserved: 3 });
+    await withClient(cluster.urlAs(), (admin) =>
+      ensureAppRole(admin, { role: DEFAULT_APP_ROLE, password: 'unused-trust-auth', database: 'postgres' }),
+    );
+  });
+  afterAll(() => cluster.close());
+
+  it('the runtime role cannot take the superuser-reserved slots: with its share used up, it is told DATABASE_BUSY and the operator still gets in', async () => {
+    const pool = createPool({ connectionString: cluster.urlAs(DEFAULT_APP_ROLE), max: 6, connectionTimeoutMs: 5000 });
+    const held: pg.PoolClient[] = [];
+    try {
+      for (let i = 0; i < 3; i += 1) held.push(await pool.connect());
+      const refused = await pool.connect().then(
+        (client) => {
+          held.push(client);
+          return undefined;
+        },
+        (error: unknown) => error,
+      );
+      expect(refused).toMatchObject({ code: '53300', message: expect.stringMatching(/reserved/) });
+      expect(databaseFailure(refused)?.code).toBe('DATABASE_BUSY');
+      // The operator's psql, as a superuser, takes a reserved slot.
+      expect(await withClient(cluster.urlAs(), (c) => c.query('select 1 as ok').then((r) => r.rows[0]))).toEqual({ ok: 1 });
+    } finally {
+      for (const client of held) client.release();
+      await pool.end();
+    }
   });
 });
