@@ -188,8 +188,14 @@ async function benchPostgres(): Promise<BenchPostgres> {
   };
 }
 
-async function prepareDataset(db: Db, calls: number): Promise<void> {
-  await migrateToLatest(db);
+/**
+ * The benchmark serves as the owner, one role for everything (its numbers do
+ * not depend on the role, and pg_stat_statements, VACUUM and seeding need the
+ * owner anyway): migration 0010 is then told the owner is the runtime role and
+ * grants nothing, so BENCH_DATABASE_URL needs no switchboard_app role.
+ */
+async function prepareDataset(db: Db, calls: number, url: string): Promise<void> {
+  await migrateToLatest(db, { appRole: decodeURIComponent(new URL(url).username) });
   await sql`create extension if not exists pg_stat_statements`.execute(db);
   const result = await seedScale(db, {
     orgs: ORGS,
@@ -492,7 +498,7 @@ async function runDataset(
   const peerRun = side.includes('postgraphile') || side.includes('floor');
   const classic = FOCUSED ? [] : configs.filter((c) => c !== 'postgraphile' && c !== 'floor');
   try {
-    await prepareDataset(db, calls);
+    await prepareDataset(db, calls, url);
     // What `npm start` does on its database: without the role's statement_timeout the
     // server would wrap every statement in begin / set / commit (src/db/database.ts).
     await applyConnectionDefaults(url, loadConfig().pgStatementTimeoutMs);

@@ -8,7 +8,7 @@ import { migrateToLatest } from '../src/db/migrate';
 import { toGlobalId } from '../src/graphql/globalId';
 import { withRequestContext } from '../src/observability/requestContext';
 import { afterInvalidation, eventually, metricValue } from './support/caches';
-import { openTestDb, testDatabaseUrl } from './support/db';
+import { openTestDb, testAppDatabaseUrl, testDatabaseUrl } from './support/db';
 import { createAgent, createCalls, createOrg, createProviderAgent, createWebhookSecret, type TestOrg } from './support/factories';
 import { pgbouncerAvailable, startPgBouncer, type PgBouncer } from './support/pgbouncer';
 import { startTestServer, type TestServer } from './support/server';
@@ -50,7 +50,8 @@ describeBehindPgBouncer('behind PgBouncer in transaction mode', () => {
   let org: TestOrg;
 
   beforeAll(async () => {
-    bouncer = await startPgBouncer(testDatabaseUrl());
+    // The owner (migrations, fixtures) and the runtime role (the servers) both log in through it.
+    bouncer = await startPgBouncer(testDatabaseUrl(), { alsoFor: [testAppDatabaseUrl()] });
     ({ db, close: closeDb } = openTestDb());
     org = await createOrg(db);
   });
@@ -94,7 +95,7 @@ describeBehindPgBouncer('behind PgBouncer in transaction mode', () => {
 
     it('leaves nothing behind on the server connections: every one still has the role defaults', async () => {
       // Hold as many transactions as the pooler has server connections, so each one answers once.
-      const clients = Array.from({ length: bouncer.poolSize }, () => new pg.Client({ connectionString: bouncer.url }));
+      const clients = Array.from({ length: bouncer.poolSize }, () => new pg.Client({ connectionString: bouncer.through(testAppDatabaseUrl()) }));
       try {
         await Promise.all(clients.map((c) => c.connect()));
         await Promise.all(clients.map((c) => c.query('begin')));
@@ -157,7 +158,10 @@ describeBehindPgBouncer('behind PgBouncer in transaction mode', () => {
   describe('statistics panels, with unnamed statements (PG_PREPARED_STATEMENTS=off)', () => {
     let server: TestServer;
     beforeAll(async () => {
-      server = await startTestServer({ databaseUrl: bouncer.url, overrides: { pgPreparedStatements: false, poolSize: 10 } });
+      server = await startTestServer({
+        databaseUrl: bouncer.through(testAppDatabaseUrl()),
+        overrides: { pgPreparedStatements: false, poolSize: 10 },
+      });
       const agent = await createAgent(db, org.id, { name: 'Panel' });
       await createCalls(db, org.id, [{ agentId: agent, startedAt: new Date(Date.now() - 3_600_000), status: 'completed', durationSeconds: 60 }]);
     });
@@ -183,9 +187,9 @@ describeBehindPgBouncer('behind PgBouncer in transaction mode', () => {
   describe('caches', () => {
     it('a listener through the pooler is deaf: caches bypassed, /metrics and /health/ready say so, one log line says why', async () => {
       const server = await startTestServer({
-        databaseUrl: bouncer.url,
+        databaseUrl: bouncer.through(testAppDatabaseUrl()),
         caches: true,
-        overrides: { pgPreparedStatements: false, databaseDirectUrl: bouncer.url },
+        overrides: { pgPreparedStatements: false, databaseDirectUrl: bouncer.through(testAppDatabaseUrl()) },
         configure: (config) => ({ ...config, caches: { ...config.caches, listenerProbeTimeoutMs: 300, listenerBackoffMaxMs: 200 } }),
       });
       try {
@@ -217,7 +221,11 @@ describeBehindPgBouncer('behind PgBouncer in transaction mode', () => {
       let providerAgent: Awaited<ReturnType<typeof createProviderAgent>>;
       let secret: string;
       const start = () =>
-        startTestServer({ databaseUrl: bouncer.url, caches: true, overrides: { pgPreparedStatements: false, databaseDirectUrl: testDatabaseUrl() } });
+        startTestServer({
+          databaseUrl: bouncer.through(testAppDatabaseUrl()),
+          caches: true,
+          overrides: { pgPreparedStatements: false, databaseDirectUrl: testAppDatabaseUrl() },
+        });
 
       beforeAll(async () => {
         [first, second] = await Promise.all([start(), start()]);

@@ -13,7 +13,7 @@ async function main(args: string[]): Promise<void> {
   const limit = limitFrom(args);
   const config = loadConfig();
   const location = await locateDatabase(config);
-  const client = new pg.Client({ connectionString: location.url, application_name: 'switchboard-db-report' });
+  const client = new pg.Client({ connectionString: location.migrationUrl, application_name: 'switchboard-db-report' });
   await client.connect();
   try {
     const top = await topStatements(client, limit);

@@ -8,11 +8,10 @@ import { runCli } from './run';
 async function main(): Promise<void> {
   const config = loadConfig();
   const location = await locateDatabase(config);
-  // Over the session-level connection: DATABASE_DIRECT_URL, never a transaction pooler's.
-  const url = location.embedded ? location.url : (config.databaseDirectUrl ?? location.url);
-  const pool = createPool({ connectionString: url, max: 1, applicationName: 'switchboard-migrate' });
+  // As the owner, over its session-level connection: DATABASE_MIGRATION_URL (→ DATABASE_DIRECT_URL → DATABASE_URL).
+  const pool = createPool({ connectionString: location.migrationUrl, max: 1, applicationName: 'switchboard-migrate' });
   try {
-    const result = await migrateToLatest(createDb(pool));
+    const result = await migrateToLatest(createDb(pool), { appRole: config.pgAppRole });
     const applied = result.results?.filter((r) => r.status === 'Success').map((r) => r.migrationName) ?? [];
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
   } finally {

@@ -15,10 +15,10 @@ async function main(command: string | undefined): Promise<number> {
   if (command !== 'rebuild' && command !== 'check') throw new Error('usage: rollups.ts rebuild|check');
   const config = loadConfig();
   const location = await locateDatabase(config);
-  const pool = createPool({ connectionString: location.url, max: 1, statementTimeoutMs: 0 });
+  const pool = createPool({ connectionString: location.migrationUrl, max: 1, statementTimeoutMs: 0 });
   const db = createDb(pool);
   try {
-    await migrateToLatest(db);
+    await migrateToLatest(db, { appRole: config.pgAppRole });
     const started = Date.now();
     if (command === 'rebuild') {
       const { rows } = await sql<{ organisations: number }>`

@@ -46,10 +46,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const location = await locateDatabase(config, (line) => console.error(line));
   // One connection per organisation seeded at once; bulk statements run for seconds: no statement timeout.
-  const pool = createPool({ connectionString: location.url, max: parallel, statementTimeoutMs: 0 });
+  const pool = createPool({ connectionString: location.migrationUrl, max: parallel, statementTimeoutMs: 0 });
   try {
     const db = createDb(pool);
-    await migrateToLatest(db);
+    await migrateToLatest(db, { appRole: config.pgAppRole });
     const result = await seedScale(db, {
       orgs: number('orgs', values.orgs) ?? 20,
       calls: number('calls', values.calls) ?? 1_000_000,

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/config';
 import { locateDatabase } from '../db/connect';
 import { applyConnectionDefaults, createDb, createPool, openDatabase, poolOptionsFor } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
+import { runtimeRoleProblems } from '../db/roles';
 import { isStandby } from '../db/standby';
 import { createLogger } from '../logger';
 import { seedDemoData } from '../seed/demo';
@@ -25,15 +26,17 @@ async function main(): Promise<void> {
   const logger = createLogger();
   // Our shutdown below stops the embedded PostgreSQL, after the requests it serves have drained.
   const location = await locateDatabase(config, (line) => logger.debug({ postgres: line }), { stopOnSignals: false });
-  // Migrations and the role's connection defaults go over the session-level
-  // connection (DATABASE_DIRECT_URL), never through a transaction pooler.
+  // Migrations run as the owner (DATABASE_MIGRATION_URL); request traffic as
+  // the runtime role (DATABASE_URL), whose connection defaults it sets for
+  // itself over its session-level connection (DATABASE_DIRECT_URL), never
+  // through a transaction pooler.
   const directUrl = location.embedded ? location.url : (config.databaseDirectUrl ?? location.url);
   // A standby takes no writes: its schema is the primary's, replayed. Migrating it
   // or setting role defaults would only fail; it serves reads and answers writes READ_ONLY.
-  const standby = await standbyAt(directUrl);
+  const standby = await standbyAt(location.migrationUrl);
   if (standby) logger.warn('the database is a read-only standby: migrations and demo seeding skipped; writes are answered READ_ONLY');
   else {
-    await migrateDirect(directUrl);
+    await migrateDirect(location.migrationUrl, config.pgAppRole);
     await applyConnectionDefaults(directUrl, config.pgStatementTimeoutMs).catch((error: unknown) =>
       // Not fatal: each statement still gets its limit (a LOCAL set costs one more statement).
       logger.warn({ err: error }, 'could not set the role defaults (statement_timeout, idle_in_transaction_session_timeout, TimeZone)'),
@@ -41,6 +44,13 @@ async function main(): Promise<void> {
   }
   const database = openDatabase(poolOptionsFor(config, location.url));
   const { db } = database;
+  const roleProblems = await runtimeRoleProblems((text) => database.pool.query(text)).catch(() => []);
+  if (roleProblems.length > 0) {
+    logger.warn(
+      { problems: roleProblems },
+      'DATABASE_URL does not connect as a least-privileged runtime role (docs/deployment.md "Roles and grants")',
+    );
+  }
 
   if (config.env === 'production') {
     // A database seeded in development keeps the demo organisations' webhook
@@ -59,8 +69,14 @@ async function main(): Promise<void> {
   }
 
   if (config.env !== 'production' && !standby) {
-    const seeded = await seedDemoData(db, { recordingsDir: recordingsDir(config) });
-    if (seeded) logger.info({ ...seeded, organisations: seeded.organisations.map((o) => o.slug) }, 'seeded demo data');
+    // As the owner: seeding ends with ANALYZE, which only a table's owner may run.
+    const owner = createPool({ connectionString: location.migrationUrl, max: 2, statementTimeoutMs: 0, applicationName: 'switchboard-seed' });
+    try {
+      const seeded = await seedDemoData(createDb(owner), { recordingsDir: recordingsDir(config) });
+      if (seeded) logger.info({ ...seeded, organisations: seeded.organisations.map((o) => o.slug) }, 'seeded demo data');
+    } finally {
+      await owner.end();
+    }
   }
   const devToken =
     config.env !== 'production' && config.auth.kind === 'hs256' ? await devTokenFor(config, db, 'acme', 'admin').catch(() => undefined) : undefined;
@@ -103,10 +119,10 @@ function recordingsDir(config: ReturnType<typeof loadConfig>): string {
 
 runCli('start', () => main());
 
-async function migrateDirect(url: string): Promise<void> {
+async function migrateDirect(url: string, appRole: string): Promise<void> {
   const pool = createPool({ connectionString: url, max: 1, applicationName: 'switchboard-migrate' });
   try {
-    await migrateToLatest(createDb(pool));
+    await migrateToLatest(createDb(pool), { appRole });
   } finally {
     await pool.end();
   }

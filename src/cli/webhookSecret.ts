@@ -27,10 +27,10 @@ async function main(): Promise<void> {
 
   const config = loadConfig();
   const location = await locateDatabase(config);
-  const pool = createPool({ connectionString: location.url, max: 1 });
+  const pool = createPool({ connectionString: location.migrationUrl, max: 1 });
   const db = createDb(pool);
   try {
-    await migrateToLatest(db);
+    await migrateToLatest(db, { appRole: config.pgAppRole });
     const organisation = await findOrganisationBySlug(db, values.org);
     if (!organisation) throw new Error(`no organisation with slug "${values.org}"`);
     if (values.list) {

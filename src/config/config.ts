@@ -5,6 +5,7 @@ import { protectionFromEnv, type ProtectionConfig } from './protection';
 import { cachesFromEnv, type CacheConfig } from './caches';
 import { envReader, type Env, type EnvReader } from './env';
 import { collectConfigProblems, configProblem } from './problems';
+import { DEFAULT_APP_ROLE } from '../../migrations/0010_app_role';
 
 /**
  * Everything configurable, read once from the environment. Development
@@ -28,6 +29,18 @@ export interface Config extends ProtectionConfig {
    * transaction pooler) for LISTEN and migrations. Defaults to databaseUrl.
    */
   databaseDirectUrl: string | undefined;
+  /**
+   * `DATABASE_MIGRATION_URL`: the owner role's session connection, for
+   * migrations (and the operator commands: seed, rollups, db:report).
+   * Defaults to DATABASE_DIRECT_URL, then DATABASE_URL.
+   */
+  databaseMigrationUrl: string | undefined;
+  /**
+   * `PG_APP_ROLE`: the runtime role request traffic connects as, which
+   * migrations grant row access to (default `switchboard_app`; docs/deployment.md
+   * "Roles and grants"). The embedded server creates it.
+   */
+  pgAppRole: string;
   /**
    * `PG_PREPARED_STATEMENTS=on|off`: named prepared statements for the marked
    * (PREPARED) statements. Default off with DATABASE_URL (it may be a
@@ -214,6 +227,8 @@ function readConfig(overrides: Partial<Config>, environment: Env): Config {
       maxLagBytes: read.int('REPLICA_MAX_LAG_BYTES', 16 * 1024 * 1024),
     },
     databaseDirectUrl: read.string('DATABASE_DIRECT_URL') ?? read.string('DATABASE_URL'),
+    databaseMigrationUrl: read.string('DATABASE_MIGRATION_URL') ?? read.string('DATABASE_DIRECT_URL') ?? read.string('DATABASE_URL'),
+    pgAppRole: read.string('PG_APP_ROLE') ?? DEFAULT_APP_ROLE,
     pgPreparedStatements: read.onOff('PG_PREPARED_STATEMENTS', read.string('DATABASE_URL') === undefined),
     dataDir,
     embeddedPgPort: read.int('EMBEDDED_PG_PORT', 54329),

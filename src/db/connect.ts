@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config/config';
-import { startEmbeddedPostgres, type ClusterInfo, type EmbeddedOptions } from './embedded';
+import { startEmbeddedPostgres, withAppPassword, type ClusterInfo, type EmbeddedOptions } from './embedded';
+import { ensureAppRole, urlAs } from './roles';
 
 /**
  * Where the database is: `DATABASE_URL` when set, otherwise the embedded
@@ -10,7 +11,10 @@ import { startEmbeddedPostgres, type ClusterInfo, type EmbeddedOptions } from '.
  * server, say) already runs it, started otherwise.
  */
 export interface DatabaseLocation {
+  /** Request traffic, as the runtime role: DATABASE_URL, or the embedded cluster's `switchboard_app`. */
   url: string;
+  /** Migrations and operator commands, as the owner: DATABASE_MIGRATION_URL (→ DIRECT → DATABASE_URL), or the embedded `switchboard`. */
+  migrationUrl: string;
   embedded: boolean;
   /** Stops the embedded server if this process started it; no-op otherwise. */
   release(): Promise<void>;
@@ -21,7 +25,9 @@ export async function locateDatabase(
   log: (line: string) => void = () => {},
   options: Pick<EmbeddedOptions, 'stopOnSignals'> = {},
 ): Promise<DatabaseLocation> {
-  if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, release: async () => {} };
+  if (config.databaseUrl) {
+    return { url: config.databaseUrl, migrationUrl: config.databaseMigrationUrl ?? config.databaseUrl, embedded: false, release: async () => {} };
+  }
 
   const dir = path.join(config.dataDir, 'postgres');
   const info = clusterInfo(dir);
@@ -29,13 +35,20 @@ export async function locateDatabase(
   // EMBEDDED_PG_PORT and `npm run token` run without it share one server.
   if (info) {
     for (const port of new Set([info.port ?? config.embeddedPgPort, config.embeddedPgPort])) {
-      const running = await runningEmbeddedUrl(info, port);
-      if (running) return { url: running, embedded: true, release: async () => {} };
+      const running = await runningEmbedded(dir, info, port, config.pgAppRole);
+      if (running) return { ...running, embedded: true, release: async () => {} };
     }
   }
 
-  const server = await startEmbeddedPostgres({ dir, port: config.embeddedPgPort, persistent: true, onLog: log, ...options });
-  return { url: server.url, embedded: true, release: () => server.stop() };
+  const server = await startEmbeddedPostgres({
+    dir,
+    port: config.embeddedPgPort,
+    persistent: true,
+    onLog: log,
+    appRole: config.pgAppRole,
+    ...options,
+  });
+  return { url: server.appUrl, migrationUrl: server.url, embedded: true, release: () => server.stop() };
 }
 
 function clusterInfo(dir: string): ClusterInfo | undefined {
@@ -43,14 +56,28 @@ function clusterInfo(dir: string): ClusterInfo | undefined {
   return existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as ClusterInfo) : undefined;
 }
 
-async function runningEmbeddedUrl(info: ClusterInfo, port: number): Promise<string | undefined> {
-  const url = `postgres://${info.user}:${encodeURIComponent(info.password)}@127.0.0.1:${port}/switchboard`;
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+/**
+ * The cluster's URLs when a server of ours already runs it on `port`. Makes
+ * sure of the runtime role there too: the server may predate it.
+ */
+async function runningEmbedded(
+  dir: string,
+  info: ClusterInfo,
+  port: number,
+  appRole: string,
+): Promise<{ url: string; migrationUrl: string } | undefined> {
+  const migrationUrl = `postgres://${info.user}:${encodeURIComponent(info.password)}@127.0.0.1:${port}/switchboard`;
+  const client = new pg.Client({ connectionString: migrationUrl, connectionTimeoutMillis: 1000 });
   try {
     await client.connect();
-    await client.end();
-    return url;
   } catch {
     return undefined;
+  }
+  try {
+    const { appPassword } = withAppPassword(path.join(dir, 'cluster.json'));
+    await ensureAppRole(client, { role: appRole, password: appPassword, database: 'switchboard' });
+    return { url: urlAs(migrationUrl, appRole, appPassword), migrationUrl };
+  } finally {
+    await client.end();
   }
 }

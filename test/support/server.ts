@@ -14,7 +14,7 @@ import type { RecordingSigner } from '../../src/recordings/signer';
 import { createServer, type Server } from '../../src/server/server';
 import { createServices, type OperationReport, type Services } from '../../src/server/services';
 import type { TestOrg } from './factories';
-import { testDatabaseUrl } from './db';
+import { testAppDatabaseUrl } from './db';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests inspect response data field by field
 export interface GraphQLResponse<T = any> {
@@ -67,7 +67,7 @@ export interface TestServer {
  */
 export async function startTestServer(
   options: {
-    /** Another database on the test server (fault and migration specs); the shared test database otherwise. */
+    /** Another database on the test server (fault and migration specs); the shared test database as the runtime role otherwise. */
     databaseUrl?: string;
     signer?: RecordingSigner;
     overrides?: Partial<Config>;
@@ -84,7 +84,7 @@ export async function startTestServer(
     devToken?: string;
   } = {},
 ): Promise<TestServer> {
-  const databaseUrl = options.databaseUrl ?? testDatabaseUrl();
+  const databaseUrl = options.databaseUrl ?? testAppDatabaseUrl();
   const recordingsDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-recordings-'));
   const base = loadConfig({
     databaseUrl,
