@@ -119,6 +119,22 @@ describe('agents board: agents and their calls in one statement', () => {
     }
   });
 
+  it('answers every agent field as loading the agent by id does, and each call’s agent is its parent', async () => {
+    const AGENT_FIELDS = `id name status provider providerAgentId language createdAt updatedAt`;
+    const { data, statements } = await run(
+      `{ agents(first: 10) { nodes { ${AGENT_FIELDS} calls(first: 3) { nodes { agent { ${AGENT_FIELDS} } } } } } }`,
+    );
+    expect(statements.count).toBe(1);
+    const agents = data.agents.nodes as { id: string; calls: { nodes: { agent: unknown }[] } }[];
+    const byId = await run(`query ById($ids: [ID!]!) { nodes(ids: $ids) { ... on Agent { ${AGENT_FIELDS} } } }`, {
+      ids: agents.map((agent) => agent.id),
+    });
+    agents.forEach(({ calls, ...agent }, index) => {
+      expect(agent).toEqual(byId.data.nodes[index]);
+      for (const call of calls.nodes) expect(call.agent).toEqual(agent);
+    });
+  });
+
   it('gives an agent without calls an empty page, and reads no calls for the agent past the page', async () => {
     const { data, statements } = await run(`{
       agents(first: 3) { pageInfo { hasNextPage } nodes { id calls(first: 5, orderBy: { direction: ASC }) { ${CALLS_CONNECTION} } } }
