@@ -18,20 +18,20 @@ export interface NodeSelection {
 
 type Fragments = GraphQLResolveInfo['fragments'];
 
-/** Field names and their sub-selections, from selection sets with fragments flattened. */
+/** Field nodes by field name (aliases folded), from selection sets with fragments flattened. */
 function collectFields(
   selectionSets: readonly SelectionSetNode[],
   fragments: Fragments,
-  into: Map<string, SelectionSetNode[]>,
+  into: Map<string, FieldNode[]>,
   visited = new Set<string>(),
-): Map<string, SelectionSetNode[]> {
+): Map<string, FieldNode[]> {
   for (const selectionSet of selectionSets) {
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
         const name = selection.name.value;
-        let subs = into.get(name);
-        if (!subs) into.set(name, (subs = []));
-        if (selection.selectionSet) subs.push(selection.selectionSet);
+        const nodes = into.get(name);
+        if (nodes) nodes.push(selection);
+        else into.set(name, [selection]);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         collectFields([selection.selectionSet], fragments, into, visited);
       } else {
@@ -53,13 +53,21 @@ function subSelections(fieldNodes: readonly FieldNode[]): SelectionSetNode[] {
   return sets;
 }
 
+/**
+ * The fields selected on a connection's nodes (through `nodes` and
+ * `edges.node`), by field name, each with every field node that selects it.
+ */
+export function connectionNodeFields(fieldNodes: readonly FieldNode[], fragments: Fragments): Map<string, FieldNode[]> {
+  const connection = collectFields(subSelections(fieldNodes), fragments, new Map());
+  const nodeFields = [...(connection.get('nodes') ?? [])];
+  const edges = connection.get('edges');
+  if (edges) nodeFields.push(...(collectFields(subSelections(edges), fragments, new Map()).get('node') ?? []));
+  return collectFields(subSelections(nodeFields), fragments, new Map());
+}
+
 /** The node selection of connection fields given as field nodes (all merged nodes of one response key). */
 export function connectionNodeSelection(fieldNodes: readonly FieldNode[], fragments: Fragments): NodeSelection {
-  const connection = collectFields(subSelections(fieldNodes), fragments, new Map());
-  const nodeSets = [...(connection.get('nodes') ?? [])];
-  const edges = connection.get('edges');
-  if (edges) nodeSets.push(...(collectFields(edges, fragments, new Map()).get('node') ?? []));
-  return { fields: new Set(collectFields(nodeSets, fragments, new Map()).keys()) };
+  return { fields: new Set(connectionNodeFields(fieldNodes, fragments).keys()) };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { TenantScope } from '../db/tenant';
 import type { AgentRow, AgentStatus, PhoneNumberRow } from '../db/schema';
 import { and, finishPage, keysetBounds, scanDirection, type Page } from '../pagination/keyset';
@@ -15,8 +15,8 @@ export interface AgentFilterSpec {
 /** Agents are listed by name; cursors are bound to this ordering. */
 export const AGENT_ORDERING = 'agents.name.asc';
 
-function agentConditions(orgId: string, filter: AgentFilterSpec) {
-  const conditions = [sql`a.org_id = ${orgId}::int8`];
+export function agentConditions(orgId: string, filter: AgentFilterSpec): RawBuilder<unknown>[] {
+  const conditions: RawBuilder<unknown>[] = [sql`a.org_id = ${orgId}::int8`];
   if (filter.statuses) conditions.push(sql`a.status = any(${filter.statuses}::text[])`);
   return conditions;
 }

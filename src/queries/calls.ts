@@ -3,7 +3,7 @@ import type { TenantScope } from '../db/tenant';
 import type { CallDirection, CallOutcome, CallRow, CallStatus, Sentiment, TranscriptRow } from '../db/schema';
 import { and, finishPage, keysetBounds, scanDirection, type Page, type SortDirection } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
-import { AGENT_COLUMNS, type AgentListRow } from './agents';
+import { AGENT_COLUMNS, agentConditions, type AgentFilterSpec, type AgentListRow } from './agents';
 import { CONTACT_LIST_COLUMNS, type ContactListRow } from './contacts';
 
 /**
@@ -238,6 +238,75 @@ export async function findCallsPagesByParent(
     result.set(key.parentId, { ...finishPage(calls, key.page), agents, contacts });
   }
   return result;
+}
+
+/** What every agent of a board reads of its calls: one `calls(...)` field, the same for each agent. */
+export interface BoardCallsRequest {
+  filter: CallFilterSpec;
+  order: CallOrderSpec;
+  /** A first page: no cursors, not backward (each agent's page starts at its own newest or oldest call). */
+  page: PageRequest;
+  read: CallReadSpec;
+}
+
+/** A page of agents and, for each agent on it, its first page of calls. */
+export interface AgentsBoard {
+  agents: Page<AgentListRow>;
+  calls: Map<string, CallPage>;
+}
+
+const PARENT_PREFIX = 'parent.';
+const PARENT_KEYS = AGENT_COLUMNS.map((column) => [column, PARENT_PREFIX + column] as const);
+
+/**
+ * The agents board in ONE statement: a page of agents, and each agent's first
+ * page of calls (with their contacts when selected). The agents page is cut
+ * and numbered first; each agent on it drives its own index range scan with
+ * LIMIT through a LATERAL join, as in findCallsPagesByParent. The look-ahead
+ * agent (the row that only tells whether there is a next page) reads no calls:
+ * its position gates the lateral scan. A call's own agent is its parent row,
+ * never joined again. Agents without calls keep one row with null call columns.
+ */
+export async function findAgentsBoard(
+  { db, orgId }: TenantScope,
+  agentFilter: AgentFilterSpec,
+  agentPage: PageRequest,
+  calls: BoardCallsRequest,
+): Promise<AgentsBoard> {
+  const agentScan = sql.raw(scanDirection(agentPage, 'asc'));
+  const scan = sql.raw(scanDirection(calls.page, calls.order.direction));
+  const spec: CallReadSpec = { ...calls.read, agent: false };
+  const agentsOf = sql`select ${sql.join(AGENT_COLUMNS.map((column) => sql.ref(`a.${column}`)))},
+      row_number() over (order by a.name ${agentScan}, a.id ${agentScan}) as position
+    from agents a where ${and([...agentConditions(orgId, agentFilter), ...keysetBounds('a.name', 'a.id', agentPage, 'asc')])}
+    order by a.name ${agentScan}, a.id ${agentScan} limit ${agentPage.limit + 1}`;
+  const callsOf = sql`select ${sql.join(spec.columns.map((column) => sql.ref(`c.${column}`)))} from calls c
+    where ${and([...filterConditions(orgId, calls.filter), sql`c.agent_id = a.id`, sql`a.position <= ${agentPage.limit}::int8`])}
+    order by c.started_at ${scan}, c.id ${scan} limit ${calls.page.limit + 1}`;
+  const parentColumns = sql.join(AGENT_COLUMNS.map((column) => sql`${sql.ref(`a.${column}`)} as ${sql.id(PARENT_PREFIX + column)}`));
+  const { rows } = await sql<RawRow>`select ${parentColumns}, ${joinedSelections(spec)}
+    from (${agentsOf}) as a left join lateral (${callsOf}) as p on true ${joins(orgId, spec)}
+    order by a.position, p.started_at ${scan}, p.id ${scan}`.execute(db);
+
+  const agentRows: AgentListRow[] = [];
+  const callRows = new Map<string, RawRow[]>();
+  for (const row of rows) {
+    const agentId = row[`${PARENT_PREFIX}id`] as string;
+    let list = callRows.get(agentId);
+    if (!list) {
+      agentRows.push(pick(row, PARENT_KEYS) as AgentListRow);
+      callRows.set(agentId, (list = []));
+    }
+    // The left join's row for an agent without calls has no call id.
+    if (row.id !== null) list.push(row);
+  }
+  const agents = finishPage(agentRows, agentPage);
+  const pages = new Map<string, CallPage>();
+  for (const agent of agents.rows) {
+    const { calls: callList, contacts } = splitJoined(callRows.get(agent.id) ?? [], spec);
+    pages.set(agent.id, { ...finishPage(callList, calls.page), agents: [], contacts });
+  }
+  return { agents, calls: pages };
 }
 
 export async function countCalls({ db, orgId }: TenantScope, filter: CallFilterSpec): Promise<number> {

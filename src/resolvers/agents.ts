@@ -1,20 +1,81 @@
 import { toGlobalId } from '../graphql/globalId';
-import type { AgentResolvers, PhoneNumberAssignmentResolvers, QueryAgentsArgs } from '../generated/graphql';
+import { GraphQLError, isObjectType, type FieldNode, type GraphQLResolveInfo } from 'graphql';
+import { getArgumentValues } from 'graphql/execution/values';
+import type { AgentCallsArgs, AgentResolvers, PhoneNumberAssignmentResolvers, QueryAgentsArgs } from '../generated/graphql';
 import type { Context } from '../graphql/context';
 import { encodeCursor } from '../pagination/cursor';
 import { toConnection, type Connection } from '../pagination/connection';
 import { parsePageArgs } from '../pagination/pageArgs';
 import { AGENT_ORDERING, countAgents, findAgentsPage, type AgentFilterSpec, type AgentListRow } from '../queries/agents';
-import { childCallConnection } from './calls';
+import { findAgentsBoard, type BoardCallsRequest } from '../queries/calls';
+import type { Page } from '../pagination/keyset';
+import { connectionNodeFields, memoisedBy } from '../graphql/selection';
+import { childCallConnection, childCallKey, readSpecOf } from './calls';
 import { rangeSpec } from './args';
 import { toDbEnum, toGraphQLEnum } from './enums';
 
 const agentCursor = (row: AgentListRow) => encodeCursor(AGENT_ORDERING, row.name, row.id);
 
-export async function rootAgentConnection(ctx: Context, args: QueryAgentsArgs): Promise<Connection<AgentListRow>> {
+/**
+ * The agents list's nested `calls` field, when every agent on the page asks
+ * the same of it: one response key (so the same arguments, by validation) and
+ * no cursors. Structural, so memoised per document; null otherwise.
+ */
+const nestedCallsField = memoisedBy((info): { first: FieldNode; fieldNodes: FieldNode[]; fragments: GraphQLResolveInfo['fragments'] } | null => {
+  const fieldNodes = connectionNodeFields(info.fieldNodes, info.fragments).get('calls');
+  const first = fieldNodes?.[0];
+  if (!fieldNodes || !first) return null;
+  if (fieldNodes.some((node) => responseKey(node) !== responseKey(first))) return null;
+  return { first, fieldNodes, fragments: info.fragments };
+});
+
+function responseKey(node: FieldNode): string {
+  return node.alias?.value ?? node.name.value;
+}
+
+/**
+ * What each agent's `calls` field will ask its loader for, so one board
+ * statement can answer it for every agent on the page. Undefined when the
+ * field is absent, pages by cursor or `last`, or has arguments the field
+ * itself will reject: then it loads (and fails) on its own, as it would
+ * without a board.
+ */
+function boardCalls(ctx: Context, info: GraphQLResolveInfo): BoardCallsRequest | undefined {
+  const nested = nestedCallsField(info);
+  if (!nested) return undefined;
+  const agentType = info.schema.getType('Agent');
+  const definition = isObjectType(agentType) ? agentType.getFields().calls : undefined;
+  if (!definition) return undefined;
+  try {
+    // Coerced against the field's own definition, as the executor coerces them for the field's resolver.
+    const args = getArgumentValues(definition, nested.first, info.variableValues) as AgentCallsArgs;
+    if (args.after != null || args.before != null || args.last != null) return undefined;
+    const { filter, order, page, read } = childCallKey(ctx, 'agent_id', '', args, readSpecOf(ctx, nested));
+    return { filter, order, page, read };
+  } catch (error) {
+    if (error instanceof GraphQLError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The root `agents` list. When its agents select their calls (the agents
+ * board), the page and every agent's calls come from ONE statement, and each
+ * agent's page is primed into the calls loader under the very key its
+ * `calls` field will load.
+ */
+export async function rootAgentConnection(ctx: Context, args: QueryAgentsArgs, info: GraphQLResolveInfo): Promise<Connection<AgentListRow>> {
   const filter: AgentFilterSpec = args.filter?.status ? { statuses: args.filter.status.map(toDbEnum) } : {};
   const page = parsePageArgs(args, AGENT_ORDERING, 'text', ctx.limits);
-  const result = await findAgentsPage(ctx.scope, filter, page);
+  const calls = boardCalls(ctx, info);
+  let result: Page<AgentListRow>;
+  if (calls) {
+    const board = await findAgentsBoard(ctx.scope, filter, page, calls);
+    for (const [parentId, callPage] of board.calls) ctx.loaders.callsByAgent.prime({ parentId, ...calls }, callPage);
+    result = board.agents;
+  } else {
+    result = await findAgentsPage(ctx.scope, filter, page);
+  }
   for (const row of result.rows) ctx.loaders.agentById.prime(row.id, row);
   return toConnection(result, page, agentCursor, () => countAgents(ctx.scope, filter));
 }

@@ -20,6 +20,7 @@ import {
   type CallParent,
   type CallReadSpec,
 } from '../queries/calls';
+import type { CallPageKey } from '../loaders/callPages';
 import { callFilterSpec, callOrderSpec } from './args';
 import { toGraphQLEnum, toGraphQLEnumOrNull } from './enums';
 
@@ -78,12 +79,15 @@ export function callReadSpec(fields: ReadonlySet<string>): CallReadSpec {
   };
 }
 
-const selectionReadSpec: (info: GraphQLResolveInfo) => CallReadSpec = memoisedBy((info) =>
+const selectionReadSpec: (info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>) => CallReadSpec = memoisedBy((info) =>
   callReadSpec(connectionNodeSelection(info.fieldNodes, info.fragments).fields),
 );
 
-/** The selection's read spec, minus the agent join when the agents cache will answer them (Context.agentsCached). */
-function readSpecOf(ctx: Context, info: GraphQLResolveInfo): CallReadSpec {
+/**
+ * The read spec of a calls connection given by its field nodes, minus the
+ * agent join when the agents cache will answer them (Context.agentsCached).
+ */
+export function readSpecOf(ctx: Context, info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): CallReadSpec {
   const read = selectionReadSpec(info);
   return read.agent && ctx.agentsCached ? { ...read, agent: false } : read;
 }
@@ -112,9 +116,20 @@ export async function rootCallConnection(ctx: Context, args: QueryCallsArgs, inf
 }
 
 /**
- * `Agent.calls` / `Contact.calls`: the parent's own id overrides any agent or
- * contact filter of the same kind, and the page comes from the batched loader.
+ * The loader key of `Agent.calls` / `Contact.calls` with these arguments: the
+ * parent's own id overrides any agent or contact filter of the same kind.
+ * Throws the arguments' validation errors.
  */
+export function childCallKey(ctx: Context, parent: CallParent, parentId: string, args: QueryCallsArgs, read: CallReadSpec): CallPageKey {
+  const filter: CallFilterSpec = callFilterSpec(args.filter);
+  if (parent === 'agent_id') delete filter.agentId;
+  else delete filter.contactId;
+  const order = callOrderSpec(args.orderBy);
+  const page = parsePageArgs(args, callOrdering(order), 'timestamp', ctx.limits);
+  return { parentId, filter, order, page, read };
+}
+
+/** `Agent.calls` / `Contact.calls`: the page comes from the batched loader (or what a board statement primed into it). */
 export async function childCallConnection(
   ctx: Context,
   parent: CallParent,
@@ -122,17 +137,12 @@ export async function childCallConnection(
   args: QueryCallsArgs,
   info: GraphQLResolveInfo,
 ): Promise<Connection<CallListRow>> {
-  const filter: CallFilterSpec = callFilterSpec(args.filter);
-  if (parent === 'agent_id') delete filter.agentId;
-  else delete filter.contactId;
-  const order = callOrderSpec(args.orderBy);
-  const page = parsePageArgs(args, callOrdering(order), 'timestamp', ctx.limits);
+  const key = childCallKey(ctx, parent, parentId, args, readSpecOf(ctx, info));
   const [pages, counts] =
     parent === 'agent_id' ? [ctx.loaders.callsByAgent, ctx.loaders.callCountByAgent] : [ctx.loaders.callsByContact, ctx.loaders.callCountByContact];
-  const read = readSpecOf(ctx, info);
-  const result = await pages.load({ parentId, filter, order, page, read });
-  primeLoaders(ctx, result, read);
-  return toConnection(result, page, callCursor(order), () => counts.load({ parentId, filter }));
+  const result = await pages.load(key);
+  primeLoaders(ctx, result, key.read);
+  return toConnection(result, key.page, callCursor(key.order), () => counts.load({ parentId, filter: key.filter }));
 }
 
 const MIN_URL_TTL = 60;

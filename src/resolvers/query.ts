@@ -17,7 +17,7 @@ export const Query: QueryResolvers = {
   },
   calls: (_root, args, ctx, info) => rootCallConnection(ctx, args, info),
   call: (_root, { id }, ctx) => ctx.loaders.callById.load(localIdOf('Call', id, 'id')),
-  agents: (_root, args, ctx) => rootAgentConnection(ctx, args),
+  agents: (_root, args, ctx, info) => rootAgentConnection(ctx, args, info),
   agent: (_root, { id }, ctx) => ctx.loaders.agentById.load(localIdOf('Agent', id, 'id')),
   contacts: (_root, args, ctx) => rootContactConnection(ctx, args),
   contact: (_root, { id }, ctx) => ctx.loaders.contactById.load(localIdOf('Contact', id, 'id')),
