@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { generatePersistedQueryManifest, type PersistedQueryManifest } from '@apollo/generate-persisted-query-manifest';
+
+/**
+ * Persisted-document manifests written by the real client tools, from the
+ * operations a front end would keep in its source (test/clients/operations),
+ * into a fresh temporary directory: what a build hands to TRUSTED_DOCUMENTS_MANIFEST.
+ */
+
+const execFileAsync = promisify(execFile);
+const ROOT = path.resolve(__dirname, '..', '..');
+export const OPERATIONS = 'test/clients/operations/*.graphql';
+
+export interface GeneratedManifest {
+  file: string;
+  /** Operation name → the id the client sends for it, as the tool wrote it. */
+  ids: Map<string, string>;
+  /** Operation name → the document text, as the tool wrote it. */
+  bodies: Map<string, string>;
+}
+
+/**
+ * GraphQL Code Generator's client preset with `persistedDocuments: true` (its `persisted-documents.json`),
+ * run through its CLI as a build would: in-process under jest, its task runner generates nothing.
+ */
+export async function codegenManifest(): Promise<GeneratedManifest> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-codegen-'));
+  const out = path.join(dir, 'gql');
+  const config = {
+    schema: path.join(ROOT, 'schema.graphql'),
+    documents: path.join(ROOT, OPERATIONS),
+    generates: { [`${out}/`]: { preset: 'client', presetConfig: { persistedDocuments: true, fragmentMasking: false } } },
+  };
+  const configFile = path.join(dir, 'codegen.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  await execFileAsync(process.execPath, [path.join(ROOT, 'node_modules/@graphql-codegen/cli/cjs/bin.js'), '--config', configFile, '--silent'], {
+    cwd: ROOT,
+    timeout: 60_000,
+  });
+  const file = path.join(out, 'persisted-documents.json');
+  const documents = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  const ids = new Map<string, string>();
+  const bodies = new Map<string, string>();
+  for (const [id, body] of Object.entries(documents)) {
+    const name = operationName(body);
+    ids.set(name, id);
+    bodies.set(name, body);
+  }
+  return { file, ids, bodies };
+}
+
+/** Apollo's `generate-persisted-query-manifest` (the format Apollo Client's persisted-query link and GraphOS read). */
+export async function apolloManifest(): Promise<GeneratedManifest & { manifest: PersistedQueryManifest }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-apollo-pqm-'));
+  const manifest = await generatePersistedQueryManifest({ documents: [path.join(ROOT, OPERATIONS)] }, undefined);
+  const file = path.join(dir, 'persisted-query-manifest.json');
+  writeFileSync(file, JSON.stringify(manifest));
+  return {
+    file,
+    manifest,
+    ids: new Map(manifest.operations.map((operation) => [operation.name, operation.id])),
+    bodies: new Map(manifest.operations.map((operation) => [operation.name, operation.body])),
+  };
+}
+
+/** The name of the one operation in a document (fragments around it are skipped). */
+function operationName(body: string): string {
+  const match = /\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(body);
+  if (!match?.[1]) throw new Error(`No named operation in ${body}`);
+  return match[1];
+}
