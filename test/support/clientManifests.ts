@@ -27,7 +27,7 @@ export interface GeneratedManifest {
  * GraphQL Code Generator's client preset with `persistedDocuments: true` (its `persisted-documents.json`),
  * run through its CLI as a build would: in-process under jest, its task runner generates nothing.
  */
-export async function codegenManifest(): Promise<GeneratedManifest> {
+export async function codegenManifest(): Promise<GeneratedManifest & { module: Record<string, unknown> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-codegen-'));
   const out = path.join(dir, 'gql');
   const config = {
@@ -50,7 +50,10 @@ export async function codegenManifest(): Promise<GeneratedManifest> {
     ids.set(name, id);
     bodies.set(name, body);
   }
-  return { file, ids, bodies };
+  // The generated documents, as the app imports them (each carries `__meta__.hash`).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module written at run time, outside the import graph
+  const module = require(path.join(out, 'graphql.ts')) as Record<string, unknown>;
+  return { file, ids, bodies, module };
 }
 
 /** Apollo's `generate-persisted-query-manifest` (the format Apollo Client's persisted-query link and GraphOS read). */
