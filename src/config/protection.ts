@@ -45,7 +45,7 @@ export interface TrustedDocumentsConfig {
 export interface ProtectionConfig {
   queryLimits: QueryLimits;
   trustedDocuments: TrustedDocumentsConfig;
-  /** Origins allowed to call /graphql from a browser; `*` allows any origin (never with credentials). */
+  /** Origins allowed to call /graphql from a browser; `*` allows any origin (never with credentials). Empty: loopback origins outside production (src/server/routes/graphql.ts), none in production. */
   corsOrigins: string[];
   /** Largest POST body accepted (`MAX_BODY_BYTES`). */
   bodyLimitBytes: number;
