@@ -3,10 +3,21 @@ import type * as ApolloPersisted from '@apollo/client/link/persisted-queries' wi
 import { generatePersistedQueryIdsFromManifest } from '@apollo/persisted-query-lists';
 import { Client, cacheExchange, fetchExchange, gql as urqlGql } from '@urql/core';
 import { persistedExchange } from '@urql/exchange-persisted';
+import {
+  Environment,
+  Network,
+  RecordSource,
+  Store,
+  fetchQuery,
+  type GraphQLResponse,
+  type GraphQLTaggedNode,
+  type RequestParameters,
+  type Variables,
+} from 'relay-runtime';
 import type { Db } from '../../src/db/database';
 import { toGlobalId } from '../../src/graphql/globalId';
 import { operation, recordingFetch, type Sent } from '../support/clientFetch';
-import { apolloManifest, codegenManifest } from '../support/clientManifests';
+import { apolloManifest, codegenManifest, relayManifest } from '../support/clientManifests';
 import { openTestDb } from '../support/db';
 import { createAgent, createCalls, createOrg, type TestOrg } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
@@ -121,6 +132,38 @@ describe('persisted documents with the real clients', () => {
       const stranger = await client.query(urqlGql('query Stranger { viewer { role } }'), {}).toPromise();
       expect(stranger.data).toBeUndefined();
       expect(stranger.error).toBeDefined();
+    });
+  });
+
+  describe('Relay (relay-compiler persistConfig, relay-runtime)', () => {
+    // docs/clients.md: Relay. The network layer gets the compiled operation's `params`: `id` when persisted, else `text`.
+    function relayEnvironment(url: string, token: string, sent: Sent[]): Environment {
+      const fetchFn = async (params: RequestParameters, variables: Variables): Promise<GraphQLResponse> => {
+        const response = await recordingFetch(sent)(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify(params.id ? { documentId: params.id, variables } : { query: params.text, variables }),
+        });
+        return (await response.json()) as GraphQLResponse;
+      };
+      return new Environment({ network: Network.create(fetchFn), store: new Store(new RecordSource()) });
+    }
+
+    it("runs the compiler's operations by id against a TRUSTED_DOCUMENTS_MODE=only server trusting its persisted_queries.json", async () => {
+      const relay = await relayManifest();
+      const only = await startTestServer({ overrides: { trustedDocuments: { mode: 'only', manifestPath: relay.file } } });
+      started.push(only);
+      const sent: Sent[] = [];
+      const environment = relayEnvironment(`${only.url}/graphql`, await only.tokenFor(org), sent);
+
+      const data = await fetchQuery(environment, relay.artifacts.ClientsViewerQuery as GraphQLTaggedNode, {}).toPromise();
+      expect(data).toMatchObject({ viewer: viewer() });
+      const calls = await fetchQuery(environment, relay.artifacts.ClientsCallsQuery as GraphQLTaggedNode, { first: 5 }).toPromise();
+      expect(calls).toMatchObject({ calls: { edges: [{ node: { id: toGlobalId('Call', callIds[0]!), status: 'COMPLETED' } }] } });
+      expect(sent.map((request) => JSON.parse(request.body!))).toEqual([
+        { documentId: relay.ids.get('ClientsViewerQuery'), variables: {} },
+        { documentId: relay.ids.get('ClientsCallsQuery'), variables: { first: 5 } },
+      ]);
     });
   });
 });

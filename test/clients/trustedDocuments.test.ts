@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../../src/db/database';
 import { toGlobalId } from '../../src/graphql/globalId';
-import { apolloManifest, codegenManifest, type GeneratedManifest } from '../support/clientManifests';
+import { apolloManifest, codegenManifest, relayManifest, type GeneratedManifest } from '../support/clientManifests';
 import { openTestDb } from '../support/db';
 import { createAgent, createCalls, createOrg, type TestOrg } from '../support/factories';
 import { startTestServer, type TestServer } from '../support/server';
 
 /**
- * Trusted documents from the manifests client tools really write: GraphQL Code
- * Generator's client preset (`sha256:<hex>` keys) and Apollo's
- * generate-persisted-query-manifest (bare hex ids), both run in this spec's
- * setup over test/clients/operations. The server runs with
- * TRUSTED_DOCUMENTS_MODE=only and that file, as a production deployment would.
+ * Trusted documents from the manifests client tools really write, each run in
+ * this spec's setup: GraphQL Code Generator's client preset (`sha256:<hex>`
+ * keys) and Apollo's generate-persisted-query-manifest (bare hex ids) over
+ * test/clients/operations, and relay-compiler's persisted queries (ids of its
+ * own choosing). The server runs with TRUSTED_DOCUMENTS_MODE=only and that
+ * file, as a production deployment would.
  */
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -181,6 +182,31 @@ describe('trusted documents from generated manifests', () => {
       const unknown = sha256('query Unknown { viewer { role } }');
       expectRefused(await http.post({ extensions: { persistedQuery: { version: 1, sha256Hash: unknown } } }), 404, 'PERSISTED_QUERY_NOT_FOUND');
       expectRefused(await http.get({ documentId: unknown }), 404, 'PERSISTED_QUERY_NOT_FOUND');
+    });
+  });
+
+  describe("relay-compiler's persisted queries (persistConfig)", () => {
+    let manifest: GeneratedManifest;
+    let http: ReturnType<typeof client>;
+
+    beforeAll(async () => {
+      manifest = await relayManifest();
+      const { server, token } = await onlyServer(manifest);
+      http = client(server, token);
+    });
+
+    it('runs every query by the id the compiler put in its artifacts, over POST and GET', async () => {
+      const id = manifest.ids.get('ClientsViewerQuery')!;
+      expectViewer(await http.post({ documentId: id }));
+      expectViewer(await http.get({ documentId: id }));
+      const calls = await http.get({ documentId: manifest.ids.get('ClientsCallsQuery')!, variables: { first: 1 } });
+      expect(calls.body.data.calls.edges).toHaveLength(1);
+    });
+
+    it('refuses any other operation with 403 and answers an unknown id with 404', async () => {
+      expectRefused(await http.post({ query: 'query ClientsViewerQuery { viewer { role } }' }), 403, 'PERSISTED_QUERY_NOT_ALLOWED');
+      expectRefused(await http.post({ documentId: 'not-a-relay-id' }), 404, 'PERSISTED_QUERY_NOT_FOUND');
+      expectRefused(await http.get({ documentId: sha256('query Unknown { viewer { role } }') }), 404, 'PERSISTED_QUERY_NOT_FOUND');
     });
   });
 });

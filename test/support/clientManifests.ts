@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -68,6 +68,52 @@ export async function apolloManifest(): Promise<GeneratedManifest & { manifest: 
     ids: new Map(manifest.operations.map((operation) => [operation.name, operation.id])),
     bodies: new Map(manifest.operations.map((operation) => [operation.name, operation.body])),
   };
+}
+
+/**
+ * Relay's operations live in its components, named after their module; these are
+ * the two a dashboard page would hold, written into a fresh project for the compiler.
+ */
+const RELAY_SOURCES: Record<string, string> = {
+  'ClientsViewer.ts': 'query ClientsViewerQuery { viewer { role organisation { id slug } } }',
+  'ClientsCalls.ts': 'query ClientsCallsQuery($first: Int!) { calls(first: $first) { edges { node { id status } } } }',
+};
+
+/**
+ * relay-compiler with `persistConfig` (its `persisted_queries.json`: `{ "<id>": "query …" }`), and the
+ * compiled operations, which carry that id in `params.id` and no text: what Relay's network layer gets.
+ */
+export async function relayManifest(): Promise<GeneratedManifest & { artifacts: Record<string, unknown> }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-relay-'));
+  mkdirSync(path.join(dir, 'src'));
+  mkdirSync(path.join(dir, '__generated__'));
+  for (const [file, text] of Object.entries(RELAY_SOURCES)) {
+    writeFileSync(path.join(dir, 'src', file), `import { graphql } from 'relay-runtime';\nexport default graphql\`${text}\`;\n`);
+  }
+  const file = path.join(dir, 'persisted_queries.json');
+  // The compiler adds to the file it is given; it must exist.
+  writeFileSync(file, '{}');
+  const config = {
+    src: './src',
+    schema: path.join(ROOT, 'schema.graphql'),
+    language: 'typescript',
+    artifactDirectory: './__generated__',
+    persistConfig: { file: './persisted_queries.json', algorithm: 'SHA256' },
+  };
+  writeFileSync(path.join(dir, 'relay.config.json'), JSON.stringify(config));
+  await execFileAsync(process.execPath, [path.join(ROOT, 'node_modules/relay-compiler/cli.js')], { cwd: dir, timeout: 60_000 });
+  const documents = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  const ids = new Map<string, string>();
+  const bodies = new Map<string, string>();
+  const artifacts: Record<string, unknown> = {};
+  for (const [id, body] of Object.entries(documents)) {
+    const name = operationName(body);
+    ids.set(name, id);
+    bodies.set(name, body);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an artifact written at run time, outside the import graph
+    artifacts[name] = (require(path.join(dir, '__generated__', `${name}.graphql.ts`)) as { default: unknown }).default;
+  }
+  return { file, ids, bodies, artifacts };
 }
 
 /** The name of the one operation in a document (fragments around it are skipped). */
