@@ -38,7 +38,7 @@ export type TrustedDocumentsMode = 'off' | 'allow' | 'only';
 export interface TrustedDocumentsConfig {
   /** `off`: ignore any manifest. `allow`: manifest ids and arbitrary operations. `only`: manifest documents only, no APQ. */
   mode: TrustedDocumentsMode;
-  /** A GraphQL Codegen `persisted-documents.json` or an Apollo persisted-query manifest. */
+  /** A GraphQL Codegen client preset `persisted-documents.json`, a relay-compiler `persisted_queries.json` or an Apollo persisted-query manifest (src/persisted/manifest.ts). */
   manifestPath: string | undefined;
 }
 
