@@ -161,12 +161,18 @@ describe('errors: every bad request gets a clear JSON error and the server carri
   describe('GET /graphql and CSRF prevention', () => {
     const search = `?query=${encodeURIComponent('{ viewer { role } }')}`;
 
-    it('a simple GET (no preflight header, no JSON content type) is blocked as CSRF with a 400 JSON error', async () => {
-      const reply = await send({ method: 'GET', search });
+    it('a simple GET (no token, no preflight header, no JSON content type) is blocked as CSRF with a 400 JSON error', async () => {
+      const reply = await send({ method: 'GET', search, auth: false });
       expect(reply.status).toBe(400);
       expect(codeOf(reply)).toBe('BAD_REQUEST');
       expect(reply.body.errors![0]!.message).toMatch(/Cross-Site Request Forgery/);
       expect(reply.body.data).toBeUndefined();
+    });
+
+    it('a GET with the Authorization header (which a browser preflights) is served', async () => {
+      const reply = await send({ method: 'GET', search });
+      expect(reply.status).toBe(200);
+      expect(reply.body).toMatchObject({ data: { viewer: { role: 'ADMIN' } } });
     });
 
     it('a GET with the apollo-require-preflight header is served', async () => {

@@ -255,6 +255,22 @@ describe('persisted queries and trusted documents', () => {
       expect(apollo.bodyHashes.has(sha256(ROLE))).toBe(true);
     });
 
+    it('keys sha256:-prefixed ids (Codegen client preset) and bare ones (Apollo) alike; other ids (Relay) as written', () => {
+      const md5 = createHash('md5').update(SLUG).digest('hex');
+      const documents = parseManifest({ [`sha256:${sha256(ROLE)}`]: ROLE, [md5]: SLUG }, 'mixed.json');
+      expect([...documents.byId]).toEqual([
+        [sha256(ROLE), ROLE],
+        [md5, SLUG],
+      ]);
+      const upper = parseManifest({ [`sha256:${sha256(ROLE).toUpperCase()}`]: ROLE, [sha256(ROLE)]: ROLE }, 'twice.json');
+      expect([...upper.byId.keys()]).toEqual([sha256(ROLE)]);
+    });
+
+    it('refuses a sha256: id that is not the hash of its document (a manifest edited after generation)', () => {
+      expect(() => parseManifest({ [`sha256:${sha256(SLUG)}`]: ROLE }, 'edited.json')).toThrow(/edited\.json.*not the sha256/);
+      expect(() => parseManifest({ [`sha256:${sha256(ROLE)}`]: ROLE, [sha256(ROLE)]: SLUG }, 'clash.json')).toThrow(/two different bodies/);
+    });
+
     it('refuses anything else, so a bad file stops the start', async () => {
       expect(() => parseManifest([ROLE], 'list.json')).toThrow(/list\.json/);
       expect(() => parseManifest({ a: 1 }, 'numbers.json')).toThrow(/not a string/);

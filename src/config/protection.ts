@@ -38,14 +38,14 @@ export type TrustedDocumentsMode = 'off' | 'allow' | 'only';
 export interface TrustedDocumentsConfig {
   /** `off`: ignore any manifest. `allow`: manifest ids and arbitrary operations. `only`: manifest documents only, no APQ. */
   mode: TrustedDocumentsMode;
-  /** A GraphQL Codegen `persisted-documents.json` or an Apollo persisted-query manifest. */
+  /** A GraphQL Codegen client preset `persisted-documents.json`, a relay-compiler `persisted_queries.json` or an Apollo persisted-query manifest (src/persisted/manifest.ts). */
   manifestPath: string | undefined;
 }
 
 export interface ProtectionConfig {
   queryLimits: QueryLimits;
   trustedDocuments: TrustedDocumentsConfig;
-  /** Origins allowed to call /graphql from a browser; `*` allows any origin (never with credentials). */
+  /** Origins allowed to call /graphql from a browser; `*` allows any origin (never with credentials). Empty: loopback origins outside production (src/server/routes/graphql.ts), none in production. */
   corsOrigins: string[];
   /** Largest POST body accepted (`MAX_BODY_BYTES`). */
   bodyLimitBytes: number;

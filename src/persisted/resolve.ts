@@ -1,5 +1,5 @@
 import type { TrustedDocumentsMode } from '../config/protection';
-import { sha256Hex, type TrustedDocuments } from './manifest';
+import { documentKey, sha256Hex, type TrustedDocuments } from './manifest';
 
 /** The parts of a GraphQL request that say which document to run. */
 export interface DocumentRequest {
@@ -45,9 +45,9 @@ export function resolveDocument(request: DocumentRequest, settings: PersistedSet
     if (!isRecord(persistedQuery) || persistedQuery.version !== 1 || typeof persistedQuery.sha256Hash !== 'string') {
       return reject(400, 'BAD_REQUEST', 'Unsupported persisted query: expected { version: 1, sha256Hash }');
     }
-    id = persistedQuery.sha256Hash;
+    id = documentKey(persistedQuery.sha256Hash);
   }
-  if (typeof request.documentId === 'string') id = request.documentId.replace(/^sha256:/, '');
+  if (typeof request.documentId === 'string') id = documentKey(request.documentId);
 
   if (id === undefined) {
     // A plain { query }: `only` mode runs it just when its text is a trusted document.

@@ -107,7 +107,13 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<Context
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: options.production,
-    csrfPrevention: true,
+    // A browser sends a cross-site request without a preflight only when it is "simple": GET or POST,
+    // safelisted headers, a form content type. Apollo serves a request with a non-simple content type
+    // (POST JSON) or one of these headers. `authorization` is ours: every operation needs a Bearer
+    // token, and a page can attach one only after a CORS preflight, so urql's and Relay's plain GETs
+    // with a token are served; a simple GET (no token) is still refused, unread. A Basic credential
+    // a browser might attach on its own gets past this check but not past authentication.
+    csrfPrevention: { requestHeaders: ['authorization', 'x-apollo-operation-name', 'apollo-require-preflight'] },
     allowBatchedHttpRequests: false,
     // Shutdown is ours (src/server/server.ts drain, then src/cli/start.ts): drain HTTP, close the pool, stop PostgreSQL, exit 0.
     stopOnTerminationSignals: false,

@@ -30,12 +30,14 @@ const ALLOWED_HEADERS = [
 ].join(', ');
 
 /**
- * CORS_ORIGINS for /graphql: an allowed origin is echoed back and may send
- * credentials; `*` lets any origin in, never with credentials; an unknown
- * origin gets no CORS headers, so the browser blocks the response. Always
- * `Vary: Origin` (the options differ per origin).
+ * CORS for /graphql. With CORS_ORIGINS: an allowed origin is echoed back and
+ * may send credentials; `*` lets any origin in, never with credentials. Without
+ * it, development and test allow loopback origins on any port (`http://localhost:*`,
+ * `http://127.0.0.1:*`: a Vite or Next dev server next to `npm run dev`) and
+ * production allows none. Any other origin gets no CORS headers, so the browser
+ * blocks the response. Always `Vary: Origin` (the options differ per origin).
  */
-function corsOptions(allowedOrigins: readonly string[]): FastifyCorsOptions {
+function corsOptions(allowedOrigins: readonly string[], loopback: boolean): FastifyCorsOptions {
   const common = {
     exposedHeaders: 'x-request-id',
     methods: 'GET, POST, OPTIONS',
@@ -51,9 +53,17 @@ function corsOptions(allowedOrigins: readonly string[]): FastifyCorsOptions {
     delegator: (request, callback) => {
       const origin = request.headers.origin;
       if (origin === undefined) return callback(null, denied);
-      callback(null, allowedOrigins.includes(origin) ? explicit : anyOrigin ? wildcard : denied);
+      if (allowedOrigins.includes(origin) || (loopback && isLoopbackOrigin(origin))) return callback(null, explicit);
+      callback(null, anyOrigin ? wildcard : denied);
     },
   };
+}
+
+// The exact form browsers send: lower-case host, no path, a port only when not the default.
+const LOOPBACK_ORIGIN = /^http:\/\/(?:localhost|127\.0\.0\.1)(?::[1-9][0-9]{0,4})?$/;
+
+function isLoopbackOrigin(origin: string): boolean {
+  return LOOPBACK_ORIGIN.test(origin);
 }
 
 /**
@@ -82,7 +92,9 @@ export async function graphqlRoutes(fastify: FastifyInstance, options: { service
   fastify.decorateRequest('operation', undefined);
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(['application/json', 'application/graphql-response+json'], { parseAs: 'string' }, parseJson);
-  if (config.corsOrigins.length > 0) await fastify.register(fastifyCors, corsOptions(config.corsOrigins));
+  // Production stays closed until CORS_ORIGINS names someone; elsewhere a local front end works out of the box.
+  const loopback = config.corsOrigins.length === 0 && config.env !== 'production';
+  if (config.corsOrigins.length > 0 || loopback) await fastify.register(fastifyCors, corsOptions(config.corsOrigins, loopback));
 
   fastify.setErrorHandler((error, request, reply) => {
     const known = error instanceof HttpError ? error : fromFrameworkError(error, config.bodyLimitBytes);
