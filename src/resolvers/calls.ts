@@ -1,3 +1,4 @@
+import { COST_DECIMALS, usd } from './money';
 import { toGlobalId } from '../graphql/globalId';
 import { badUserInput } from '../graphql/errors';
 import type { Context } from '../graphql/context';
@@ -55,6 +56,7 @@ const CALL_FIELD_COLUMNS: Record<Exclude<keyof CallResolvers, '__isTypeOf'>, rea
   recordingUrl: ['recording_key'],
   transcript: [],
   metadata: [],
+  providerCost: ['cost'],
 };
 
 /** Cursors need the sort key; `id` is every row's identity. */
@@ -173,4 +175,5 @@ export const Call: CallResolvers = {
   },
   transcript: (call, _args, ctx) => ctx.loaders.transcriptByCallId.load(call.id),
   metadata: async (call, _args, ctx) => (await ctx.loaders.callMetadataById.load(call.id))?.metadata ?? {},
+  providerCost: (call) => usd(call.cost, COST_DECIMALS),
 };

@@ -1,13 +1,14 @@
 import {
+  CurrencyResolver,
   EmailAddressResolver,
   JSONObjectResolver,
   NonNegativeFloatResolver,
   NonNegativeIntResolver,
-  PhoneNumberResolver,
   URLResolver,
 } from 'graphql-scalars';
 import type { Resolvers } from '../generated/graphql';
 import { DateTime } from '../graphql/dateTime';
+import { PhoneNumber } from '../graphql/phoneNumber';
 import { Agent, PhoneNumberAssignment } from './agents';
 import { Appointment } from './appointments';
 import { Call } from './calls';
@@ -21,15 +22,16 @@ import type { CallListRow, TranscriptListRow } from '../queries/calls';
 import type { ContactListRow } from '../queries/contacts';
 import type { TranscriptSegment } from '../db/schema';
 import { toGraphQLEnum } from './enums';
-import { AnalyticsGroup, Dashboard, LeaderboardEntry } from './stats';
+import { AgentStats, AnalyticsGroup, Dashboard, LeaderboardEntry, Metrics } from './stats';
 
 export const resolvers: Resolvers = {
+  Currency: CurrencyResolver,
   DateTime,
   EmailAddress: EmailAddressResolver,
   JSONObject: JSONObjectResolver,
   NonNegativeFloat: NonNegativeFloatResolver,
   NonNegativeInt: NonNegativeIntResolver,
-  PhoneNumber: PhoneNumberResolver,
+  PhoneNumber,
   URL: URLResolver,
   Query,
   Mutation,
@@ -44,6 +46,8 @@ export const resolvers: Resolvers = {
   Appointment,
   Dashboard,
   AnalyticsGroup,
+  Metrics,
+  AgentStats,
   LeaderboardEntry,
   CallConnection: connectionResolvers<CallListRow>(),
   AgentConnection: connectionResolvers<AgentListRow>(),
