@@ -161,7 +161,8 @@ describe('hot queries are served by indexes (EXPLAIN)', () => {
     ],
     [
       'analytics, hourly',
-      () => `{ analytics(range: { between: { from: "2026-06-01T00:00:00Z", to: "2026-06-08T00:00:00Z" } }, interval: HOUR) { buckets { metrics { calls } } } }`,
+      () =>
+        `{ analytics(range: { between: { from: "2026-06-01T00:00:00Z", to: "2026-06-08T00:00:00Z" } }, interval: HOUR) { buckets { metrics { calls } } } }`,
     ],
     ['leaderboard', () => `{ agentLeaderboard(range: { preset: LAST_30_DAYS }, metric: CONVERSION_RATE, first: 50) { rank stats { calls } } }`],
     ['agent stats', () => `{ agents(first: 20) { nodes { stats(range: { preset: LAST_7_DAYS }) { calls } } } }`],

@@ -9,6 +9,7 @@ import {
 import type { Resolvers } from '../generated/graphql';
 import { DateTime } from '../graphql/dateTime';
 import { PhoneNumber } from '../graphql/phoneNumber';
+import { withPlainParseErrors } from '../graphql/scalars';
 import { Agent, PhoneNumberAssignment } from './agents';
 import { Appointment } from './appointments';
 import { Call } from './calls';
@@ -25,14 +26,14 @@ import { toGraphQLEnum } from './enums';
 import { AgentStats, AnalyticsGroup, Dashboard, LeaderboardEntry, Metrics } from './stats';
 
 export const resolvers: Resolvers = {
-  Currency: CurrencyResolver,
-  DateTime,
-  EmailAddress: EmailAddressResolver,
-  JSONObject: JSONObjectResolver,
-  NonNegativeFloat: NonNegativeFloatResolver,
-  NonNegativeInt: NonNegativeIntResolver,
-  PhoneNumber,
-  URL: URLResolver,
+  Currency: withPlainParseErrors(CurrencyResolver),
+  DateTime: withPlainParseErrors(DateTime),
+  EmailAddress: withPlainParseErrors(EmailAddressResolver),
+  JSONObject: withPlainParseErrors(JSONObjectResolver),
+  NonNegativeFloat: withPlainParseErrors(NonNegativeFloatResolver),
+  NonNegativeInt: withPlainParseErrors(NonNegativeIntResolver),
+  PhoneNumber: withPlainParseErrors(PhoneNumber),
+  URL: withPlainParseErrors(URLResolver),
   Query,
   Mutation,
   Viewer,
