@@ -1,4 +1,3 @@
-import { COST_DECIMALS, usd } from './money';
 import { toGlobalId } from '../graphql/globalId';
 import { badUserInput } from '../graphql/errors';
 import type { Context } from '../graphql/context';
@@ -23,6 +22,7 @@ import {
 } from '../queries/calls';
 import { callFilterSpec, callOrderSpec } from './args';
 import { toGraphQLEnum, toGraphQLEnumOrNull } from './enums';
+import { COST_DECIMALS, usd } from './money';
 
 export function callCursor(order: CallOrderSpec) {
   const ordering = callOrdering(order);
