@@ -43,6 +43,7 @@ const config: CodegenConfig = {
           PhoneNumber: 'string',
           EmailAddress: 'string',
           URL: { input: 'URL', output: 'string' },
+          Currency: 'string',
           NonNegativeInt: 'number',
           NonNegativeFloat: 'number',
           JSONObject: 'Record<string, unknown>',

@@ -102,7 +102,7 @@ describe('fault behaviour', () => {
       const from = new Date(to.getTime() - 30 * 86_400_000);
       const reply = await server.graphql(
         `query Hourly($from: DateTime!, $to: DateTime!) {
-          analytics(range: { from: $from, to: $to }, interval: HOUR, groupBy: AGENT) { buckets { start metrics { calls } groups { key } } }
+          analytics(range: { between: { from: $from, to: $to } }, interval: HOUR, groupBy: AGENT) { buckets { start metrics { calls } groups { key } } }
         }`,
         { token: await server.tokenFor(org), variables: { from: from.toISOString(), to: to.toISOString() } },
       );

@@ -153,7 +153,7 @@ describe('hot queries are served by indexes (EXPLAIN)', () => {
     [
       'dashboard, partial days',
       () =>
-        `{ dashboard(range: { from: "2026-05-01T13:30:00Z", to: "2026-05-20T08:00:00Z" }) { totalCalls { current previous } pipelineValue { current } } }`,
+        `{ dashboard(range: { between: { from: "2026-05-01T13:30:00Z", to: "2026-05-20T08:00:00Z" } }) { totalCalls { current previous } pipelineValue { current } } }`,
     ],
     [
       'analytics, 90 days by day',
@@ -161,7 +161,8 @@ describe('hot queries are served by indexes (EXPLAIN)', () => {
     ],
     [
       'analytics, hourly',
-      () => `{ analytics(range: { from: "2026-06-01T00:00:00Z", to: "2026-06-08T00:00:00Z" }, interval: HOUR) { buckets { metrics { calls } } } }`,
+      () =>
+        `{ analytics(range: { between: { from: "2026-06-01T00:00:00Z", to: "2026-06-08T00:00:00Z" } }, interval: HOUR) { buckets { metrics { calls } } } }`,
     ],
     ['leaderboard', () => `{ agentLeaderboard(range: { preset: LAST_30_DAYS }, metric: CONVERSION_RATE, first: 50) { rank stats { calls } } }`],
     ['agent stats', () => `{ agents(first: 20) { nodes { stats(range: { preset: LAST_7_DAYS }) { calls } } } }`],

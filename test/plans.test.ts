@@ -168,7 +168,7 @@ describe('statistics plans hold at every organisation size (EXPLAIN ANALYZE)', (
     ],
     [
       'dashboard, partial days at both ends',
-      `{ dashboard(range: { from: "${from.toISOString()}", to: "${to.toISOString()}" }) { totalCalls { current previous } pipelineValue { current } } }`,
+      `{ dashboard(range: { between: { from: "${from.toISOString()}", to: "${to.toISOString()}" } }) { totalCalls { current previous } pipelineValue { current } } }`,
       [previousFrom, from, to],
     ],
     [

@@ -149,7 +149,7 @@ describe('statistics panels', () => {
 
   it('daily analytics zero-fills empty days and has a 25-hour bucket on the autumn DST day', async () => {
     const { data, statements } = await run(`{
-      analytics(range: { from: "2026-10-31T04:00:00Z", to: "2026-11-04T05:00:00Z" }, interval: DAY) {
+      analytics(range: { between: { from: "2026-10-31T04:00:00Z", to: "2026-11-04T05:00:00Z" } }, interval: DAY) {
         buckets { label start end metrics { calls completed } }
       }
     }`);
@@ -163,7 +163,7 @@ describe('statistics panels', () => {
 
   it('hourly analytics over the autumn DST day has 25 buckets, the repeated hour twice', async () => {
     const { data } = await run(`{
-      analytics(range: { from: "2026-11-01T04:00:00Z", to: "2026-11-02T05:00:00Z" }, interval: HOUR) {
+      analytics(range: { between: { from: "2026-11-01T04:00:00Z", to: "2026-11-02T05:00:00Z" } }, interval: HOUR) {
         buckets { label start metrics { calls } }
       }
     }`);
@@ -221,10 +221,12 @@ describe('statistics panels', () => {
 
   it('rejects ranges that are inverted, too long, or ambiguous', async () => {
     for (const range of [
-      '{ from: "2026-11-02T00:00:00Z", to: "2026-11-01T00:00:00Z" }',
-      '{ from: "2024-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z" }',
-      '{ preset: TODAY, from: "2026-11-01T00:00:00Z", to: "2026-11-02T00:00:00Z" }',
-      '{ from: "2026-11-01T00:00:00Z" }',
+      '{ between: { from: "2026-11-02T00:00:00Z", to: "2026-11-01T00:00:00Z" } }',
+      '{ between: { from: "2024-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z" } }',
+      '{ preset: TODAY, between: { from: "2026-11-01T00:00:00Z", to: "2026-11-02T00:00:00Z" } }',
+      '{ between: { from: "2026-11-01T00:00:00Z" } }',
+      '{ }',
+      '{ preset: null }',
     ]) {
       const response = await server.graphql(`{ dashboard(range: ${range}) { totalCalls { current } } }`, { token });
       expect(response.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
@@ -238,9 +240,9 @@ describe('statistics panels', () => {
       (range: string) => `{ agentLeaderboard(range: ${range}) { rank } }`,
     ];
     const ranges: [string, string][] = [
-      ['{ from: "0000-01-01T00:00:00Z", to: "0000-01-31T00:00:00Z" }', 'range.from'],
-      ['{ from: "1899-12-01T00:00:00Z", to: "1900-01-02T00:00:00Z" }', 'range.from'],
-      ['{ from: "9998-12-31T00:00:00Z", to: "9999-01-02T00:00:00Z" }', 'range.to'],
+      ['{ between: { from: "0000-01-01T00:00:00Z", to: "0000-01-31T00:00:00Z" } }', 'range.between.from'],
+      ['{ between: { from: "1899-12-01T00:00:00Z", to: "1900-01-02T00:00:00Z" } }', 'range.between.from'],
+      ['{ between: { from: "9998-12-31T00:00:00Z", to: "9999-01-02T00:00:00Z" } }', 'range.between.to'],
     ];
     for (const panel of panels) {
       for (const [range, argument] of ranges) {
@@ -249,6 +251,6 @@ describe('statistics panels', () => {
       }
     }
     // The edges themselves are fine.
-    await run(panels[1]!('{ from: "1900-01-01T00:00:00Z", to: "1900-01-03T00:00:00Z" }'));
+    await run(panels[1]!('{ between: { from: "1900-01-01T00:00:00Z", to: "1900-01-03T00:00:00Z" } }'));
   });
 });

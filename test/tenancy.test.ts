@@ -61,7 +61,7 @@ describe('tenancy: another organisation is indistinguishable from nothing', () =
   /** The org's own view of its ids, fetched through the API like a client would. */
   async function globalIds(token: string): Promise<Record<NodeType, string>> {
     const response = await server.graphql(
-      `{ viewer { organisation { id } }
+      `{ viewer { organisation { id } user { id } }
          calls(first: 1, orderBy: { direction: ASC }) { nodes { id agent { id phoneNumbers { id } } contact { id } appointment { id } } } }`,
       { token },
     );
@@ -69,6 +69,7 @@ describe('tenancy: another organisation is indistinguishable from nothing', () =
     const call = response.body.data.calls.nodes[0];
     return {
       Organisation: response.body.data.viewer.organisation.id,
+      User: response.body.data.viewer.user.id,
       Call: call.id,
       Agent: call.agent.id,
       PhoneNumberAssignment: call.agent.phoneNumbers[0].id,
@@ -132,7 +133,7 @@ describe('tenancy: another organisation is indistinguishable from nothing', () =
     expect(contact.body.data).toEqual({ contact: null });
   });
 
-  it.each(['Call', 'Agent', 'Contact', 'Appointment', 'PhoneNumberAssignment', 'Organisation'] as const)(
+  it.each(['Call', 'Agent', 'Contact', 'Appointment', 'PhoneNumberAssignment', 'Organisation', 'User'] as const)(
     "node(id) with another organisation's %s id returns exactly what a nonexistent id returns",
     async (type) => {
       const query = `query ($id: ID!) { node(id: $id) { id __typename } }`;
@@ -144,7 +145,7 @@ describe('tenancy: another organisation is indistinguishable from nothing', () =
   );
 
   it("nodes(ids) returns null in place of each of another organisation's ids, exactly as for nonexistent ids", async () => {
-    const types = ['Call', 'Agent', 'Contact', 'Appointment', 'PhoneNumberAssignment', 'Organisation'] as const;
+    const types = ['Call', 'Agent', 'Contact', 'Appointment', 'PhoneNumberAssignment', 'Organisation', 'User'] as const;
     const query = `query ($ids: [ID!]!) { nodes(ids: $ids) { id __typename } }`;
     const mixed = types.flatMap((type) => [ids.A[type], ids.B[type]]);
     const control = types.flatMap((type) => [ids.A[type], missing(type)]);

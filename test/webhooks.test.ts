@@ -675,7 +675,7 @@ describe('call-report webhooks', () => {
         from calls where org_id = ${stats.id}::int8 and started_at >= ${from} and started_at < ${to}`.execute(db);
       const token = await server.tokenFor(stats);
       const response = await server.graphql(
-        `query ($from: DateTime!, $to: DateTime!) { dashboard(range: { from: $from, to: $to }) {
+        `query ($from: DateTime!, $to: DateTime!) { dashboard(range: { between: { from: $from, to: $to } }) {
            totalCalls { current } completedCalls { current } inboundCalls { current } totalCost { current } } }`,
         { token, variables: { from: from.toISOString(), to: to.toISOString() } },
       );

@@ -28,12 +28,35 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
+  /** An ISO 4217 currency code in upper case, e.g. `USD`. */
+  Currency: { input: string; output: string; }
+  /**
+   * An instant in time, as an RFC 3339 string with a time zone (e.g.
+   * `2026-11-01T09:30:00Z`); outputs are always in UTC. A string without a zone
+   * or an impossible date is a BAD_USER_INPUT error.
+   */
   DateTime: { input: Date; output: Date | string; }
+  /**
+   * An email address (`name@example.com`). A value that is not one is a
+   * BAD_USER_INPUT error, in inputs as in variables.
+   */
   EmailAddress: { input: string; output: string; }
+  /** A JSON object (never an array or a primitive), passed through as the provider sent it. */
   JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
+  /** A number of 0 or more (a binary float: never used for money, see `Money`). */
   NonNegativeFloat: { input: number; output: number; }
+  /** An integer from 0 to 2,147,483,647. */
   NonNegativeInt: { input: number; output: number; }
+  /**
+   * A phone number in E.164 form: a plus sign, the country code and the number,
+   * digits only (e.g. `+14155550123`). Anything else is a BAD_USER_INPUT error,
+   * in inputs as in variables.
+   */
   PhoneNumber: { input: string; output: string; }
+  /**
+   * An absolute URL (`https://…`). URLs this API returns may be short-lived; the
+   * field that returns one says for how long.
+   */
   URL: { input: URL; output: string; }
 };
 
@@ -42,16 +65,25 @@ export type Agent = Node & {
   __typename?: 'Agent';
   /** This agent's calls; `filter.agentId` is ignored here. */
   calls: CallConnection;
+  /** When the agent was created. */
   createdAt: Scalars['DateTime']['output'];
+  /** Global id. */
   id: Scalars['ID']['output'];
+  /** The language it speaks, as a BCP 47 tag, e.g. `en-US`. */
   language: Scalars['String']['output'];
+  /** Display name, 1 to 100 characters. */
   name: Scalars['String']['output'];
+  /** The phone numbers routed to this agent; empty for an archived agent. */
   phoneNumbers: Array<PhoneNumberAssignment>;
+  /** The voice-AI provider that runs the agent, e.g. `vapi` or `retell`. */
   provider: Scalars['String']['output'];
+  /** The agent's id at its provider. */
   providerAgentId: Scalars['String']['output'];
   /** The agent's figures over the range; batched: a page of agents with stats is one statement. */
   stats: AgentStats;
+  /** Whether it takes calls. */
   status: AgentStatus;
+  /** When the agent's row last changed. */
   updatedAt: Scalars['DateTime']['output'];
 };
 
@@ -72,92 +104,157 @@ export type AgentStatsArgs = {
   range: DateRangeInput;
 };
 
+/** A page of agents (Relay connection), by name. */
 export type AgentConnection = {
   __typename?: 'AgentConnection';
+  /** The agents with their cursors. */
   edges: Array<AgentEdge>;
+  /** The same agents without cursors. */
   nodes: Array<Agent>;
+  /** Where this page lies. */
   pageInfo: PageInfo;
+  /** How many agents match, over all pages; counted only when selected. */
   totalCount: Scalars['NonNegativeInt']['output'];
 };
 
+/** An agent in a page of agents. */
 export type AgentEdge = {
   __typename?: 'AgentEdge';
+  /** Opaque position of this agent in the list. */
   cursor: Scalars['String']['output'];
+  /** The agent. */
   node: Agent;
 };
 
+/** Which agents to list. */
 export type AgentFilter = {
+  /** Only agents with any of these statuses (an empty list matches nothing). */
   status?: InputMaybe<Array<AgentStatus>>;
 };
 
+/** One agent's figures over a range. */
 export type AgentStats = {
   __typename?: 'AgentStats';
+  /** completed / calls, 0 to 1; null without calls. */
   answeredRate: Maybe<Scalars['Float']['output']>;
+  /** Appointments booked on the agent's calls. */
   appointments: Scalars['NonNegativeInt']['output'];
+  /** Mean duration of completed calls, in seconds; null without any. */
   averageDurationSeconds: Maybe<Scalars['Float']['output']>;
+  /** Calls started. */
   calls: Scalars['NonNegativeInt']['output'];
+  /** Calls that ended COMPLETED. */
   completed: Scalars['NonNegativeInt']['output'];
+  /** appointments / completed calls; null without completed calls. */
   conversionRate: Maybe<Scalars['Float']['output']>;
+  /**
+   * Provider cost in US dollars, as a binary float.
+   * @deprecated A float cannot hold money exactly and names no currency: use `providerCost`.
+   */
   cost: Scalars['NonNegativeFloat']['output'];
+  /** What the voice provider charged for the agent's calls, exactly, in USD. */
+  providerCost: Money;
 };
 
+/** Whether an agent takes calls. */
 export type AgentStatus =
+  /** Takes and places calls. */
   | 'ACTIVE'
+  /** Retired: holds no phone numbers, left out of the leaderboard; its calls stay. */
   | 'ARCHIVED'
+  /** Temporarily off; keeps its phone numbers. */
   | 'PAUSED';
 
+/** A time series over a range. */
 export type Analytics = {
   __typename?: 'Analytics';
+  /** Every bucket of the range in order, zero-filled. */
   buckets: Array<AnalyticsBucket>;
+  /** The split used. */
   groupBy: AnalyticsGroupBy;
+  /** The bucket size used. */
   interval: Interval;
+  /** The range covered. */
   range: DateRange;
 };
 
+/** One interval of an analytics series. */
 export type AnalyticsBucket = {
   __typename?: 'AnalyticsBucket';
+  /** End of the bucket, exclusive. */
   end: Scalars['DateTime']['output'];
   /** Every group present anywhere in the range, zero-filled; empty when groupBy is NONE. */
   groups: Array<AnalyticsGroup>;
   /** The bucket's local date (YYYY-MM-DD) or local date-time for hours. */
   label: Scalars['String']['output'];
+  /** The bucket's figures. */
   metrics: Metrics;
   /** Start of the bucket (local midnight / local hour) as an instant. */
   start: Scalars['DateTime']['output'];
 };
 
+/** One value of the `groupBy` dimension within a bucket. */
 export type AnalyticsGroup = {
   __typename?: 'AnalyticsGroup';
+  /** The agent, when grouping by AGENT; null otherwise. */
   agent: Maybe<Agent>;
   /** The group's value: an agent id, or a direction / outcome / status in lower case; null for calls without an outcome. */
   key: Maybe<Scalars['String']['output']>;
+  /** The group's figures in the bucket. */
   metrics: Metrics;
 };
 
+/** A dimension to split analytics buckets by. */
 export type AnalyticsGroupBy =
+  /** By agent (`AnalyticsGroup.agent` is set). */
   | 'AGENT'
+  /** By call direction. */
   | 'DIRECTION'
+  /** No split: `groups` stays empty. */
   | 'NONE'
+  /** By call outcome. */
   | 'OUTCOME'
+  /** By call status. */
   | 'STATUS';
 
+/** A meeting booked with a contact, usually on a call. */
 export type Appointment = Node & {
   __typename?: 'Appointment';
+  /** The agent that booked it; null when none did. */
   agent: Maybe<Agent>;
+  /** The call it was booked on; null when booked otherwise. */
   call: Maybe<Call>;
+  /** Who it is with. */
   contact: Contact;
+  /** When it was booked. */
   createdAt: Scalars['DateTime']['output'];
+  /**
+   * What the deal is worth, exactly, in USD (amounts to 2 decimal places); counts in the
+   * dashboard's pipeline while SCHEDULED or COMPLETED.
+   */
+  dealValue: Money;
+  /** Global id. */
   id: Scalars['ID']['output'];
+  /** When it takes place. */
   scheduledAt: Scalars['DateTime']['output'];
+  /** What became of it. */
   status: AppointmentStatus;
-  /** Pipeline value in US dollars. */
+  /**
+   * Pipeline value in US dollars, as a binary float.
+   * @deprecated A float cannot hold money exactly and names no currency: use `dealValue`.
+   */
   value: Scalars['NonNegativeFloat']['output'];
 };
 
+/** What became of an appointment. */
 export type AppointmentStatus =
+  /** Cancelled; still counts as booked, no longer in the pipeline. */
   | 'CANCELLED'
+  /** Took place. */
   | 'COMPLETED'
+  /** The contact did not show up. */
   | 'NO_SHOW'
+  /** Booked and still ahead (or not yet marked); the only status `cancelAppointment` accepts. */
   | 'SCHEDULED';
 
 /** Which contact to archive. */
@@ -169,8 +266,10 @@ export type ArchiveContactInput = {
 /** The result of `archiveContact`. */
 export type ArchiveContactPayload = {
   __typename?: 'ArchiveContactPayload';
-  /** The contact, now ARCHIVED. */
-  contact: Contact;
+  /** The contact, now ARCHIVED; null when `userErrors` is not empty. */
+  contact: Maybe<Contact>;
+  /** Why the input was refused (nothing was written); empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /** Which number goes to which agent. */
@@ -184,31 +283,43 @@ export type AssignPhoneNumberInput = {
 /** The result of `assignPhoneNumber`: the number and both agents it concerns, for refetching their lists. */
 export type AssignPhoneNumberPayload = {
   __typename?: 'AssignPhoneNumberPayload';
-  /** The agent that holds the number now. */
-  agent: Agent;
-  /** The number, now routed to `agent`. */
-  phoneNumber: PhoneNumberAssignment;
+  /** The agent that holds the number now; null when `userErrors` is not empty. */
+  agent: Maybe<Agent>;
+  /** The number, now routed to `agent`; null when `userErrors` is not empty. */
+  phoneNumber: Maybe<PhoneNumberAssignment>;
   /** The agent that held it before, if another one did. */
   previousAgent: Maybe<Agent>;
+  /** Why the input was refused (nothing was written); empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /** An appointment booked on a call. */
 export type BookAppointmentInput = {
   /** The call the appointment was booked on; the contact and agent come from it. */
   callId: Scalars['ID']['input'];
+  /**
+   * What the deal is worth: USD, 0 to 1,000,000,000 with at most 2 decimals; default 0.
+   * Giving both this and `value` is CONFLICTING_FIELDS.
+   */
+  dealValue?: InputMaybe<MoneyInput>;
   /** When the appointment takes place: in the future, at most two years ahead. */
   scheduledAt: Scalars['DateTime']['input'];
-  /** Pipeline value in US dollars: 0 to 1,000,000,000 with at most 2 decimals; default 0. */
+  /**
+   * Pipeline value in US dollars: 0 to 1,000,000,000 with at most 2 decimals; default 0.
+   * @deprecated A float cannot hold money exactly and names no currency: use `dealValue`.
+   */
   value?: InputMaybe<Scalars['Float']['input']>;
 };
 
 /** The result of `bookAppointment`. */
 export type BookAppointmentPayload = {
   __typename?: 'BookAppointmentPayload';
-  /** The new appointment, SCHEDULED. */
-  appointment: Appointment;
-  /** The call it was booked on, whose `appointment` is now this one. */
-  call: Call;
+  /** The new appointment, SCHEDULED; null when `userErrors` is not empty. */
+  appointment: Maybe<Appointment>;
+  /** The call it was booked on, whose `appointment` is now this one; null when `userErrors` is not empty. */
+  call: Maybe<Call>;
+  /** Why the input was refused (nothing was written); empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /**
@@ -222,109 +333,180 @@ export type BookAppointmentPayload = {
  * caching headers.
  */
 export type CacheControlScope =
+  /** The answer depends on the user too (e.g. `viewer`). */
   | 'PRIVATE'
+  /** The answer is the same for everyone with the same organisation and role. */
   | 'PUBLIC';
 
+/** One phone call between an agent and a contact (or an unknown number). */
 export type Call = Node & {
   __typename?: 'Call';
+  /** The agent that handled the call. */
   agent: Agent;
   /** The appointment booked on this call, if any. */
   appointment: Maybe<Appointment>;
+  /** The contact on the other end; null when the number matched no contact. */
   contact: Maybe<Contact>;
-  /** Provider cost in US dollars. */
+  /**
+   * Provider cost in US dollars, as a binary float.
+   * @deprecated A float cannot hold money exactly and names no currency: use `providerCost`.
+   */
   cost: Scalars['NonNegativeFloat']['output'];
+  /** Who placed the call. */
   direction: CallDirection;
+  /** Talk time in whole seconds; 0 for calls that never connected. */
   durationSeconds: Scalars['NonNegativeInt']['output'];
+  /** When it ended; null while it is still going on (or never connected). */
   endedAt: Maybe<Scalars['DateTime']['output']>;
+  /** The calling number. */
   fromNumber: Scalars['PhoneNumber']['output'];
+  /** Whether a recording exists (cheap: no URL is signed). */
   hasRecording: Scalars['Boolean']['output'];
+  /** Global id. */
   id: Scalars['ID']['output'];
   /** Provider metadata; loaded on demand, never by list queries. */
   metadata: Scalars['JSONObject']['output'];
   /** What people wrote about the call (at most 10,000 characters); set with `updateCall`. */
   notes: Maybe<Scalars['String']['output']>;
+  /** What the call achieved; null when unknown or cleared. */
   outcome: Maybe<CallOutcome>;
+  /**
+   * What the voice provider charged for the call, exactly, in USD (amounts to 4 decimal places:
+   * providers bill fractions of a cent).
+   */
+  providerCost: Money;
   /**
    * A short-lived signed URL to play the recording; null when there is none.
    * Signing happens only when this field is selected.
    */
   recordingUrl: Maybe<Scalars['URL']['output']>;
+  /** How the contact came across; null until the provider's analysis ran, or when cleared. */
   sentiment: Maybe<Sentiment>;
+  /** When the call started. */
   startedAt: Scalars['DateTime']['output'];
+  /** Where the call is in its life. */
   status: CallStatus;
   /** The provider's AI summary of the call; editable with `updateCall`. */
   summary: Maybe<Scalars['String']['output']>;
+  /** The called number. */
   toNumber: Scalars['PhoneNumber']['output'];
+  /** The transcript; null when the provider sent none. */
   transcript: Maybe<Transcript>;
   /** When the call's row last changed: by the provider, or by `updateCall` or another write. */
   updatedAt: Scalars['DateTime']['output'];
 };
 
 
+/** One phone call between an agent and a contact (or an unknown number). */
 export type CallRecordingUrlArgs = {
   expiresInSeconds?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** A page of calls (Relay connection). */
 export type CallConnection = {
   __typename?: 'CallConnection';
+  /** The calls with their cursors. */
   edges: Array<CallEdge>;
+  /** The same calls without cursors. */
   nodes: Array<Call>;
+  /** Where this page lies. */
   pageInfo: PageInfo;
+  /** How many calls match, over all pages; counted only when selected. */
   totalCount: Scalars['NonNegativeInt']['output'];
 };
 
+/** Who placed the call. */
 export type CallDirection =
+  /** The contact called one of the organisation's numbers. */
   | 'INBOUND'
+  /** An agent called the contact. */
   | 'OUTBOUND';
 
+/** A call in a page of calls. */
 export type CallEdge = {
   __typename?: 'CallEdge';
+  /** Opaque position of this call in the list; pass it as `after` or `before`. */
   cursor: Scalars['String']['output'];
+  /** The call. */
   node: Call;
 };
 
-/** Filters combine with AND; list-valued filters match any of their values. */
+/**
+ * Filters combine with AND; list-valued filters match any of their values (an
+ * empty list matches nothing). Omitted fields do not filter.
+ */
 export type CallFilter = {
+  /** Only calls of this agent (an Agent's global id; a malformed one is a BAD_USER_INPUT error). */
   agentId?: InputMaybe<Scalars['ID']['input']>;
+  /** Only calls with this contact (a Contact's global id). */
   contactId?: InputMaybe<Scalars['ID']['input']>;
+  /** Only calls in this direction. */
   direction?: InputMaybe<CallDirection>;
+  /** true: only calls with a recording; false: only calls without one. */
   hasRecording?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Only calls with any of these outcomes (calls without an outcome never match). */
   outcome?: InputMaybe<Array<CallOutcome>>;
+  /** Only calls with any of these sentiments (calls without a sentiment never match). */
   sentiment?: InputMaybe<Array<Sentiment>>;
   /** Calls that started at or after this instant. */
   startedAfter?: InputMaybe<Scalars['DateTime']['input']>;
   /** Calls that started strictly before this instant. */
   startedBefore?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Only calls with any of these statuses. */
   status?: InputMaybe<Array<CallStatus>>;
 };
 
+/** How to sort calls. */
 export type CallOrder = {
+  /** Default DESC (newest first). */
   direction?: SortDirection;
+  /** The sort key; default STARTED_AT. */
   field?: CallOrderField;
 };
 
+/** What calls can be sorted by. */
 export type CallOrderField =
+  /** When the call started (ties by id). */
   | 'STARTED_AT';
 
+/** What the call achieved. */
 export type CallOutcome =
+  /** An appointment was agreed (see `Call.appointment`). */
   | 'APPOINTMENT_BOOKED'
+  /** The contact asked to be called again. */
   | 'CALLBACK_REQUESTED'
+  /** The contact asked never to be called again. */
   | 'DO_NOT_CALL'
+  /** Interested, no next step yet. */
   | 'INTERESTED'
+  /** Not interested. */
   | 'NOT_INTERESTED'
+  /** The call ended without any of the above. */
   | 'NO_OUTCOME'
+  /** Handed over to a person. */
   | 'TRANSFERRED'
+  /** A message was left on voicemail. */
   | 'VOICEMAIL_LEFT'
+  /** The number does not belong to the contact. */
   | 'WRONG_NUMBER';
 
+/** Where the call is in its life, as the voice provider reports it. */
 export type CallStatus =
+  /** The other side was busy. */
   | 'BUSY'
+  /** Answered and ended normally: the only status counted as answered in statistics. */
   | 'COMPLETED'
+  /** The provider could not connect or lost the call. */
   | 'FAILED'
+  /** Answered and still going on. */
   | 'IN_PROGRESS'
+  /** Rang out without an answer. */
   | 'NO_ANSWER'
+  /** Waiting to be dialled. */
   | 'QUEUED'
+  /** Dialled, not answered yet. */
   | 'RINGING'
+  /** Reached a voicemail box. */
   | 'VOICEMAIL';
 
 /** Which appointment to cancel. */
@@ -336,28 +518,44 @@ export type CancelAppointmentInput = {
 /** The result of `cancelAppointment`. */
 export type CancelAppointmentPayload = {
   __typename?: 'CancelAppointmentPayload';
-  /** The appointment, now CANCELLED. */
-  appointment: Appointment;
+  /** The appointment, now CANCELLED; null when `userErrors` is not empty. */
+  appointment: Maybe<Appointment>;
+  /** Why the input was refused (nothing was written); empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /** A contact (lead) the organisation's agents call. */
 export type Contact = Node & {
   __typename?: 'Contact';
+  /** Every appointment with the contact, latest `scheduledAt` first. */
   appointments: Array<Appointment>;
   /** This contact's calls; `filter.contactId` is ignored here. */
   calls: CallConnection;
+  /** When the contact was created. */
   createdAt: Scalars['DateTime']['output'];
+  /** Email address; null when unknown. */
   email: Maybe<Scalars['EmailAddress']['output']>;
+  /** Global id. */
   id: Scalars['ID']['output'];
+  /** The contact's latest call; null if never called. */
   lastCall: Maybe<Call>;
+  /** When the contact's latest call started; null if never called. */
   lastContactedAt: Maybe<Scalars['DateTime']['output']>;
+  /** 0 to 100; the tier derives from it. */
   leadScore: Scalars['NonNegativeInt']['output'];
+  /** Whatever the importing system attached; `{}` when nothing. */
   metadata: Scalars['JSONObject']['output'];
+  /** Display name, 1 to 200 characters. */
   name: Scalars['String']['output'];
+  /** The contact's phone number. */
   phone: Scalars['PhoneNumber']['output'];
+  /** Where the contact is in the sales process. */
   status: ContactStatus;
+  /** Free labels, at most 20 of 1 to 50 characters, in the order they were given. */
   tags: Array<Scalars['String']['output']>;
+  /** HOT, WARM or COLD, from the lead score. */
   tier: LeadTier;
+  /** When the contact's row last changed. */
   updatedAt: Scalars['DateTime']['output'];
 };
 
@@ -372,65 +570,98 @@ export type ContactCallsArgs = {
   orderBy?: InputMaybe<CallOrder>;
 };
 
+/** A page of contacts (Relay connection). */
 export type ContactConnection = {
   __typename?: 'ContactConnection';
+  /** The contacts with their cursors. */
   edges: Array<ContactEdge>;
+  /** The same contacts without cursors. */
   nodes: Array<Contact>;
+  /** Where this page lies. */
   pageInfo: PageInfo;
+  /** How many contacts match, over all pages; counted only when selected. */
   totalCount: Scalars['NonNegativeInt']['output'];
 };
 
+/** A contact in a page of contacts. */
 export type ContactEdge = {
   __typename?: 'ContactEdge';
+  /** Opaque position of this contact in the list; bound to the list's order. */
   cursor: Scalars['String']['output'];
+  /** The contact. */
   node: Contact;
 };
 
+/** How to sort contacts. */
 export type ContactOrder = {
+  /** Default DESC. */
   direction?: SortDirection;
+  /** The sort key; default CREATED_AT. */
   field?: ContactOrderField;
 };
 
+/** What contacts can be sorted by (ties always by id). */
 export type ContactOrderField =
+  /** When the contact was created. */
   | 'CREATED_AT'
+  /** The lead score. */
   | 'LEAD_SCORE'
+  /** The name (the database's collation order). */
   | 'NAME';
 
+/** Lead tiers and coverage of the organisation's contacts. */
 export type ContactStats = {
   __typename?: 'ContactStats';
+  /** Contacts in the COLD tier. */
   cold: Scalars['NonNegativeInt']['output'];
+  /** Contacts called at least once. */
   contacted: Scalars['NonNegativeInt']['output'];
+  /** Contacts in the HOT tier. */
   hot: Scalars['NonNegativeInt']['output'];
+  /** Contacts never called. */
   neverContacted: Scalars['NonNegativeInt']['output'];
+  /** Contacts created in the range. */
   newContacts: Scalars['NonNegativeInt']['output'];
+  /** All contacts, archived included. */
   total: Scalars['NonNegativeInt']['output'];
+  /** Contacts in the WARM tier. */
   warm: Scalars['NonNegativeInt']['output'];
 };
 
+/** Where a contact is in the sales process; set by people (`updateContact`). */
 export type ContactStatus =
+  /** Put away with `archiveContact`; still readable and counted. */
   | 'ARCHIVED'
+  /** Reached at least once. */
   | 'CONTACTED'
+  /** Became a customer. */
   | 'CONVERTED'
+  /** Will not become a customer. */
   | 'LOST'
+  /** Not worked yet (the default). */
   | 'NEW'
+  /** A real prospect. */
   | 'QUALIFIED';
 
+/** How many calls have one value of a dimension. */
 export type CountByKey = {
   __typename?: 'CountByKey';
+  /** How many calls. */
   count: Scalars['NonNegativeInt']['output'];
+  /** The value, in lower case (e.g. `completed`); `none` for calls without one. */
   key: Scalars['String']['output'];
 };
 
 /** A new contact. Only `name` and `phone` are required. */
 export type CreateContactInput = {
-  /** A single email address (at most 254 characters), or null for none. */
-  email?: InputMaybe<Scalars['String']['input']>;
+  /** At most 254 characters, or null for none. */
+  email?: InputMaybe<Scalars['EmailAddress']['input']>;
   /** 0 to 100; default 0. */
   leadScore?: InputMaybe<Scalars['Int']['input']>;
   /** 1 to 200 characters; surrounding spaces are trimmed. */
   name: Scalars['String']['input'];
   /** E.164: a plus sign and 7 to 15 digits, e.g. +14155550123. */
-  phone: Scalars['String']['input'];
+  phone: Scalars['PhoneNumber']['input'];
   /** Default NEW. */
   status?: InputMaybe<ContactStatus>;
   /** Up to 20 tags of 1 to 50 characters each; duplicates are dropped. Default none. */
@@ -440,37 +671,61 @@ export type CreateContactInput = {
 /** The result of `createContact`. */
 export type CreateContactPayload = {
   __typename?: 'CreateContactPayload';
-  /** The new contact, as `contact(id)` would return it. */
-  contact: Contact;
+  /** The new contact, as `contact(id)` would return it; null when `userErrors` is not empty. */
+  contact: Maybe<Contact>;
+  /** Why the input was refused (nothing was written); empty on success. */
+  userErrors: Array<UserError>;
 };
 
+/** The statistics panel for one range. */
 export type Dashboard = {
   __typename?: 'Dashboard';
-  /** completed / total calls. */
+  /** completed / total calls, 0 to 1; null without calls. */
   answeredRate: Trend;
   /** Appointments booked (created) in the range, whatever their status since. */
   appointmentsBooked: Trend;
   /** Mean duration of completed calls, in seconds. */
   averageDurationSeconds: Trend;
+  /** Calls per outcome, outcomes without calls left out. */
   callsByOutcome: Array<CountByKey>;
+  /** Calls per sentiment, sentiments without calls left out. */
   callsBySentiment: Array<CountByKey>;
+  /** Calls per status, statuses without calls left out. */
   callsByStatus: Array<CountByKey>;
+  /** Calls that ended COMPLETED. */
   completedCalls: Trend;
-  /** appointments booked / completed calls. */
+  /** appointments booked / completed calls; null without completed calls. */
   conversionRate: Trend;
+  /** INBOUND calls. */
   inboundCalls: Trend;
+  /** OUTBOUND calls. */
   outboundCalls: Trend;
-  /** Value of appointments booked in the range that are scheduled or completed. */
+  /** Value of appointments booked in the range that are SCHEDULED or COMPLETED, exactly, in USD. */
+  pipeline: MoneyTrend;
+  /**
+   * Value of appointments booked in the range that are scheduled or completed, in US dollars, as a binary float.
+   * @deprecated A float cannot hold money exactly and names no currency: use `pipeline`.
+   */
   pipelineValue: Trend;
+  /** The period the `previous` figures cover: as long as `range`, just before it. */
   previousRange: DateRange;
+  /** What the voice provider charged for the range's calls, exactly, in USD. */
+  providerCost: MoneyTrend;
+  /** The range the figures cover. */
   range: DateRange;
   /** The newest calls of the range, through the regular calls connection. */
   recentCalls: CallConnection;
+  /** Calls started in the range. */
   totalCalls: Trend;
+  /**
+   * Provider cost in US dollars, as a binary float.
+   * @deprecated A float cannot hold money exactly and names no currency: use `providerCost`.
+   */
   totalCost: Trend;
 };
 
 
+/** The statistics panel for one range. */
 export type DashboardRecentCallsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -479,68 +734,158 @@ export type DashboardRecentCallsArgs = {
 /** The resolved range: [from, to). */
 export type DateRange = {
   __typename?: 'DateRange';
+  /** Start, inclusive (local midnight for presets). */
   from: Scalars['DateTime']['output'];
+  /** End, exclusive. */
   to: Scalars['DateTime']['output'];
 };
 
 /**
- * Either a preset or an explicit [from, to) pair of instants (at most 400 days).
+ * A statistics period: exactly one of `preset` or `between` (a `@oneOf` input:
+ * giving both, neither, or null is a BAD_USER_INPUT error before anything runs).
  * Days are the organisation's local days; whole days are read from rollups,
  * partial days from the calls themselves — both exact.
  */
-export type DateRangeInput = {
-  from?: InputMaybe<Scalars['DateTime']['input']>;
-  preset?: InputMaybe<DateRangePreset>;
-  to?: InputMaybe<Scalars['DateTime']['input']>;
-};
+export type DateRangeInput =
+  /** An explicit [from, to) pair of instants. */
+  { between: DateTimeRangeInput; preset?: never; }
+  |  /** A named range of whole local days. */
+  { between?: never; preset: DateRangePreset; };
 
 /**
  * Named ranges of whole local days in the organisation's time zone. LAST_N_DAYS
  * includes today. The previous period is the same number of days just before.
  */
 export type DateRangePreset =
+  /** Today and the 6 days before it. */
   | 'LAST_7_DAYS'
+  /** Today and the 29 days before it. */
   | 'LAST_30_DAYS'
+  /** Today and the 89 days before it. */
   | 'LAST_90_DAYS'
+  /** The whole previous calendar month. */
   | 'LAST_MONTH'
+  /** The current calendar month, from its first local day. */
   | 'THIS_MONTH'
+  /** Today so far (its whole local day). */
   | 'TODAY'
+  /** The local day before today. */
   | 'YESTERDAY';
 
+/**
+ * An explicit period [from, to): `from` must be before `to`, both between
+ * 1900-01-01 and 9999-01-01, spanning at most 400 days (31 for HOUR buckets).
+ */
+export type DateTimeRangeInput = {
+  /** Start, inclusive. */
+  from: Scalars['DateTime']['input'];
+  /** End, exclusive. */
+  to: Scalars['DateTime']['input'];
+};
+
+/** The size of an analytics bucket, in the organisation's local time. */
 export type Interval =
+  /** Local days. */
   | 'DAY'
+  /** Local hours (ranges of at most 31 days). */
   | 'HOUR'
+  /** Calendar months. */
   | 'MONTH'
+  /** Local weeks, starting on Monday. */
   | 'WEEK';
 
 /** Derived from the lead score: HOT ≥ 70, WARM ≥ 40, otherwise COLD. */
 export type LeadTier =
+  /** Lead score 0 to 39. */
   | 'COLD'
+  /** Lead score 70 to 100. */
   | 'HOT'
+  /** Lead score 40 to 69. */
   | 'WARM';
 
+/** An agent's place on the leaderboard. */
 export type LeaderboardEntry = {
   __typename?: 'LeaderboardEntry';
+  /** The agent. */
   agent: Agent;
+  /** 1 for the best; ties by name get consecutive ranks. */
   rank: Scalars['Int']['output'];
+  /** The agent's figures over the range. */
   stats: AgentStats;
 };
 
+/** What the leaderboard ranks agents by, highest first. */
 export type LeaderboardMetric =
+  /** Appointments booked. */
   | 'APPOINTMENTS'
+  /** Mean duration of completed calls. */
   | 'AVERAGE_DURATION'
+  /** Calls started. */
   | 'CALLS'
+  /** Completed calls. */
   | 'COMPLETED'
+  /** appointments / completed calls. */
   | 'CONVERSION_RATE';
 
+/** Figures of one bucket or group. */
 export type Metrics = {
   __typename?: 'Metrics';
   /** Appointments booked; null when grouping by a call dimension appointments do not have. */
   appointments: Maybe<Scalars['NonNegativeInt']['output']>;
+  /** Mean duration of completed calls, in seconds; null without any. */
   averageDurationSeconds: Maybe<Scalars['Float']['output']>;
+  /** Calls started. */
   calls: Scalars['NonNegativeInt']['output'];
+  /** Calls that ended COMPLETED. */
   completed: Scalars['NonNegativeInt']['output'];
+  /**
+   * Provider cost in US dollars, as a binary float.
+   * @deprecated A float cannot hold money exactly and names no currency: use `providerCost`.
+   */
   cost: Scalars['NonNegativeFloat']['output'];
+  /** What the voice provider charged for these calls, exactly, in USD. */
+  providerCost: Money;
+};
+
+/**
+ * An exact amount of money. Amounts are decimal strings, never binary floats, so
+ * `"0.10" + "0.20"` can be added exactly (use a decimal library, or parse to
+ * integer minor units); `currency` says what they count. Every amount in this
+ * API is USD today; read `currency` anyway rather than assuming it.
+ */
+export type Money = {
+  __typename?: 'Money';
+  /**
+   * A non-negative decimal string with a fixed number of decimals, never in
+   * exponent notation: 4 for provider costs (providers bill fractions of a
+   * cent), 2 for deal values. E.g. `"12.3400"`, `"1500.00"`.
+   */
+  amount: Scalars['String']['output'];
+  /** The ISO 4217 currency of `amount`. */
+  currency: Scalars['Currency']['output'];
+};
+
+/** An amount of money given to a mutation. */
+export type MoneyInput = {
+  /**
+   * A decimal string: digits, optionally a point and decimals, e.g. `"1500"` or
+   * `"1500.50"`; no sign, no exponent, no thousands separators. The field's
+   * description gives its range and the decimals allowed.
+   */
+  amount: Scalars['String']['input'];
+  /** The ISO 4217 currency; only USD is accepted today (UNSUPPORTED_CURRENCY otherwise). */
+  currency: Scalars['Currency']['input'];
+};
+
+/** A money figure now and in the previous period. */
+export type MoneyTrend = {
+  __typename?: 'MoneyTrend';
+  /** Relative change as a fraction (0.25 is +25 %), rounded to 4 decimals; null when previous is 0. */
+  change: Maybe<Scalars['Float']['output']>;
+  /** The amount over the range. */
+  current: Money;
+  /** The amount over the previous period of equal length. */
+  previous: Money;
 };
 
 /**
@@ -550,22 +895,25 @@ export type Metrics = {
  *
  * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
  * calls and books and cancels appointments. ADMIN can do everything, including
- * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
- * touches nothing, not even to check whether the id exists.
+ * agents and phone-number assignment.
  *
- * Errors, each with `extensions.code`:
- * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
- *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
- *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
- *   such as a malformed DateTime, are refused before execution, also as
- *   BAD_USER_INPUT, with the path in the message.)
- * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
- *   says which id. Another organisation's id gets exactly the same error.
- * - FORBIDDEN: your role does not allow the mutation.
+ * Two kinds of failure:
+ * - `userErrors` in the payload: the input breaks a rule a form can show next to
+ *   a field (`field` is the path, e.g. `["input", "phone"]`, and `code` says
+ *   which rule), or an id names nothing in your organisation (NOT_FOUND; another
+ *   organisation's id gets exactly the same error). All rule violations of the
+ *   input are listed at once; the payload's other fields are null and nothing is
+ *   written.
+ * - top-level `errors` with `extensions.code`, and a null payload: UNAUTHENTICATED,
+ *   FORBIDDEN (your role does not allow the mutation; checked first, so it touches
+ *   nothing, not even to check whether the id exists), BAD_USER_INPUT for a value
+ *   that is not even of the declared GraphQL type (a malformed DateTime,
+ *   PhoneNumber or EmailAddress, in a variable or inline), and server faults
+ *   (INTERNAL_SERVER_ERROR, or a 503 with a named code when the database is
+ *   unavailable).
  *
- * A mutation's payload holds the changed objects, so one round trip both writes
- * and refetches whatever the screen shows. Payloads are null when the mutation
- * failed.
+ * A successful payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows, and the write is on disk when it arrives.
  */
 export type Mutation = {
   __typename?: 'Mutation';
@@ -579,21 +927,22 @@ export type Mutation = {
   archiveContact: Maybe<ArchiveContactPayload>;
   /**
    * Routes one of the organisation's phone numbers to an agent, taking it from
-   * the agent that held it, if any. An archived agent cannot receive a number.
-   * Role: ADMIN.
+   * the agent that held it, if any. An archived agent cannot receive a number
+   * (INVALID_STATE). Role: ADMIN.
    */
   assignPhoneNumber: Maybe<AssignPhoneNumberPayload>;
   /**
    * Books an appointment from a call: the contact and the agent are the call's.
    * The call must have a contact and no SCHEDULED appointment already (cancel
-   * that one first). The call's outcome is left as it is. The appointment counts
-   * in `appointmentsBooked` and `pipelineValue` at once. Role: MEMBER or ADMIN.
+   * that one first); otherwise INVALID_STATE. The call's outcome is left as it
+   * is. The appointment counts in `appointmentsBooked` and `pipeline` at once.
+   * Role: MEMBER or ADMIN.
    */
   bookAppointment: Maybe<BookAppointmentPayload>;
   /**
    * Cancels a SCHEDULED appointment; cancelling a cancelled one changes nothing.
-   * COMPLETED and NO_SHOW appointments cannot be cancelled. It still counts as
-   * booked, but no longer in `pipelineValue`. Role: MEMBER or ADMIN.
+   * COMPLETED and NO_SHOW appointments cannot be cancelled (INVALID_STATE). It
+   * still counts as booked, but no longer in `pipeline`. Role: MEMBER or ADMIN.
    */
   cancelAppointment: Maybe<CancelAppointmentPayload>;
   /** Creates a contact. Role: MEMBER or ADMIN. */
@@ -623,22 +972,25 @@ export type Mutation = {
  *
  * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
  * calls and books and cancels appointments. ADMIN can do everything, including
- * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
- * touches nothing, not even to check whether the id exists.
+ * agents and phone-number assignment.
  *
- * Errors, each with `extensions.code`:
- * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
- *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
- *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
- *   such as a malformed DateTime, are refused before execution, also as
- *   BAD_USER_INPUT, with the path in the message.)
- * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
- *   says which id. Another organisation's id gets exactly the same error.
- * - FORBIDDEN: your role does not allow the mutation.
+ * Two kinds of failure:
+ * - `userErrors` in the payload: the input breaks a rule a form can show next to
+ *   a field (`field` is the path, e.g. `["input", "phone"]`, and `code` says
+ *   which rule), or an id names nothing in your organisation (NOT_FOUND; another
+ *   organisation's id gets exactly the same error). All rule violations of the
+ *   input are listed at once; the payload's other fields are null and nothing is
+ *   written.
+ * - top-level `errors` with `extensions.code`, and a null payload: UNAUTHENTICATED,
+ *   FORBIDDEN (your role does not allow the mutation; checked first, so it touches
+ *   nothing, not even to check whether the id exists), BAD_USER_INPUT for a value
+ *   that is not even of the declared GraphQL type (a malformed DateTime,
+ *   PhoneNumber or EmailAddress, in a variable or inline), and server faults
+ *   (INTERNAL_SERVER_ERROR, or a 503 with a named code when the database is
+ *   unavailable).
  *
- * A mutation's payload holds the changed objects, so one round trip both writes
- * and refetches whatever the screen shows. Payloads are null when the mutation
- * failed.
+ * A successful payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows, and the write is on disk when it arrives.
  */
 export type MutationArchiveContactArgs = {
   input: ArchiveContactInput;
@@ -652,22 +1004,25 @@ export type MutationArchiveContactArgs = {
  *
  * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
  * calls and books and cancels appointments. ADMIN can do everything, including
- * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
- * touches nothing, not even to check whether the id exists.
+ * agents and phone-number assignment.
  *
- * Errors, each with `extensions.code`:
- * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
- *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
- *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
- *   such as a malformed DateTime, are refused before execution, also as
- *   BAD_USER_INPUT, with the path in the message.)
- * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
- *   says which id. Another organisation's id gets exactly the same error.
- * - FORBIDDEN: your role does not allow the mutation.
+ * Two kinds of failure:
+ * - `userErrors` in the payload: the input breaks a rule a form can show next to
+ *   a field (`field` is the path, e.g. `["input", "phone"]`, and `code` says
+ *   which rule), or an id names nothing in your organisation (NOT_FOUND; another
+ *   organisation's id gets exactly the same error). All rule violations of the
+ *   input are listed at once; the payload's other fields are null and nothing is
+ *   written.
+ * - top-level `errors` with `extensions.code`, and a null payload: UNAUTHENTICATED,
+ *   FORBIDDEN (your role does not allow the mutation; checked first, so it touches
+ *   nothing, not even to check whether the id exists), BAD_USER_INPUT for a value
+ *   that is not even of the declared GraphQL type (a malformed DateTime,
+ *   PhoneNumber or EmailAddress, in a variable or inline), and server faults
+ *   (INTERNAL_SERVER_ERROR, or a 503 with a named code when the database is
+ *   unavailable).
  *
- * A mutation's payload holds the changed objects, so one round trip both writes
- * and refetches whatever the screen shows. Payloads are null when the mutation
- * failed.
+ * A successful payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows, and the write is on disk when it arrives.
  */
 export type MutationAssignPhoneNumberArgs = {
   input: AssignPhoneNumberInput;
@@ -681,22 +1036,25 @@ export type MutationAssignPhoneNumberArgs = {
  *
  * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
  * calls and books and cancels appointments. ADMIN can do everything, including
- * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
- * touches nothing, not even to check whether the id exists.
+ * agents and phone-number assignment.
  *
- * Errors, each with `extensions.code`:
- * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
- *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
- *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
- *   such as a malformed DateTime, are refused before execution, also as
- *   BAD_USER_INPUT, with the path in the message.)
- * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
- *   says which id. Another organisation's id gets exactly the same error.
- * - FORBIDDEN: your role does not allow the mutation.
+ * Two kinds of failure:
+ * - `userErrors` in the payload: the input breaks a rule a form can show next to
+ *   a field (`field` is the path, e.g. `["input", "phone"]`, and `code` says
+ *   which rule), or an id names nothing in your organisation (NOT_FOUND; another
+ *   organisation's id gets exactly the same error). All rule violations of the
+ *   input are listed at once; the payload's other fields are null and nothing is
+ *   written.
+ * - top-level `errors` with `extensions.code`, and a null payload: UNAUTHENTICATED,
+ *   FORBIDDEN (your role does not allow the mutation; checked first, so it touches
+ *   nothing, not even to check whether the id exists), BAD_USER_INPUT for a value
+ *   that is not even of the declared GraphQL type (a malformed DateTime,
+ *   PhoneNumber or EmailAddress, in a variable or inline), and server faults
+ *   (INTERNAL_SERVER_ERROR, or a 503 with a named code when the database is
+ *   unavailable).
  *
- * A mutation's payload holds the changed objects, so one round trip both writes
- * and refetches whatever the screen shows. Payloads are null when the mutation
- * failed.
+ * A successful payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows, and the write is on disk when it arrives.
  */
 export type MutationBookAppointmentArgs = {
   input: BookAppointmentInput;
@@ -710,22 +1068,25 @@ export type MutationBookAppointmentArgs = {
  *
  * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
  * calls and books and cancels appointments. ADMIN can do everything, including
- * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
- * touches nothing, not even to check whether the id exists.
+ * agents and phone-number assignment.
  *
- * Errors, each with `extensions.code`:
- * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
- *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
- *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
- *   such as a malformed DateTime, are refused before execution, also as
- *   BAD_USER_INPUT, with the path in the message.)
- * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
- *   says which id. Another organisation's id gets exactly the same error.
- * - FORBIDDEN: your role does not allow the mutation.
+ * Two kinds of failure:
+ * - `userErrors` in the payload: the input breaks a rule a form can show next to
+ *   a field (`field` is the path, e.g. `["input", "phone"]`, and `code` says
+ *   which rule), or an id names nothing in your organisation (NOT_FOUND; another
+ *   organisation's id gets exactly the same error). All rule violations of the
+ *   input are listed at once; the payload's other fields are null and nothing is
+ *   written.
+ * - top-level `errors` with `extensions.code`, and a null payload: UNAUTHENTICATED,
+ *   FORBIDDEN (your role does not allow the mutation; checked first, so it touches
+ *   nothing, not even to check whether the id exists), BAD_USER_INPUT for a value
+ *   that is not even of the declared GraphQL type (a malformed DateTime,
+ *   PhoneNumber or EmailAddress, in a variable or inline), and server faults
+ *   (INTERNAL_SERVER_ERROR, or a 503 with a named code when the database is
+ *   unavailable).
  *
- * A mutation's payload holds the changed objects, so one round trip both writes
- * and refetches whatever the screen shows. Payloads are null when the mutation
- * failed.
+ * A successful payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows, and the write is on disk when it arrives.
  */
 export type MutationCancelAppointmentArgs = {
   input: CancelAppointmentInput;
@@ -739,22 +1100,25 @@ export type MutationCancelAppointmentArgs = {
  *
  * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
  * calls and books and cancels appointments. ADMIN can do everything, including
- * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
- * touches nothing, not even to check whether the id exists.
+ * agents and phone-number assignment.
  *
- * Errors, each with `extensions.code`:
- * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
- *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
- *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
- *   such as a malformed DateTime, are refused before execution, also as
- *   BAD_USER_INPUT, with the path in the message.)
- * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
- *   says which id. Another organisation's id gets exactly the same error.
- * - FORBIDDEN: your role does not allow the mutation.
+ * Two kinds of failure:
+ * - `userErrors` in the payload: the input breaks a rule a form can show next to
+ *   a field (`field` is the path, e.g. `["input", "phone"]`, and `code` says
+ *   which rule), or an id names nothing in your organisation (NOT_FOUND; another
+ *   organisation's id gets exactly the same error). All rule violations of the
+ *   input are listed at once; the payload's other fields are null and nothing is
+ *   written.
+ * - top-level `errors` with `extensions.code`, and a null payload: UNAUTHENTICATED,
+ *   FORBIDDEN (your role does not allow the mutation; checked first, so it touches
+ *   nothing, not even to check whether the id exists), BAD_USER_INPUT for a value
+ *   that is not even of the declared GraphQL type (a malformed DateTime,
+ *   PhoneNumber or EmailAddress, in a variable or inline), and server faults
+ *   (INTERNAL_SERVER_ERROR, or a 503 with a named code when the database is
+ *   unavailable).
  *
- * A mutation's payload holds the changed objects, so one round trip both writes
- * and refetches whatever the screen shows. Payloads are null when the mutation
- * failed.
+ * A successful payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows, and the write is on disk when it arrives.
  */
 export type MutationCreateContactArgs = {
   input: CreateContactInput;
@@ -768,22 +1132,25 @@ export type MutationCreateContactArgs = {
  *
  * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
  * calls and books and cancels appointments. ADMIN can do everything, including
- * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
- * touches nothing, not even to check whether the id exists.
+ * agents and phone-number assignment.
  *
- * Errors, each with `extensions.code`:
- * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
- *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
- *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
- *   such as a malformed DateTime, are refused before execution, also as
- *   BAD_USER_INPUT, with the path in the message.)
- * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
- *   says which id. Another organisation's id gets exactly the same error.
- * - FORBIDDEN: your role does not allow the mutation.
+ * Two kinds of failure:
+ * - `userErrors` in the payload: the input breaks a rule a form can show next to
+ *   a field (`field` is the path, e.g. `["input", "phone"]`, and `code` says
+ *   which rule), or an id names nothing in your organisation (NOT_FOUND; another
+ *   organisation's id gets exactly the same error). All rule violations of the
+ *   input are listed at once; the payload's other fields are null and nothing is
+ *   written.
+ * - top-level `errors` with `extensions.code`, and a null payload: UNAUTHENTICATED,
+ *   FORBIDDEN (your role does not allow the mutation; checked first, so it touches
+ *   nothing, not even to check whether the id exists), BAD_USER_INPUT for a value
+ *   that is not even of the declared GraphQL type (a malformed DateTime,
+ *   PhoneNumber or EmailAddress, in a variable or inline), and server faults
+ *   (INTERNAL_SERVER_ERROR, or a 503 with a named code when the database is
+ *   unavailable).
  *
- * A mutation's payload holds the changed objects, so one round trip both writes
- * and refetches whatever the screen shows. Payloads are null when the mutation
- * failed.
+ * A successful payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows, and the write is on disk when it arrives.
  */
 export type MutationUnassignPhoneNumberArgs = {
   input: UnassignPhoneNumberInput;
@@ -797,22 +1164,25 @@ export type MutationUnassignPhoneNumberArgs = {
  *
  * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
  * calls and books and cancels appointments. ADMIN can do everything, including
- * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
- * touches nothing, not even to check whether the id exists.
+ * agents and phone-number assignment.
  *
- * Errors, each with `extensions.code`:
- * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
- *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
- *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
- *   such as a malformed DateTime, are refused before execution, also as
- *   BAD_USER_INPUT, with the path in the message.)
- * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
- *   says which id. Another organisation's id gets exactly the same error.
- * - FORBIDDEN: your role does not allow the mutation.
+ * Two kinds of failure:
+ * - `userErrors` in the payload: the input breaks a rule a form can show next to
+ *   a field (`field` is the path, e.g. `["input", "phone"]`, and `code` says
+ *   which rule), or an id names nothing in your organisation (NOT_FOUND; another
+ *   organisation's id gets exactly the same error). All rule violations of the
+ *   input are listed at once; the payload's other fields are null and nothing is
+ *   written.
+ * - top-level `errors` with `extensions.code`, and a null payload: UNAUTHENTICATED,
+ *   FORBIDDEN (your role does not allow the mutation; checked first, so it touches
+ *   nothing, not even to check whether the id exists), BAD_USER_INPUT for a value
+ *   that is not even of the declared GraphQL type (a malformed DateTime,
+ *   PhoneNumber or EmailAddress, in a variable or inline), and server faults
+ *   (INTERNAL_SERVER_ERROR, or a 503 with a named code when the database is
+ *   unavailable).
  *
- * A mutation's payload holds the changed objects, so one round trip both writes
- * and refetches whatever the screen shows. Payloads are null when the mutation
- * failed.
+ * A successful payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows, and the write is on disk when it arrives.
  */
 export type MutationUpdateAgentArgs = {
   input: UpdateAgentInput;
@@ -826,22 +1196,25 @@ export type MutationUpdateAgentArgs = {
  *
  * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
  * calls and books and cancels appointments. ADMIN can do everything, including
- * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
- * touches nothing, not even to check whether the id exists.
+ * agents and phone-number assignment.
  *
- * Errors, each with `extensions.code`:
- * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
- *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
- *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
- *   such as a malformed DateTime, are refused before execution, also as
- *   BAD_USER_INPUT, with the path in the message.)
- * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
- *   says which id. Another organisation's id gets exactly the same error.
- * - FORBIDDEN: your role does not allow the mutation.
+ * Two kinds of failure:
+ * - `userErrors` in the payload: the input breaks a rule a form can show next to
+ *   a field (`field` is the path, e.g. `["input", "phone"]`, and `code` says
+ *   which rule), or an id names nothing in your organisation (NOT_FOUND; another
+ *   organisation's id gets exactly the same error). All rule violations of the
+ *   input are listed at once; the payload's other fields are null and nothing is
+ *   written.
+ * - top-level `errors` with `extensions.code`, and a null payload: UNAUTHENTICATED,
+ *   FORBIDDEN (your role does not allow the mutation; checked first, so it touches
+ *   nothing, not even to check whether the id exists), BAD_USER_INPUT for a value
+ *   that is not even of the declared GraphQL type (a malformed DateTime,
+ *   PhoneNumber or EmailAddress, in a variable or inline), and server faults
+ *   (INTERNAL_SERVER_ERROR, or a 503 with a named code when the database is
+ *   unavailable).
  *
- * A mutation's payload holds the changed objects, so one round trip both writes
- * and refetches whatever the screen shows. Payloads are null when the mutation
- * failed.
+ * A successful payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows, and the write is on disk when it arrives.
  */
 export type MutationUpdateCallArgs = {
   input: UpdateCallInput;
@@ -855,69 +1228,107 @@ export type MutationUpdateCallArgs = {
  *
  * Roles (from the token): VIEWER cannot write at all. MEMBER edits contacts and
  * calls and books and cancels appointments. ADMIN can do everything, including
- * agents and phone-number assignment. A refused attempt is a FORBIDDEN error and
- * touches nothing, not even to check whether the id exists.
+ * agents and phone-number assignment.
  *
- * Errors, each with `extensions.code`:
- * - BAD_USER_INPUT: an input breaks a rule; `extensions.argument` is the path of
- *   the offending input, e.g. `input.phone`. A malformed or wrong-type global id
- *   is BAD_USER_INPUT too. (Values that are not even of the declared GraphQL type,
- *   such as a malformed DateTime, are refused before execution, also as
- *   BAD_USER_INPUT, with the path in the message.)
- * - NOT_FOUND: the id names nothing in your organisation; `extensions.argument`
- *   says which id. Another organisation's id gets exactly the same error.
- * - FORBIDDEN: your role does not allow the mutation.
+ * Two kinds of failure:
+ * - `userErrors` in the payload: the input breaks a rule a form can show next to
+ *   a field (`field` is the path, e.g. `["input", "phone"]`, and `code` says
+ *   which rule), or an id names nothing in your organisation (NOT_FOUND; another
+ *   organisation's id gets exactly the same error). All rule violations of the
+ *   input are listed at once; the payload's other fields are null and nothing is
+ *   written.
+ * - top-level `errors` with `extensions.code`, and a null payload: UNAUTHENTICATED,
+ *   FORBIDDEN (your role does not allow the mutation; checked first, so it touches
+ *   nothing, not even to check whether the id exists), BAD_USER_INPUT for a value
+ *   that is not even of the declared GraphQL type (a malformed DateTime,
+ *   PhoneNumber or EmailAddress, in a variable or inline), and server faults
+ *   (INTERNAL_SERVER_ERROR, or a 503 with a named code when the database is
+ *   unavailable).
  *
- * A mutation's payload holds the changed objects, so one round trip both writes
- * and refetches whatever the screen shows. Payloads are null when the mutation
- * failed.
+ * A successful payload holds the changed objects, so one round trip both writes
+ * and refetches whatever the screen shows, and the write is on disk when it arrives.
  */
 export type MutationUpdateContactArgs = {
   input: UpdateContactInput;
 };
 
-/** An object with a globally unique, opaque id. */
+/**
+ * An object with a globally unique, opaque id. Clients may cache by `id` alone;
+ * `Query.node(id)` fetches any of them again.
+ */
 export type Node = {
+  /** Globally unique and opaque: do not parse it. Stable for the object's lifetime. */
   id: Scalars['ID']['output'];
 };
 
+/** A tenant: every row and every answer belongs to exactly one organisation. */
 export type Organisation = Node & {
   __typename?: 'Organisation';
+  /** When the organisation was created. */
   createdAt: Scalars['DateTime']['output'];
+  /** Global id; only your own organisation is reachable through `node(id)`. */
   id: Scalars['ID']['output'];
+  /** Display name. */
   name: Scalars['String']['output'];
+  /** Short unique name used in webhook URLs (lower case, digits and hyphens). */
   slug: Scalars['String']['output'];
-  /** IANA time zone; the organisation's days and statistics use it. */
+  /** IANA time zone, e.g. `Europe/London`; the organisation's days and statistics use it. */
   timezone: Scalars['String']['output'];
 };
 
+/** Where a page of a connection lies in the whole list (Relay cursor connections). */
 export type PageInfo = {
   __typename?: 'PageInfo';
+  /** The cursor of the last edge; pass it as `after` for the next page. Null when the page is empty. */
   endCursor: Maybe<Scalars['String']['output']>;
+  /** Whether a page follows this one (when paginating forward with `first`/`after`). */
   hasNextPage: Scalars['Boolean']['output'];
+  /** Whether a page precedes this one (when paginating backward with `last`/`before`). */
   hasPreviousPage: Scalars['Boolean']['output'];
+  /** The cursor of the first edge; null when the page is empty. */
   startCursor: Maybe<Scalars['String']['output']>;
 };
 
+/** One of the organisation's phone numbers and the agent it is routed to. */
 export type PhoneNumberAssignment = Node & {
   __typename?: 'PhoneNumberAssignment';
+  /** The agent that answers it; null when unassigned. */
   agent: Maybe<Agent>;
+  /** Global id; `assignPhoneNumber` and `unassignPhoneNumber` take it. */
   id: Scalars['ID']['output'];
+  /** The number. */
   number: Scalars['PhoneNumber']['output'];
+  /** The telephony provider that owns the number. */
   provider: Scalars['String']['output'];
+  /** The number's id at that provider. */
   providerNumberId: Scalars['String']['output'];
 };
 
+/**
+ * Every read. Any role (VIEWER, MEMBER, ADMIN) may call every query; all answers
+ * are scoped to the organisation in the token. Errors (in `errors`, with
+ * `extensions.code`): UNAUTHENTICATED without a valid token, BAD_USER_INPUT for
+ * an argument that breaks a rule (`extensions.argument` names it), and 503s with
+ * a named code when a dependency (the database, the key server) is failing.
+ */
 export type Query = {
   __typename?: 'Query';
+  /** One agent by id; null when it is not in your organisation. */
   agent: Maybe<Agent>;
   /** Agents ranked by a metric over the range (ties by name); archived agents are left out. */
   agentLeaderboard: Array<LeaderboardEntry>;
+  /** The organisation's agents, by name. */
   agents: AgentConnection;
   /** A time series in the organisation's local time, zero-filled, optionally split by a dimension. */
   analytics: Analytics;
+  /**
+   * One call by id; null when it is not in your organisation. A malformed id or
+   * the id of another type is a BAD_USER_INPUT error.
+   */
   call: Maybe<Call>;
+  /** The organisation's calls, newest first unless `orderBy` says otherwise. */
   calls: CallConnection;
+  /** One contact by id; null when it is not in your organisation. */
   contact: Maybe<Contact>;
   /** Lead tiers and contact coverage; `range` bounds `newContacts` (default: last 30 days). */
   contactStats: ContactStats;
@@ -928,7 +1339,10 @@ export type Query = {
   contacts: ContactConnection;
   /** The statistics panel: headline figures with their change against the previous period of equal length. */
   dashboard: Dashboard;
-  /** Fetches any object by its global id; null when it does not exist in your organisation. */
+  /**
+   * Fetches any object by its global id; null when it does not exist in your
+   * organisation (or is not a valid id at all).
+   */
   node: Maybe<Node>;
   /** Fetches many objects by global id in one round trip; missing ones are null, in order. */
   nodes: Array<Maybe<Node>>;
@@ -937,11 +1351,25 @@ export type Query = {
 };
 
 
+/**
+ * Every read. Any role (VIEWER, MEMBER, ADMIN) may call every query; all answers
+ * are scoped to the organisation in the token. Errors (in `errors`, with
+ * `extensions.code`): UNAUTHENTICATED without a valid token, BAD_USER_INPUT for
+ * an argument that breaks a rule (`extensions.argument` names it), and 503s with
+ * a named code when a dependency (the database, the key server) is failing.
+ */
 export type QueryAgentArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * Every read. Any role (VIEWER, MEMBER, ADMIN) may call every query; all answers
+ * are scoped to the organisation in the token. Errors (in `errors`, with
+ * `extensions.code`): UNAUTHENTICATED without a valid token, BAD_USER_INPUT for
+ * an argument that breaks a rule (`extensions.argument` names it), and 503s with
+ * a named code when a dependency (the database, the key server) is failing.
+ */
 export type QueryAgentLeaderboardArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   metric?: LeaderboardMetric;
@@ -949,6 +1377,13 @@ export type QueryAgentLeaderboardArgs = {
 };
 
 
+/**
+ * Every read. Any role (VIEWER, MEMBER, ADMIN) may call every query; all answers
+ * are scoped to the organisation in the token. Errors (in `errors`, with
+ * `extensions.code`): UNAUTHENTICATED without a valid token, BAD_USER_INPUT for
+ * an argument that breaks a rule (`extensions.argument` names it), and 503s with
+ * a named code when a dependency (the database, the key server) is failing.
+ */
 export type QueryAgentsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -958,6 +1393,13 @@ export type QueryAgentsArgs = {
 };
 
 
+/**
+ * Every read. Any role (VIEWER, MEMBER, ADMIN) may call every query; all answers
+ * are scoped to the organisation in the token. Errors (in `errors`, with
+ * `extensions.code`): UNAUTHENTICATED without a valid token, BAD_USER_INPUT for
+ * an argument that breaks a rule (`extensions.argument` names it), and 503s with
+ * a named code when a dependency (the database, the key server) is failing.
+ */
 export type QueryAnalyticsArgs = {
   groupBy?: AnalyticsGroupBy;
   interval?: Interval;
@@ -965,11 +1407,25 @@ export type QueryAnalyticsArgs = {
 };
 
 
+/**
+ * Every read. Any role (VIEWER, MEMBER, ADMIN) may call every query; all answers
+ * are scoped to the organisation in the token. Errors (in `errors`, with
+ * `extensions.code`): UNAUTHENTICATED without a valid token, BAD_USER_INPUT for
+ * an argument that breaks a rule (`extensions.argument` names it), and 503s with
+ * a named code when a dependency (the database, the key server) is failing.
+ */
 export type QueryCallArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * Every read. Any role (VIEWER, MEMBER, ADMIN) may call every query; all answers
+ * are scoped to the organisation in the token. Errors (in `errors`, with
+ * `extensions.code`): UNAUTHENTICATED without a valid token, BAD_USER_INPUT for
+ * an argument that breaks a rule (`extensions.argument` names it), and 503s with
+ * a named code when a dependency (the database, the key server) is failing.
+ */
 export type QueryCallsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -980,16 +1436,37 @@ export type QueryCallsArgs = {
 };
 
 
+/**
+ * Every read. Any role (VIEWER, MEMBER, ADMIN) may call every query; all answers
+ * are scoped to the organisation in the token. Errors (in `errors`, with
+ * `extensions.code`): UNAUTHENTICATED without a valid token, BAD_USER_INPUT for
+ * an argument that breaks a rule (`extensions.argument` names it), and 503s with
+ * a named code when a dependency (the database, the key server) is failing.
+ */
 export type QueryContactArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * Every read. Any role (VIEWER, MEMBER, ADMIN) may call every query; all answers
+ * are scoped to the organisation in the token. Errors (in `errors`, with
+ * `extensions.code`): UNAUTHENTICATED without a valid token, BAD_USER_INPUT for
+ * an argument that breaks a rule (`extensions.argument` names it), and 503s with
+ * a named code when a dependency (the database, the key server) is failing.
+ */
 export type QueryContactStatsArgs = {
   range?: InputMaybe<DateRangeInput>;
 };
 
 
+/**
+ * Every read. Any role (VIEWER, MEMBER, ADMIN) may call every query; all answers
+ * are scoped to the organisation in the token. Errors (in `errors`, with
+ * `extensions.code`): UNAUTHENTICATED without a valid token, BAD_USER_INPUT for
+ * an argument that breaks a rule (`extensions.argument` names it), and 503s with
+ * a named code when a dependency (the database, the key server) is failing.
+ */
 export type QueryContactsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
@@ -1002,57 +1479,101 @@ export type QueryContactsArgs = {
 };
 
 
+/**
+ * Every read. Any role (VIEWER, MEMBER, ADMIN) may call every query; all answers
+ * are scoped to the organisation in the token. Errors (in `errors`, with
+ * `extensions.code`): UNAUTHENTICATED without a valid token, BAD_USER_INPUT for
+ * an argument that breaks a rule (`extensions.argument` names it), and 503s with
+ * a named code when a dependency (the database, the key server) is failing.
+ */
 export type QueryDashboardArgs = {
   range: DateRangeInput;
 };
 
 
+/**
+ * Every read. Any role (VIEWER, MEMBER, ADMIN) may call every query; all answers
+ * are scoped to the organisation in the token. Errors (in `errors`, with
+ * `extensions.code`): UNAUTHENTICATED without a valid token, BAD_USER_INPUT for
+ * an argument that breaks a rule (`extensions.argument` names it), and 503s with
+ * a named code when a dependency (the database, the key server) is failing.
+ */
 export type QueryNodeArgs = {
   id: Scalars['ID']['input'];
 };
 
 
+/**
+ * Every read. Any role (VIEWER, MEMBER, ADMIN) may call every query; all answers
+ * are scoped to the organisation in the token. Errors (in `errors`, with
+ * `extensions.code`): UNAUTHENTICATED without a valid token, BAD_USER_INPUT for
+ * an argument that breaks a rule (`extensions.argument` names it), and 503s with
+ * a named code when a dependency (the database, the key server) is failing.
+ */
 export type QueryNodesArgs = {
   ids: Array<Scalars['ID']['input']>;
 };
 
+/** What a member may do in their organisation; it comes from the token. */
 export type Role =
+  /** Everything a MEMBER may do, plus agents and phone-number assignment. */
   | 'ADMIN'
+  /** Reads everything; edits contacts and calls; books and cancels appointments. */
   | 'MEMBER'
+  /** Reads everything; cannot write at all. */
   | 'VIEWER';
 
+/** How the contact came across, as the provider's analysis judged it. */
 export type Sentiment =
+  /** Annoyed, hostile. */
   | 'NEGATIVE'
+  /** Neither. */
   | 'NEUTRAL'
+  /** Friendly, interested. */
   | 'POSITIVE';
 
+/** The order of a sorted list. */
 export type SortDirection =
+  /** Smallest, earliest or alphabetically first first. */
   | 'ASC'
+  /** Largest, latest or alphabetically last first. */
   | 'DESC';
 
+/** Who spoke a transcript segment. */
 export type Speaker =
+  /** The AI agent. */
   | 'AGENT'
+  /** The person called or calling. */
   | 'CONTACT';
 
+/** What was said on a call. */
 export type Transcript = {
   __typename?: 'Transcript';
+  /** The transcript turn by turn, in order. */
   segments: Array<TranscriptSegment>;
+  /** The whole transcript as plain text. */
   text: Scalars['String']['output'];
 };
 
+/** One turn of a transcript. */
 export type TranscriptSegment = {
   __typename?: 'TranscriptSegment';
+  /** Who spoke. */
   speaker: Speaker;
-  /** Offset from the start of the call. */
+  /** Offset from the start of the call, in milliseconds. */
   startMs: Scalars['NonNegativeInt']['output'];
+  /** What was said. */
   text: Scalars['String']['output'];
 };
 
 /** A headline figure now and in the previous period. `change` is (current − previous) / previous; null when previous is 0 or either is null. */
 export type Trend = {
   __typename?: 'Trend';
+  /** Relative change as a fraction (0.25 is +25 %), rounded to 4 decimals. */
   change: Maybe<Scalars['Float']['output']>;
+  /** The figure over the range; null when it is undefined (e.g. an average of nothing). */
   current: Maybe<Scalars['Float']['output']>;
+  /** The figure over the previous period of equal length. */
   previous: Maybe<Scalars['Float']['output']>;
 };
 
@@ -1065,10 +1586,12 @@ export type UnassignPhoneNumberInput = {
 /** The result of `unassignPhoneNumber`. */
 export type UnassignPhoneNumberPayload = {
   __typename?: 'UnassignPhoneNumberPayload';
-  /** The number, now without an agent. */
-  phoneNumber: PhoneNumberAssignment;
+  /** The number, now without an agent; null when `userErrors` is not empty. */
+  phoneNumber: Maybe<PhoneNumberAssignment>;
   /** The agent that held the number, if any. */
   previousAgent: Maybe<Agent>;
+  /** Why the input was refused (nothing was written); empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /** Fields that are omitted keep their value; at least one must be given, and neither may be null. */
@@ -1084,10 +1607,12 @@ export type UpdateAgentInput = {
 /** The result of `updateAgent`. */
 export type UpdateAgentPayload = {
   __typename?: 'UpdateAgentPayload';
-  /** The agent after the change. */
-  agent: Agent;
+  /** The agent after the change; null when `userErrors` is not empty. */
+  agent: Maybe<Agent>;
   /** The phone numbers archiving took from the agent; empty otherwise. */
   releasedPhoneNumbers: Array<PhoneNumberAssignment>;
+  /** Why the input was refused (nothing was written); empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /**
@@ -1098,30 +1623,33 @@ export type UpdateAgentPayload = {
 export type UpdateCallInput = {
   /** The call to change. */
   id: Scalars['ID']['input'];
-  /** At most 10,000 characters. */
+  /** At most 10,000 characters; null clears it. */
   notes?: InputMaybe<Scalars['String']['input']>;
   /** The call's outcome; null clears it. */
   outcome?: InputMaybe<CallOutcome>;
   /** The call's sentiment; null clears it. */
   sentiment?: InputMaybe<Sentiment>;
-  /** At most 10,000 characters. */
+  /** At most 10,000 characters; null clears it. */
   summary?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** The result of `updateCall`. */
 export type UpdateCallPayload = {
   __typename?: 'UpdateCallPayload';
-  /** The call after the change. */
-  call: Call;
+  /** The call after the change; null when `userErrors` is not empty. */
+  call: Maybe<Call>;
+  /** Why the input was refused (nothing was written); empty on success. */
+  userErrors: Array<UserError>;
 };
 
 /**
  * Fields that are omitted keep their value. `email` may be null (no email); the
- * other fields may not. At least one field besides `id` must be given.
+ * other fields may not (NULL_NOT_ALLOWED). At least one field besides `id` must
+ * be given (NOTHING_TO_CHANGE).
  */
 export type UpdateContactInput = {
-  /** A single email address, or null to remove it. */
-  email?: InputMaybe<Scalars['String']['input']>;
+  /** At most 254 characters, or null to remove it. */
+  email?: InputMaybe<Scalars['EmailAddress']['input']>;
   /** The contact to change. */
   id: Scalars['ID']['input'];
   /** 0 to 100. */
@@ -1129,7 +1657,7 @@ export type UpdateContactInput = {
   /** 1 to 200 characters; surrounding spaces are trimmed. */
   name?: InputMaybe<Scalars['String']['input']>;
   /** E.164: a plus sign and 7 to 15 digits. */
-  phone?: InputMaybe<Scalars['String']['input']>;
+  phone?: InputMaybe<Scalars['PhoneNumber']['input']>;
   /** Any status; a status other than ARCHIVED brings an archived contact back. */
   status?: InputMaybe<ContactStatus>;
   /** Replaces all tags: up to 20 of 1 to 50 characters; [] removes them. */
@@ -1139,21 +1667,75 @@ export type UpdateContactInput = {
 /** The result of `updateContact`. */
 export type UpdateContactPayload = {
   __typename?: 'UpdateContactPayload';
-  /** The contact after the change. */
-  contact: Contact;
+  /** The contact after the change; null when `userErrors` is not empty. */
+  contact: Maybe<Contact>;
+  /** Why the input was refused (nothing was written); empty on success. */
+  userErrors: Array<UserError>;
 };
 
-export type User = {
+/** A person who signs in; visible only as a member of your organisation. */
+export type User = Node & {
   __typename?: 'User';
+  /** Sign-in email address. */
   email: Scalars['EmailAddress']['output'];
+  /** Global id; `node(id)` fetches the user again (null for users outside your organisation). */
   id: Scalars['ID']['output'];
+  /** Display name. */
   name: Scalars['String']['output'];
 };
 
+/** A mutation input that breaks a rule. Nothing was written. */
+export type UserError = {
+  __typename?: 'UserError';
+  /** Which rule was broken. */
+  code: UserErrorCode;
+  /**
+   * Path to the offending input from the mutation's arguments, e.g.
+   * `["input", "phone"]` or `["input", "tags", "3"]`; null when the error is
+   * about the input as a whole.
+   */
+  field: Maybe<Array<Scalars['String']['output']>>;
+  /** A sentence for people, in English; may change, so match on `code`. */
+  message: Scalars['String']['output'];
+};
+
+/** Why a mutation input was refused. New codes may be added: treat an unknown one as INVALID. */
+export type UserErrorCode =
+  /** Text that is empty after trimming where some is required. */
+  | 'BLANK'
+  /** Two fields that exclude each other were both given. */
+  | 'CONFLICTING_FIELDS'
+  /** The value breaks a rule not listed below. */
+  | 'INVALID'
+  /** Not in the required form (e.g. a phone number that is not E.164, or money with too many decimals). */
+  | 'INVALID_FORMAT'
+  /** Not a valid global id of the expected type. */
+  | 'INVALID_ID'
+  /** The object is in a state that does not allow this (e.g. cancelling a COMPLETED appointment). */
+  | 'INVALID_STATE'
+  /** An update that sets no field. */
+  | 'NOTHING_TO_CHANGE'
+  /** The id names nothing in your organisation. */
+  | 'NOT_FOUND'
+  /** Null given for a field that may only be omitted. */
+  | 'NULL_NOT_ALLOWED'
+  /** A number or instant outside its allowed range. */
+  | 'OUT_OF_RANGE'
+  /** Text longer than allowed. */
+  | 'TOO_LONG'
+  /** A list with more items than allowed. */
+  | 'TOO_MANY'
+  /** A currency this organisation does not use (only USD today). */
+  | 'UNSUPPORTED_CURRENCY';
+
+/** The caller, as the verified token names them. */
 export type Viewer = {
   __typename?: 'Viewer';
+  /** The organisation every answer is scoped to. */
   organisation: Organisation;
+  /** What the user may do in it. */
   role: Role;
+  /** The user the token was issued to. */
   user: User;
 };
 
@@ -1236,6 +1818,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( ContactListRow )
     | ( OrganisationListRow )
     | ( PhoneNumberListRow )
+    | ( UserListRow )
   ;
 };
 
@@ -1254,11 +1837,11 @@ export type ResolversTypes = {
   Appointment: ResolverTypeWrapper<AppointmentListRow>;
   AppointmentStatus: AppointmentStatus;
   ArchiveContactInput: ArchiveContactInput;
-  ArchiveContactPayload: ResolverTypeWrapper<Omit<ArchiveContactPayload, 'contact'> & { contact: ResolversTypes['Contact'] }>;
+  ArchiveContactPayload: ResolverTypeWrapper<Omit<ArchiveContactPayload, 'contact'> & { contact?: Maybe<ResolversTypes['Contact']> }>;
   AssignPhoneNumberInput: AssignPhoneNumberInput;
-  AssignPhoneNumberPayload: ResolverTypeWrapper<Omit<AssignPhoneNumberPayload, 'agent' | 'phoneNumber' | 'previousAgent'> & { agent: ResolversTypes['Agent'], phoneNumber: ResolversTypes['PhoneNumberAssignment'], previousAgent?: Maybe<ResolversTypes['Agent']> }>;
+  AssignPhoneNumberPayload: ResolverTypeWrapper<Omit<AssignPhoneNumberPayload, 'agent' | 'phoneNumber' | 'previousAgent'> & { agent?: Maybe<ResolversTypes['Agent']>, phoneNumber?: Maybe<ResolversTypes['PhoneNumberAssignment']>, previousAgent?: Maybe<ResolversTypes['Agent']> }>;
   BookAppointmentInput: BookAppointmentInput;
-  BookAppointmentPayload: ResolverTypeWrapper<Omit<BookAppointmentPayload, 'appointment' | 'call'> & { appointment: ResolversTypes['Appointment'], call: ResolversTypes['Call'] }>;
+  BookAppointmentPayload: ResolverTypeWrapper<Omit<BookAppointmentPayload, 'appointment' | 'call'> & { appointment?: Maybe<ResolversTypes['Appointment']>, call?: Maybe<ResolversTypes['Call']> }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CacheControlScope: CacheControlScope;
   Call: ResolverTypeWrapper<CallListRow>;
@@ -1271,7 +1854,7 @@ export type ResolversTypes = {
   CallOutcome: CallOutcome;
   CallStatus: CallStatus;
   CancelAppointmentInput: CancelAppointmentInput;
-  CancelAppointmentPayload: ResolverTypeWrapper<Omit<CancelAppointmentPayload, 'appointment'> & { appointment: ResolversTypes['Appointment'] }>;
+  CancelAppointmentPayload: ResolverTypeWrapper<Omit<CancelAppointmentPayload, 'appointment'> & { appointment?: Maybe<ResolversTypes['Appointment']> }>;
   Contact: ResolverTypeWrapper<ContactListRow>;
   ContactConnection: ResolverTypeWrapper<Connection<ContactListRow>>;
   ContactEdge: ResolverTypeWrapper<Omit<ContactEdge, 'node'> & { node: ResolversTypes['Contact'] }>;
@@ -1281,12 +1864,14 @@ export type ResolversTypes = {
   ContactStatus: ContactStatus;
   CountByKey: ResolverTypeWrapper<CountByKey>;
   CreateContactInput: CreateContactInput;
-  CreateContactPayload: ResolverTypeWrapper<Omit<CreateContactPayload, 'contact'> & { contact: ResolversTypes['Contact'] }>;
+  CreateContactPayload: ResolverTypeWrapper<Omit<CreateContactPayload, 'contact'> & { contact?: Maybe<ResolversTypes['Contact']> }>;
+  Currency: ResolverTypeWrapper<Scalars['Currency']['output']>;
   Dashboard: ResolverTypeWrapper<DashboardFigures>;
   DateRange: ResolverTypeWrapper<DateRange>;
   DateRangeInput: DateRangeInput;
   DateRangePreset: DateRangePreset;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DateTimeRangeInput: DateTimeRangeInput;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
@@ -1297,6 +1882,9 @@ export type ResolversTypes = {
   LeaderboardEntry: ResolverTypeWrapper<LeaderboardRow>;
   LeaderboardMetric: LeaderboardMetric;
   Metrics: ResolverTypeWrapper<BucketMetrics>;
+  Money: ResolverTypeWrapper<Money>;
+  MoneyInput: MoneyInput;
+  MoneyTrend: ResolverTypeWrapper<MoneyTrend>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   NonNegativeFloat: ResolverTypeWrapper<Scalars['NonNegativeFloat']['output']>;
@@ -1316,14 +1904,16 @@ export type ResolversTypes = {
   Trend: ResolverTypeWrapper<Trend>;
   URL: ResolverTypeWrapper<Scalars['URL']['output']>;
   UnassignPhoneNumberInput: UnassignPhoneNumberInput;
-  UnassignPhoneNumberPayload: ResolverTypeWrapper<Omit<UnassignPhoneNumberPayload, 'phoneNumber' | 'previousAgent'> & { phoneNumber: ResolversTypes['PhoneNumberAssignment'], previousAgent?: Maybe<ResolversTypes['Agent']> }>;
+  UnassignPhoneNumberPayload: ResolverTypeWrapper<Omit<UnassignPhoneNumberPayload, 'phoneNumber' | 'previousAgent'> & { phoneNumber?: Maybe<ResolversTypes['PhoneNumberAssignment']>, previousAgent?: Maybe<ResolversTypes['Agent']> }>;
   UpdateAgentInput: UpdateAgentInput;
-  UpdateAgentPayload: ResolverTypeWrapper<Omit<UpdateAgentPayload, 'agent' | 'releasedPhoneNumbers'> & { agent: ResolversTypes['Agent'], releasedPhoneNumbers: Array<ResolversTypes['PhoneNumberAssignment']> }>;
+  UpdateAgentPayload: ResolverTypeWrapper<Omit<UpdateAgentPayload, 'agent' | 'releasedPhoneNumbers'> & { agent?: Maybe<ResolversTypes['Agent']>, releasedPhoneNumbers: Array<ResolversTypes['PhoneNumberAssignment']> }>;
   UpdateCallInput: UpdateCallInput;
-  UpdateCallPayload: ResolverTypeWrapper<Omit<UpdateCallPayload, 'call'> & { call: ResolversTypes['Call'] }>;
+  UpdateCallPayload: ResolverTypeWrapper<Omit<UpdateCallPayload, 'call'> & { call?: Maybe<ResolversTypes['Call']> }>;
   UpdateContactInput: UpdateContactInput;
-  UpdateContactPayload: ResolverTypeWrapper<Omit<UpdateContactPayload, 'contact'> & { contact: ResolversTypes['Contact'] }>;
+  UpdateContactPayload: ResolverTypeWrapper<Omit<UpdateContactPayload, 'contact'> & { contact?: Maybe<ResolversTypes['Contact']> }>;
   User: ResolverTypeWrapper<UserListRow>;
+  UserError: ResolverTypeWrapper<UserError>;
+  UserErrorCode: UserErrorCode;
   Viewer: ResolverTypeWrapper<Context>;
 };
 
@@ -1339,11 +1929,11 @@ export type ResolversParentTypes = {
   AnalyticsGroup: AnalyticsGroupModel;
   Appointment: AppointmentListRow;
   ArchiveContactInput: ArchiveContactInput;
-  ArchiveContactPayload: Omit<ArchiveContactPayload, 'contact'> & { contact: ResolversParentTypes['Contact'] };
+  ArchiveContactPayload: Omit<ArchiveContactPayload, 'contact'> & { contact?: Maybe<ResolversParentTypes['Contact']> };
   AssignPhoneNumberInput: AssignPhoneNumberInput;
-  AssignPhoneNumberPayload: Omit<AssignPhoneNumberPayload, 'agent' | 'phoneNumber' | 'previousAgent'> & { agent: ResolversParentTypes['Agent'], phoneNumber: ResolversParentTypes['PhoneNumberAssignment'], previousAgent?: Maybe<ResolversParentTypes['Agent']> };
+  AssignPhoneNumberPayload: Omit<AssignPhoneNumberPayload, 'agent' | 'phoneNumber' | 'previousAgent'> & { agent?: Maybe<ResolversParentTypes['Agent']>, phoneNumber?: Maybe<ResolversParentTypes['PhoneNumberAssignment']>, previousAgent?: Maybe<ResolversParentTypes['Agent']> };
   BookAppointmentInput: BookAppointmentInput;
-  BookAppointmentPayload: Omit<BookAppointmentPayload, 'appointment' | 'call'> & { appointment: ResolversParentTypes['Appointment'], call: ResolversParentTypes['Call'] };
+  BookAppointmentPayload: Omit<BookAppointmentPayload, 'appointment' | 'call'> & { appointment?: Maybe<ResolversParentTypes['Appointment']>, call?: Maybe<ResolversParentTypes['Call']> };
   Boolean: Scalars['Boolean']['output'];
   Call: CallListRow;
   CallConnection: Connection<CallListRow>;
@@ -1351,7 +1941,7 @@ export type ResolversParentTypes = {
   CallFilter: CallFilter;
   CallOrder: CallOrder;
   CancelAppointmentInput: CancelAppointmentInput;
-  CancelAppointmentPayload: Omit<CancelAppointmentPayload, 'appointment'> & { appointment: ResolversParentTypes['Appointment'] };
+  CancelAppointmentPayload: Omit<CancelAppointmentPayload, 'appointment'> & { appointment?: Maybe<ResolversParentTypes['Appointment']> };
   Contact: ContactListRow;
   ContactConnection: Connection<ContactListRow>;
   ContactEdge: Omit<ContactEdge, 'node'> & { node: ResolversParentTypes['Contact'] };
@@ -1359,11 +1949,13 @@ export type ResolversParentTypes = {
   ContactStats: ContactFigures;
   CountByKey: CountByKey;
   CreateContactInput: CreateContactInput;
-  CreateContactPayload: Omit<CreateContactPayload, 'contact'> & { contact: ResolversParentTypes['Contact'] };
+  CreateContactPayload: Omit<CreateContactPayload, 'contact'> & { contact?: Maybe<ResolversParentTypes['Contact']> };
+  Currency: Scalars['Currency']['output'];
   Dashboard: DashboardFigures;
   DateRange: DateRange;
   DateRangeInput: DateRangeInput;
   DateTime: Scalars['DateTime']['output'];
+  DateTimeRangeInput: DateTimeRangeInput;
   EmailAddress: Scalars['EmailAddress']['output'];
   Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
@@ -1371,6 +1963,9 @@ export type ResolversParentTypes = {
   JSONObject: Scalars['JSONObject']['output'];
   LeaderboardEntry: LeaderboardRow;
   Metrics: BucketMetrics;
+  Money: Money;
+  MoneyInput: MoneyInput;
+  MoneyTrend: MoneyTrend;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   NonNegativeFloat: Scalars['NonNegativeFloat']['output'];
@@ -1386,14 +1981,15 @@ export type ResolversParentTypes = {
   Trend: Trend;
   URL: Scalars['URL']['output'];
   UnassignPhoneNumberInput: UnassignPhoneNumberInput;
-  UnassignPhoneNumberPayload: Omit<UnassignPhoneNumberPayload, 'phoneNumber' | 'previousAgent'> & { phoneNumber: ResolversParentTypes['PhoneNumberAssignment'], previousAgent?: Maybe<ResolversParentTypes['Agent']> };
+  UnassignPhoneNumberPayload: Omit<UnassignPhoneNumberPayload, 'phoneNumber' | 'previousAgent'> & { phoneNumber?: Maybe<ResolversParentTypes['PhoneNumberAssignment']>, previousAgent?: Maybe<ResolversParentTypes['Agent']> };
   UpdateAgentInput: UpdateAgentInput;
-  UpdateAgentPayload: Omit<UpdateAgentPayload, 'agent' | 'releasedPhoneNumbers'> & { agent: ResolversParentTypes['Agent'], releasedPhoneNumbers: Array<ResolversParentTypes['PhoneNumberAssignment']> };
+  UpdateAgentPayload: Omit<UpdateAgentPayload, 'agent' | 'releasedPhoneNumbers'> & { agent?: Maybe<ResolversParentTypes['Agent']>, releasedPhoneNumbers: Array<ResolversParentTypes['PhoneNumberAssignment']> };
   UpdateCallInput: UpdateCallInput;
-  UpdateCallPayload: Omit<UpdateCallPayload, 'call'> & { call: ResolversParentTypes['Call'] };
+  UpdateCallPayload: Omit<UpdateCallPayload, 'call'> & { call?: Maybe<ResolversParentTypes['Call']> };
   UpdateContactInput: UpdateContactInput;
-  UpdateContactPayload: Omit<UpdateContactPayload, 'contact'> & { contact: ResolversParentTypes['Contact'] };
+  UpdateContactPayload: Omit<UpdateContactPayload, 'contact'> & { contact?: Maybe<ResolversParentTypes['Contact']> };
   User: UserListRow;
+  UserError: UserError;
   Viewer: Context;
 };
 
@@ -1440,6 +2036,7 @@ export type AgentStatsResolvers<ContextType = Context, ParentType extends Resolv
   completed?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
   conversionRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   cost?: Resolver<ResolversTypes['NonNegativeFloat'], ParentType, ContextType>;
+  providerCost?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
 };
 
 export type AnalyticsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Analytics'] = ResolversParentTypes['Analytics']> = {
@@ -1468,6 +2065,7 @@ export type AppointmentResolvers<ContextType = Context, ParentType extends Resol
   call?: Resolver<Maybe<ResolversTypes['Call']>, ParentType, ContextType>;
   contact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  dealValue?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   scheduledAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['AppointmentStatus'], ParentType, ContextType>;
@@ -1476,18 +2074,21 @@ export type AppointmentResolvers<ContextType = Context, ParentType extends Resol
 };
 
 export type ArchiveContactPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ArchiveContactPayload'] = ResolversParentTypes['ArchiveContactPayload']> = {
-  contact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
+  contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type AssignPhoneNumberPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AssignPhoneNumberPayload'] = ResolversParentTypes['AssignPhoneNumberPayload']> = {
-  agent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType>;
-  phoneNumber?: Resolver<ResolversTypes['PhoneNumberAssignment'], ParentType, ContextType>;
+  agent?: Resolver<Maybe<ResolversTypes['Agent']>, ParentType, ContextType>;
+  phoneNumber?: Resolver<Maybe<ResolversTypes['PhoneNumberAssignment']>, ParentType, ContextType>;
   previousAgent?: Resolver<Maybe<ResolversTypes['Agent']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type BookAppointmentPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['BookAppointmentPayload'] = ResolversParentTypes['BookAppointmentPayload']> = {
-  appointment?: Resolver<ResolversTypes['Appointment'], ParentType, ContextType>;
-  call?: Resolver<ResolversTypes['Call'], ParentType, ContextType>;
+  appointment?: Resolver<Maybe<ResolversTypes['Appointment']>, ParentType, ContextType>;
+  call?: Resolver<Maybe<ResolversTypes['Call']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type CallResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Call'] = ResolversParentTypes['Call']> = {
@@ -1504,6 +2105,7 @@ export type CallResolvers<ContextType = Context, ParentType extends ResolversPar
   metadata?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
   notes?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   outcome?: Resolver<Maybe<ResolversTypes['CallOutcome']>, ParentType, ContextType>;
+  providerCost?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   recordingUrl?: Resolver<Maybe<ResolversTypes['URL']>, ParentType, ContextType, Partial<CallRecordingUrlArgs>>;
   sentiment?: Resolver<Maybe<ResolversTypes['Sentiment']>, ParentType, ContextType>;
   startedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1528,7 +2130,8 @@ export type CallEdgeResolvers<ContextType = Context, ParentType extends Resolver
 };
 
 export type CancelAppointmentPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CancelAppointmentPayload'] = ResolversParentTypes['CancelAppointmentPayload']> = {
-  appointment?: Resolver<ResolversTypes['Appointment'], ParentType, ContextType>;
+  appointment?: Resolver<Maybe<ResolversTypes['Appointment']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type ContactResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact']> = {
@@ -1578,8 +2181,13 @@ export type CountByKeyResolvers<ContextType = Context, ParentType extends Resolv
 };
 
 export type CreateContactPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CreateContactPayload'] = ResolversParentTypes['CreateContactPayload']> = {
-  contact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
+  contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
+
+export interface CurrencyScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Currency'], any> {
+  name: 'Currency';
+}
 
 export type DashboardResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Dashboard'] = ResolversParentTypes['Dashboard']> = {
   answeredRate?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
@@ -1592,8 +2200,10 @@ export type DashboardResolvers<ContextType = Context, ParentType extends Resolve
   conversionRate?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
   inboundCalls?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
   outboundCalls?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
+  pipeline?: Resolver<ResolversTypes['MoneyTrend'], ParentType, ContextType>;
   pipelineValue?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
   previousRange?: Resolver<ResolversTypes['DateRange'], ParentType, ContextType>;
+  providerCost?: Resolver<ResolversTypes['MoneyTrend'], ParentType, ContextType>;
   range?: Resolver<ResolversTypes['DateRange'], ParentType, ContextType>;
   recentCalls?: Resolver<ResolversTypes['CallConnection'], ParentType, ContextType, RequireFields<DashboardRecentCallsArgs, 'first'>>;
   totalCalls?: Resolver<ResolversTypes['Trend'], ParentType, ContextType>;
@@ -1629,6 +2239,18 @@ export type MetricsResolvers<ContextType = Context, ParentType extends Resolvers
   calls?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
   completed?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
   cost?: Resolver<ResolversTypes['NonNegativeFloat'], ParentType, ContextType>;
+  providerCost?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+};
+
+export type MoneyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Money'] = ResolversParentTypes['Money']> = {
+  amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  currency?: Resolver<ResolversTypes['Currency'], ParentType, ContextType>;
+};
+
+export type MoneyTrendResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MoneyTrend'] = ResolversParentTypes['MoneyTrend']> = {
+  change?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  current?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  previous?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
 };
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
@@ -1644,7 +2266,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
 };
 
 export type NodeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
-  __resolveType: TypeResolveFn<'Agent' | 'Appointment' | 'Call' | 'Contact' | 'Organisation' | 'PhoneNumberAssignment', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'Agent' | 'Appointment' | 'Call' | 'Contact' | 'Organisation' | 'PhoneNumberAssignment' | 'User', ParentType, ContextType>;
 };
 
 export interface NonNegativeFloatScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['NonNegativeFloat'], any> {
@@ -1722,27 +2344,38 @@ export interface UrlScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes[
 }
 
 export type UnassignPhoneNumberPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UnassignPhoneNumberPayload'] = ResolversParentTypes['UnassignPhoneNumberPayload']> = {
-  phoneNumber?: Resolver<ResolversTypes['PhoneNumberAssignment'], ParentType, ContextType>;
+  phoneNumber?: Resolver<Maybe<ResolversTypes['PhoneNumberAssignment']>, ParentType, ContextType>;
   previousAgent?: Resolver<Maybe<ResolversTypes['Agent']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type UpdateAgentPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UpdateAgentPayload'] = ResolversParentTypes['UpdateAgentPayload']> = {
-  agent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType>;
+  agent?: Resolver<Maybe<ResolversTypes['Agent']>, ParentType, ContextType>;
   releasedPhoneNumbers?: Resolver<Array<ResolversTypes['PhoneNumberAssignment']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type UpdateCallPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UpdateCallPayload'] = ResolversParentTypes['UpdateCallPayload']> = {
-  call?: Resolver<ResolversTypes['Call'], ParentType, ContextType>;
+  call?: Resolver<Maybe<ResolversTypes['Call']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type UpdateContactPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UpdateContactPayload'] = ResolversParentTypes['UpdateContactPayload']> = {
-  contact?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
+  contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
   email?: Resolver<ResolversTypes['EmailAddress'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type UserErrorResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UserError'] = ResolversParentTypes['UserError']> = {
+  code?: Resolver<ResolversTypes['UserErrorCode'], ParentType, ContextType>;
+  field?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ViewerResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Viewer'] = ResolversParentTypes['Viewer']> = {
@@ -1773,6 +2406,7 @@ export type Resolvers<ContextType = Context> = {
   ContactStats?: ContactStatsResolvers<ContextType>;
   CountByKey?: CountByKeyResolvers<ContextType>;
   CreateContactPayload?: CreateContactPayloadResolvers<ContextType>;
+  Currency?: GraphQLScalarType;
   Dashboard?: DashboardResolvers<ContextType>;
   DateRange?: DateRangeResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
@@ -1780,6 +2414,8 @@ export type Resolvers<ContextType = Context> = {
   JSONObject?: GraphQLScalarType;
   LeaderboardEntry?: LeaderboardEntryResolvers<ContextType>;
   Metrics?: MetricsResolvers<ContextType>;
+  Money?: MoneyResolvers<ContextType>;
+  MoneyTrend?: MoneyTrendResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   NonNegativeFloat?: GraphQLScalarType;
@@ -1798,6 +2434,7 @@ export type Resolvers<ContextType = Context> = {
   UpdateCallPayload?: UpdateCallPayloadResolvers<ContextType>;
   UpdateContactPayload?: UpdateContactPayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
+  UserError?: UserErrorResolvers<ContextType>;
   Viewer?: ViewerResolvers<ContextType>;
 };
 

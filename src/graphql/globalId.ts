@@ -5,10 +5,8 @@ import { badUserInput } from './errors';
  * them; the server decodes them and always re-scopes the local id to the
  * caller's organisation, so a foreign id is simply "not found".
  */
-export const NODE_TYPES = ['Call', 'Agent', 'Contact', 'Appointment', 'PhoneNumberAssignment', 'Organisation'] as const;
+export const NODE_TYPES = ['Call', 'Agent', 'Contact', 'Appointment', 'PhoneNumberAssignment', 'Organisation', 'User'] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
-/** Types with global ids that are not fetchable through `node(id)`. */
-type OtherIdType = 'User';
 
 const INT8_MAX = '9223372036854775807';
 
@@ -23,7 +21,7 @@ export function isPositiveInt8(text: string): boolean {
   return text.length < INT8_MAX.length || text <= INT8_MAX;
 }
 
-export function toGlobalId(type: NodeType | OtherIdType, localId: string): string {
+export function toGlobalId(type: NodeType, localId: string): string {
   return Buffer.from(`${type}:${localId}`, 'utf8').toString('base64url');
 }
 

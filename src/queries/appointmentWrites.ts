@@ -49,7 +49,8 @@ export interface NewAppointment {
   callId: string;
   agentId: string;
   scheduledAt: Date;
-  value: number;
+  /** Dollars: a number, or the exact decimal string a MoneyInput gave. */
+  value: number | string;
 }
 
 export async function insertAppointment({ db, orgId }: TenantScope, appointment: NewAppointment): Promise<AppointmentListRow> {

@@ -1,6 +1,7 @@
 import { toGlobalId } from '../graphql/globalId';
 import type { AppointmentResolvers } from '../generated/graphql';
 import { toGraphQLEnum } from './enums';
+import { usd, VALUE_DECIMALS } from './money';
 
 export const Appointment: AppointmentResolvers = {
   id: (appointment) => toGlobalId('Appointment', appointment.id),
@@ -8,6 +9,7 @@ export const Appointment: AppointmentResolvers = {
   status: (appointment) => toGraphQLEnum(appointment.status),
   value: (appointment) => appointment.value,
   createdAt: (appointment) => appointment.created_at,
+  dealValue: (appointment) => usd(appointment.value, VALUE_DECIMALS),
   contact: async (appointment, _args, ctx) => {
     const contact = await ctx.loaders.contactById.load(appointment.contact_id);
     if (!contact) throw new Error(`appointment ${appointment.id} has no contact ${appointment.contact_id}`);

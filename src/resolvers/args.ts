@@ -1,6 +1,6 @@
 import { badUserInput } from '../graphql/errors';
 import { localIdOf } from '../graphql/globalId';
-import type { CallFilter, CallOrder, ContactOrder, DateRangeInput, InputMaybe } from '../generated/graphql';
+import type { CallFilter, CallOrder, ContactOrder, DateRangeInput, DateRangePreset, DateTimeRangeInput, InputMaybe } from '../generated/graphql';
 import type { RangeSpec } from '../stats/periods';
 import type { CallFilterSpec, CallOrderSpec } from '../queries/calls';
 import type { ContactOrderSpec, ContactSortField } from '../queries/contacts';
@@ -56,22 +56,27 @@ const DAY_MS = 86_400_000;
 const EARLIEST_RANGE_MS = Date.UTC(1900, 0, 1);
 const LATEST_RANGE_MS = Date.UTC(9999, 0, 1);
 
-/** A statistics range: exactly one of a preset or an explicit [from, to). */
+/**
+ * A statistics range: exactly one of a preset or an explicit [from, to).
+ * DateRangeInput is `@oneOf`, so graphql-js refuses both or neither before
+ * execution; the check here still holds if an executor ever skips that rule.
+ */
 export function rangeSpec(input: DateRangeInput, options: { hourly?: boolean } = {}): RangeSpec {
-  const hasExplicit = input.from != null || input.to != null;
-  if (input.preset != null && hasExplicit) throw badUserInput('Pass either range.preset or range.from/to, not both', 'range');
-  if (input.preset != null) return { kind: 'preset', preset: toDbEnum(input.preset) };
-  if (input.from == null || input.to == null) throw badUserInput('range needs a preset, or both from and to', 'range');
-  const { from, to } = input;
+  // Typed as the loose shape on purpose: the generated union says both cannot be set, which is what is being checked.
+  const { preset, between }: { preset?: DateRangePreset | null; between?: DateTimeRangeInput | null } = input;
+  if (preset != null && between != null) throw badUserInput('Pass either range.preset or range.between, not both', 'range');
+  if (preset != null) return { kind: 'preset', preset: toDbEnum(preset) };
+  if (between == null) throw badUserInput('range needs a preset or between', 'range');
+  const { from, to } = between;
   for (const [name, date] of [
-    ['range.from', from],
-    ['range.to', to],
+    ['range.between.from', from],
+    ['range.between.to', to],
   ] as const) {
     if (date.getTime() < EARLIEST_RANGE_MS || date.getTime() > LATEST_RANGE_MS) {
       throw badUserInput(`${name} must be between 1900-01-01 and 9999-01-01`, name);
     }
   }
-  if (from.getTime() >= to.getTime()) throw badUserInput('range.from must be before range.to', 'range');
+  if (from.getTime() >= to.getTime()) throw badUserInput('range.between.from must be before range.between.to', 'range');
   const maxDays = options.hourly ? MAX_HOURLY_RANGE_DAYS : MAX_RANGE_DAYS;
   if (to.getTime() - from.getTime() > maxDays * DAY_MS) {
     throw badUserInput(`range must not span more than ${maxDays} days${options.hourly ? ' for hourly buckets' : ''}`, 'range');

@@ -23,6 +23,7 @@ import {
 import type { CallPageKey } from '../loaders/callPages';
 import { callFilterSpec, callOrderSpec } from './args';
 import { toGraphQLEnum, toGraphQLEnumOrNull } from './enums';
+import { COST_DECIMALS, usd } from './money';
 
 export function callCursor(order: CallOrderSpec) {
   const ordering = callOrdering(order);
@@ -56,6 +57,7 @@ const CALL_FIELD_COLUMNS: Record<Exclude<keyof CallResolvers, '__isTypeOf'>, rea
   recordingUrl: ['recording_key'],
   transcript: [],
   metadata: [],
+  providerCost: ['cost'],
 };
 
 /** Cursors need the sort key; `id` is every row's identity. */
@@ -183,4 +185,5 @@ export const Call: CallResolvers = {
   },
   transcript: (call, _args, ctx) => ctx.loaders.transcriptByCallId.load(call.id),
   metadata: async (call, _args, ctx) => (await ctx.loaders.callMetadataById.load(call.id))?.metadata ?? {},
+  providerCost: (call) => usd(call.cost, COST_DECIMALS),
 };

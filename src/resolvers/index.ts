@@ -1,13 +1,15 @@
 import {
+  CurrencyResolver,
   EmailAddressResolver,
   JSONObjectResolver,
   NonNegativeFloatResolver,
   NonNegativeIntResolver,
-  PhoneNumberResolver,
   URLResolver,
 } from 'graphql-scalars';
 import type { Resolvers } from '../generated/graphql';
 import { DateTime } from '../graphql/dateTime';
+import { PhoneNumber } from '../graphql/phoneNumber';
+import { withPlainParseErrors } from '../graphql/scalars';
 import { Agent, PhoneNumberAssignment } from './agents';
 import { Appointment } from './appointments';
 import { Call } from './calls';
@@ -21,16 +23,17 @@ import type { CallListRow, TranscriptListRow } from '../queries/calls';
 import type { ContactListRow } from '../queries/contacts';
 import type { TranscriptSegment } from '../db/schema';
 import { toGraphQLEnum } from './enums';
-import { AnalyticsGroup, Dashboard, LeaderboardEntry } from './stats';
+import { AgentStats, AnalyticsGroup, Dashboard, LeaderboardEntry, Metrics } from './stats';
 
 export const resolvers: Resolvers = {
-  DateTime,
-  EmailAddress: EmailAddressResolver,
-  JSONObject: JSONObjectResolver,
-  NonNegativeFloat: NonNegativeFloatResolver,
-  NonNegativeInt: NonNegativeIntResolver,
-  PhoneNumber: PhoneNumberResolver,
-  URL: URLResolver,
+  Currency: withPlainParseErrors(CurrencyResolver),
+  DateTime: withPlainParseErrors(DateTime),
+  EmailAddress: withPlainParseErrors(EmailAddressResolver),
+  JSONObject: withPlainParseErrors(JSONObjectResolver),
+  NonNegativeFloat: withPlainParseErrors(NonNegativeFloatResolver),
+  NonNegativeInt: withPlainParseErrors(NonNegativeIntResolver),
+  PhoneNumber: withPlainParseErrors(PhoneNumber),
+  URL: withPlainParseErrors(URLResolver),
   Query,
   Mutation,
   Viewer,
@@ -44,6 +47,8 @@ export const resolvers: Resolvers = {
   Appointment,
   Dashboard,
   AnalyticsGroup,
+  Metrics,
+  AgentStats,
   LeaderboardEntry,
   CallConnection: connectionResolvers<CallListRow>(),
   AgentConnection: connectionResolvers<AgentListRow>(),

@@ -6,9 +6,9 @@ import type { AgentListRow, PhoneNumberListRow } from '../queries/agents';
 import type { AppointmentListRow } from '../queries/appointments';
 import type { CallListRow } from '../queries/calls';
 import type { ContactListRow } from '../queries/contacts';
-import type { OrganisationListRow } from '../queries/organisations';
+import type { OrganisationListRow, UserListRow } from '../queries/organisations';
 
-type NodeRow = CallListRow | AgentListRow | ContactListRow | AppointmentListRow | PhoneNumberListRow | OrganisationListRow;
+type NodeRow = CallListRow | AgentListRow | ContactListRow | AppointmentListRow | PhoneNumberListRow | OrganisationListRow | UserListRow;
 
 /**
  * `node(id)` / `nodes(ids)`: decode, then load through the same per-organisation
@@ -42,6 +42,9 @@ function loadByType(ctx: Context, type: NodeType, id: string): Promise<NodeRow |
     case 'Organisation':
       // Only the caller's own organisation is a reachable node.
       return id === ctx.orgId ? loaders.organisationById.load(id) : Promise.resolve(null);
+    case 'User':
+      // Members of the caller's organisation only: the loader joins memberships on it.
+      return loaders.memberById.load(id);
   }
 }
 

@@ -1,4 +1,13 @@
-import type { AnalyticsGroupResolvers, DashboardResolvers, LeaderboardEntryResolvers, QueryResolvers, Trend } from '../generated/graphql';
+import type {
+  AnalyticsGroupResolvers,
+  DashboardResolvers,
+  LeaderboardEntryResolvers,
+  QueryResolvers,
+  Trend,
+  MoneyTrend,
+  MetricsResolvers,
+  AgentStatsResolvers,
+} from '../generated/graphql';
 import { badUserInput } from '../graphql/errors';
 import { agentLeaderboard, type LeaderboardMetric } from '../stats/agents';
 import { analyticsSeries, type AnalyticsBucketModel, type GroupBy } from '../stats/analytics';
@@ -7,12 +16,17 @@ import { dashboardFigures, type PeriodFigures } from '../stats/dashboard';
 import { rangeSpec } from './args';
 import { rootCallConnection } from './calls';
 import { toDbEnum } from './enums';
+import { COST_DECIMALS, usd, VALUE_DECIMALS } from './money';
 
 const MAX_LEADERBOARD = 100;
 
 function trend(current: number | null, previous: number | null): Trend {
   const change = current !== null && previous !== null && previous !== 0 ? (current - previous) / previous : null;
   return { current, previous, change: change === null ? null : Math.round(change * 10_000) / 10_000 };
+}
+
+function moneyTrend(current: number, previous: number, decimals: number): MoneyTrend {
+  return { current: usd(current, decimals), previous: usd(previous, decimals), change: trend(current, previous).change };
 }
 
 const ratio = (numerator: number, denominator: number) => (denominator > 0 ? Math.round((numerator / denominator) * 10_000) / 10_000 : null);
@@ -36,6 +50,8 @@ export const Dashboard: DashboardResolvers = {
   appointmentsBooked: headline((f) => f.appointments),
   conversionRate: headline((f) => ratio(f.appointments, f.completed)),
   pipelineValue: headline((f) => Math.round(f.pipelineValue * 100) / 100),
+  providerCost: (dashboard) => moneyTrend(dashboard.current.cost, dashboard.previous.cost, COST_DECIMALS),
+  pipeline: (dashboard) => moneyTrend(dashboard.current.pipelineValue, dashboard.previous.pipelineValue, VALUE_DECIMALS),
   callsByStatus: (dashboard) => dashboard.byStatus,
   callsByOutcome: (dashboard) => dashboard.byOutcome,
   callsBySentiment: (dashboard) => dashboard.bySentiment,
@@ -93,4 +109,12 @@ export const LeaderboardEntry: LeaderboardEntryResolvers = {
 
 export const AnalyticsGroup: AnalyticsGroupResolvers = {
   agent: (group, _args, ctx) => (group.agentId ? ctx.loaders.agentById.load(group.agentId) : null),
+};
+
+export const Metrics: MetricsResolvers = {
+  providerCost: (metrics) => usd(metrics.cost, COST_DECIMALS),
+};
+
+export const AgentStats: AgentStatsResolvers = {
+  providerCost: (stats) => usd(stats.cost, COST_DECIMALS),
 };

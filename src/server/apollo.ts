@@ -14,6 +14,7 @@ import { currentRequestId } from '../observability/requestContext';
 import { failureStatusPlugin } from '../graphql/failureStatus';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../config/protection';
 import { formatTokenLimitError } from '../limits/errors';
+import { badLiteralAsUserInput } from '../graphql/badValues';
 import { queryLimitsPlugin } from '../limits/plugin';
 import { persistedQueryNotFoundStatusPlugin } from '../persisted/notFoundStatus';
 import { jitGateway } from './jitExecutor';
@@ -124,7 +125,8 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<Context
     // Apollo's default pretty-prints (JSON.stringify(v, null, 2)): 11 % of a
     // response-cache hit's CPU and a bigger body, for whitespace no client reads.
     stringifyResult: (result) => JSON.stringify(result),
-    formatError: (formatted, error) => maskErrors(formatTokenLimitError(formatted, queryLimits.maxTokens, options.production), error),
+    formatError: (formatted, error) =>
+      maskErrors(badLiteralAsUserInput(formatTokenLimitError(formatted, queryLimits.maxTokens, options.production)), error),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       // Apollo's own cache-control plugin hooks every resolved field, which compiled execution never calls;

@@ -1,5 +1,15 @@
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  GraphQLError,
+  getNamedType,
+  isInputObjectType,
+  typeFromAST,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { getVariableValues } from 'graphql/execution/values';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 
@@ -42,10 +52,40 @@ export function jitGateway(schema: GraphQLSchema): GatewayInterface {
     return query;
   };
 
+  const oneOfByOperation = new WeakMap<OperationDefinitionNode, boolean>();
+  const oneOfByType = new Map<string, boolean>();
+  const containsOneOf = (type: GraphQLNamedType): boolean => {
+    if (!isInputObjectType(type)) return false;
+    let known = oneOfByType.get(type.name);
+    if (known === undefined) {
+      oneOfByType.set(type.name, false); // a cycle through this type adds nothing new
+      known = type.isOneOf || Object.values(type.getFields()).some((field) => containsOneOf(getNamedType(field.type)));
+      oneOfByType.set(type.name, known);
+    }
+    return known;
+  };
+  /** Whether any variable's type is, or holds, a `@oneOf` input; once per operation (Apollo reuses the AST). */
+  const takesOneOf = (operation: OperationDefinitionNode): boolean => {
+    let known = oneOfByOperation.get(operation);
+    if (known === undefined) {
+      known = (operation.variableDefinitions ?? []).some((definition) => {
+        const type = typeFromAST(schema, definition.type);
+        return type !== undefined && containsOneOf(getNamedType(type));
+      });
+      oneOfByOperation.set(operation, known);
+    }
+    return known;
+  };
+
   const executor: GatewayExecutor = async (requestContext) => {
     const query = compiledFor(requestContext.document, requestContext.operationName ?? undefined);
     if (!isCompiledQuery(query)) return query;
     const variables = requestContext.request.variables ?? {};
+    // graphql-jit's coercion does not know `@oneOf`; graphql-js's does, and runs only for operations that need it.
+    if (takesOneOf(requestContext.operation)) {
+      const refused = variableErrors(schema, requestContext.operation, variables);
+      if (refused) return refused;
+    }
     const result = query.query(undefined, requestContext.context, variables);
     // No data at all: the variables did not coerce. graphql-jit's errors name no
     // variable node; graphql-js's do, and Apollo answers those 400 BAD_USER_INPUT.

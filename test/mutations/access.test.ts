@@ -15,6 +15,7 @@ import {
   type TestOrg,
 } from '../support/factories';
 import { orgSnapshot } from '../support/snapshot';
+import { USER_ERRORS } from '../support/userErrors';
 import { startTestServer, type GraphQLResponse, type TestServer } from '../support/server';
 
 /**
@@ -84,47 +85,47 @@ describe('mutations: roles, tenancy, loaders and limits', () => {
   const MUTATIONS: Record<string, { area: 'records' | 'configuration'; query: string; input: () => Record<string, unknown> }> = {
     createContact: {
       area: 'records',
-      query: `mutation ($input: CreateContactInput!) { createContact(input: $input) { contact { id } } }`,
+      query: `mutation ($input: CreateContactInput!) { createContact(input: $input) { contact { id } ${USER_ERRORS} } }`,
       input: () => ({ name: 'New Lead', phone: '+14155550100' }),
     },
     updateContact: {
       area: 'records',
-      query: `mutation ($input: UpdateContactInput!) { updateContact(input: $input) { contact { id } } }`,
+      query: `mutation ($input: UpdateContactInput!) { updateContact(input: $input) { contact { id } ${USER_ERRORS} } }`,
       input: () => ({ id: a.contact, name: 'Renamed' }),
     },
     archiveContact: {
       area: 'records',
-      query: `mutation ($input: ArchiveContactInput!) { archiveContact(input: $input) { contact { id } } }`,
+      query: `mutation ($input: ArchiveContactInput!) { archiveContact(input: $input) { contact { id } ${USER_ERRORS} } }`,
       input: () => ({ id: a.contact }),
     },
     updateCall: {
       area: 'records',
-      query: `mutation ($input: UpdateCallInput!) { updateCall(input: $input) { call { id } } }`,
+      query: `mutation ($input: UpdateCallInput!) { updateCall(input: $input) { call { id } ${USER_ERRORS} } }`,
       input: () => ({ id: a.call, notes: 'note' }),
     },
     bookAppointment: {
       area: 'records',
-      query: `mutation ($input: BookAppointmentInput!) { bookAppointment(input: $input) { appointment { id } } }`,
+      query: `mutation ($input: BookAppointmentInput!) { bookAppointment(input: $input) { appointment { id } ${USER_ERRORS} } }`,
       input: () => ({ callId: a.call, scheduledAt: later() }),
     },
     cancelAppointment: {
       area: 'records',
-      query: `mutation ($input: CancelAppointmentInput!) { cancelAppointment(input: $input) { appointment { id } } }`,
+      query: `mutation ($input: CancelAppointmentInput!) { cancelAppointment(input: $input) { appointment { id } ${USER_ERRORS} } }`,
       input: () => ({ id: a.appointment }),
     },
     updateAgent: {
       area: 'configuration',
-      query: `mutation ($input: UpdateAgentInput!) { updateAgent(input: $input) { agent { id } } }`,
+      query: `mutation ($input: UpdateAgentInput!) { updateAgent(input: $input) { agent { id } ${USER_ERRORS} } }`,
       input: () => ({ id: a.agent, name: 'Renamed' }),
     },
     assignPhoneNumber: {
       area: 'configuration',
-      query: `mutation ($input: AssignPhoneNumberInput!) { assignPhoneNumber(input: $input) { phoneNumber { id } } }`,
+      query: `mutation ($input: AssignPhoneNumberInput!) { assignPhoneNumber(input: $input) { phoneNumber { id } ${USER_ERRORS} } }`,
       input: () => ({ phoneNumberId: a.phone, agentId: a.agent }),
     },
     unassignPhoneNumber: {
       area: 'configuration',
-      query: `mutation ($input: UnassignPhoneNumberInput!) { unassignPhoneNumber(input: $input) { phoneNumber { id } } }`,
+      query: `mutation ($input: UnassignPhoneNumberInput!) { unassignPhoneNumber(input: $input) { phoneNumber { id } ${USER_ERRORS} } }`,
       input: () => ({ phoneNumberId: a.phone }),
     },
   };
@@ -139,9 +140,12 @@ describe('mutations: roles, tenancy, loaders and limits', () => {
   describe('roles', () => {
     it.each(NAMES)('a viewer cannot %s: FORBIDDEN, no SQL at all, nothing written', async (name) => {
       const before = await orgSnapshot(db, orgA.id);
-      // Even with malformed ids (or phone): the role is checked before anything else.
+      // Even with malformed ids or a blank name: the role is checked before any input rule.
+      // (A value not of its GraphQL type, such as a malformed phone, is refused earlier still, before execution.)
       const valid = MUTATIONS[name]!.input();
-      const broken = Object.fromEntries(Object.entries(valid).map(([key, value]) => [key, /(^id|Id|phone)$/.test(key) ? 'garbage' : value]));
+      const broken = Object.fromEntries(
+        Object.entries(valid).map(([key, value]) => [key, /(^id|Id)$/.test(key) ? 'garbage' : key === 'name' ? ' ' : value]),
+      );
       expect(broken).not.toEqual(valid);
       for (const input of [valid, broken]) {
         const { response, statements } = await attempt(name, 'viewer', input);
@@ -171,7 +175,7 @@ describe('mutations: roles, tenancy, loaders and limits', () => {
     it.each(NAMES.filter((name) => MUTATIONS[name]!.area === 'records'))('a member can %s', async (name) => {
       const { response } = await attempt(name, 'member', MUTATIONS[name]!.input());
       expect(response.body.errors).toBeUndefined();
-      expect(response.body.data[name]).not.toBeNull();
+      expect(response.body.data[name].userErrors).toEqual([]);
     });
 
     it.each(NAMES)('an admin can %s', async (name) => {
@@ -187,7 +191,7 @@ describe('mutations: roles, tenancy, loaders and limits', () => {
       }
       const { response } = await attempt(name, 'admin', MUTATIONS[name]!.input());
       expect(response.body.errors).toBeUndefined();
-      expect(response.body.data[name]).not.toBeNull();
+      expect(response.body.data[name].userErrors).toEqual([]);
     });
   });
 
@@ -231,7 +235,8 @@ describe('mutations: roles, tenancy, loaders and limits', () => {
         const probe = await server.graphql(MUTATIONS[name]!.query, { token: tokens.admin, variables: { input: foreign() } });
         const control = await server.graphql(MUTATIONS[name]!.query, { token: tokens.admin, variables: { input: absent() } });
         expect(comparable(probe)).toEqual(comparable(control));
-        expect(probe.body.errors![0]!.extensions).toEqual({ code: 'NOT_FOUND', argument });
+        expect(probe.body.errors).toBeUndefined();
+        expect(probe.body.data[name].userErrors).toEqual([{ field: argument.split('.'), code: 'NOT_FOUND', message: expect.any(String) }]);
         expect(await orgSnapshot(db, orgB.id)).toEqual(beforeB);
         expect(await orgSnapshot(db, orgA.id)).toEqual(beforeA);
       },
@@ -318,17 +323,16 @@ describe('mutations: roles, tenancy, loaders and limits', () => {
         `mutation ($phone: ID!, $one: ID!, $two: ID!) {
           first: assignPhoneNumber(input: { phoneNumberId: $phone, agentId: $one }) { agent { phoneNumbers { id } } }
           second: assignPhoneNumber(input: { phoneNumberId: $phone, agentId: $two }) { agent { phoneNumbers { id } } previousAgent { id phoneNumbers { id } } }
-          third: updateAgent(input: { id: $one, name: "" }) { agent { id } }
+          third: updateAgent(input: { id: $one, name: "" }) { agent { id } userErrors { field code } }
         }`,
         { token: tokens.admin, variables: { phone, one, two } },
       );
       expect(response.body.data).toEqual({
         first: { agent: { phoneNumbers: [{ id: phone }] } },
         second: { agent: { phoneNumbers: [{ id: phone }] }, previousAgent: { id: one, phoneNumbers: [] } },
-        third: null,
+        third: { agent: null, userErrors: [{ field: ['input', 'name'], code: 'BLANK' }] },
       });
-      expect(response.body.errors).toHaveLength(1);
-      expect(response.body.errors![0]).toMatchObject({ path: ['third'], extensions: { code: 'BAD_USER_INPUT', argument: 'input.name' } });
+      expect(response.body.errors).toBeUndefined();
     });
   });
 

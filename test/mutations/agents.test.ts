@@ -3,7 +3,8 @@ import { parseGlobalId, toGlobalId } from '../../src/graphql/globalId';
 import { openTestDb } from '../support/db';
 import { createAgent, createOrg, createPhoneNumber, type TestOrg } from '../support/factories';
 import { orgSnapshot } from '../support/snapshot';
-import { startTestServer, type GraphQLResponse, type TestServer } from '../support/server';
+import { startTestServer, type TestServer } from '../support/server';
+import { expectUserError, USER_ERRORS } from '../support/userErrors';
 
 /**
  * Agents and their phone numbers: admins rename agents, change their status
@@ -17,15 +18,16 @@ describe('mutations: agents and phone numbers', () => {
   let admin: string;
 
   const UPDATE = `mutation ($input: UpdateAgentInput!) {
-    updateAgent(input: $input) { agent { id name status updatedAt phoneNumbers { id } } releasedPhoneNumbers { id number agent { id } } } }`;
+    updateAgent(input: $input) { agent { id name status updatedAt phoneNumbers { id } } releasedPhoneNumbers { id number agent { id } } ${USER_ERRORS} } }`;
   const ASSIGN = `mutation ($input: AssignPhoneNumberInput!) {
     assignPhoneNumber(input: $input) {
       phoneNumber { id number agent { id } }
       agent { id phoneNumbers { id } }
       previousAgent { id phoneNumbers { id } }
+      ${USER_ERRORS}
     } }`;
   const UNASSIGN = `mutation ($input: UnassignPhoneNumberInput!) {
-    unassignPhoneNumber(input: $input) { phoneNumber { id agent { id } } previousAgent { id phoneNumbers { id } } } }`;
+    unassignPhoneNumber(input: $input) { phoneNumber { id agent { id } } previousAgent { id phoneNumbers { id } } ${USER_ERRORS} } }`;
 
   beforeAll(async () => {
     ({ db, close: closeDb } = openTestDb());
@@ -43,13 +45,6 @@ describe('mutations: agents and phone numbers', () => {
   const agentId = async (options: Parameters<typeof createAgent>[2] = {}) => toGlobalId('Agent', await createAgent(db, org.id, options));
   const phoneId = async (agent: string | null) =>
     toGlobalId('PhoneNumberAssignment', await createPhoneNumber(db, org.id, agent ? parseGlobalId(agent)!.localId : null));
-
-  function expectRefusal(response: GraphQLResponse, field: string, code: string, argument: string, message?: RegExp) {
-    expect(response.body.data).toEqual({ [field]: null });
-    expect(response.body.errors).toHaveLength(1);
-    expect(response.body.errors![0]!.extensions).toEqual({ code, argument });
-    if (message) expect(response.body.errors![0]!.message).toMatch(message);
-  }
 
   async function numbersOf(agent: string): Promise<string[]> {
     const response = await server.graphql(`query ($id: ID!) { agent(id: $id) { phoneNumbers { id } } }`, { token: admin, variables: { id: agent } });
@@ -88,16 +83,16 @@ describe('mutations: agents and phone numbers', () => {
     });
 
     it.each([
-      ['a blank name', 'input.name', { name: ' ' }, /must not be empty/],
-      ['a name over 100 characters', 'input.name', { name: 'n'.repeat(101) }, /at most 100/],
-      ['a null name', 'input.name', { name: null }, /cannot be null/],
-      ['a null status', 'input.status', { status: null }, /cannot be null/],
-      ['no field to change', 'input', {}, /at least one of name, status/],
-    ])('refuses %s as BAD_USER_INPUT naming %s, and writes nothing', async (_case, argument, override, message) => {
+      ['a blank name', 'input.name', 'BLANK', { name: ' ' }, /must not be empty/],
+      ['a name over 100 characters', 'input.name', 'TOO_LONG', { name: 'n'.repeat(101) }, /at most 100/],
+      ['a null name', 'input.name', 'NULL_NOT_ALLOWED', { name: null }, /cannot be null/],
+      ['a null status', 'input.status', 'NULL_NOT_ALLOWED', { status: null }, /cannot be null/],
+      ['no field to change', null, 'NOTHING_TO_CHANGE', {}, /at least one of name, status/],
+    ])('refuses %s as a userError at %s (%s), and writes nothing', async (_case, argument, code, override, message) => {
       const id = await agentId();
       await phoneId(id);
       const before = await orgSnapshot(db, org.id);
-      expectRefusal(await send(UPDATE, { id, ...override }), 'updateAgent', 'BAD_USER_INPUT', argument, message);
+      expectUserError(await send(UPDATE, { id, ...override }), 'updateAgent', code, argument, message);
       expect(await orgSnapshot(db, org.id)).toEqual(before);
     });
 
@@ -107,16 +102,16 @@ describe('mutations: agents and phone numbers', () => {
       expect(response.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
     });
 
-    it('a nonexistent agent is NOT_FOUND; a malformed id or a Contact id BAD_USER_INPUT', async () => {
-      expectRefusal(
+    it('a nonexistent agent is NOT_FOUND; a malformed id or a Contact id INVALID_ID', async () => {
+      expectUserError(
         await send(UPDATE, { id: toGlobalId('Agent', '987654321987'), name: 'X' }),
         'updateAgent',
         'NOT_FOUND',
         'input.id',
         /^Agent not found$/,
       );
-      expectRefusal(await send(UPDATE, { id: 'QWdlbnQ6MA', name: 'X' }), 'updateAgent', 'BAD_USER_INPUT', 'input.id', /not a valid Agent id/);
-      expectRefusal(await send(UPDATE, { id: toGlobalId('Contact', '1'), name: 'X' }), 'updateAgent', 'BAD_USER_INPUT', 'input.id');
+      expectUserError(await send(UPDATE, { id: 'QWdlbnQ6MA', name: 'X' }), 'updateAgent', 'INVALID_ID', 'input.id', /not a valid Agent id/);
+      expectUserError(await send(UPDATE, { id: toGlobalId('Contact', '1'), name: 'X' }), 'updateAgent', 'INVALID_ID', 'input.id');
     });
   });
 
@@ -130,6 +125,7 @@ describe('mutations: agents and phone numbers', () => {
         phoneNumber: { id: number, number: expect.any(String), agent: { id: agent } },
         agent: { id: agent, phoneNumbers: [{ id: number }] },
         previousAgent: null,
+        userErrors: [],
       });
     });
 
@@ -143,6 +139,7 @@ describe('mutations: agents and phone numbers', () => {
         phoneNumber: { id: number, number: expect.any(String), agent: { id: to } },
         agent: { id: to, phoneNumbers: [{ id: number }] },
         previousAgent: { id: from, phoneNumbers: [{ id: kept }] },
+        userErrors: [],
       });
       expect(await numbersOf(from)).toEqual([kept]);
       expect(await numbersOf(to)).toEqual([number]);
@@ -163,10 +160,10 @@ describe('mutations: agents and phone numbers', () => {
       const holder = await agentId();
       const number = await phoneId(holder);
       const before = await orgSnapshot(db, org.id);
-      expectRefusal(
+      expectUserError(
         await send(ASSIGN, { phoneNumberId: number, agentId: archived }),
         'assignPhoneNumber',
-        'BAD_USER_INPUT',
+        'INVALID_STATE',
         'input.agentId',
         /archived agent/,
       );
@@ -174,26 +171,26 @@ describe('mutations: agents and phone numbers', () => {
       expect(await numbersOf(holder)).toEqual([number]);
     });
 
-    it('a nonexistent number or agent is NOT_FOUND naming which; malformed ids are BAD_USER_INPUT', async () => {
+    it('a nonexistent number or agent is NOT_FOUND naming which; malformed ids are INVALID_ID', async () => {
       const agent = await agentId();
       const number = await phoneId(null);
       const before = await orgSnapshot(db, org.id);
-      expectRefusal(
+      expectUserError(
         await send(ASSIGN, { phoneNumberId: toGlobalId('PhoneNumberAssignment', '987654321987'), agentId: agent }),
         'assignPhoneNumber',
         'NOT_FOUND',
         'input.phoneNumberId',
         /^Phone number not found$/,
       );
-      expectRefusal(
+      expectUserError(
         await send(ASSIGN, { phoneNumberId: number, agentId: toGlobalId('Agent', '987654321987') }),
         'assignPhoneNumber',
         'NOT_FOUND',
         'input.agentId',
         /^Agent not found$/,
       );
-      expectRefusal(await send(ASSIGN, { phoneNumberId: agent, agentId: agent }), 'assignPhoneNumber', 'BAD_USER_INPUT', 'input.phoneNumberId');
-      expectRefusal(await send(ASSIGN, { phoneNumberId: number, agentId: number }), 'assignPhoneNumber', 'BAD_USER_INPUT', 'input.agentId');
+      expectUserError(await send(ASSIGN, { phoneNumberId: agent, agentId: agent }), 'assignPhoneNumber', 'INVALID_ID', 'input.phoneNumberId');
+      expectUserError(await send(ASSIGN, { phoneNumberId: number, agentId: number }), 'assignPhoneNumber', 'INVALID_ID', 'input.agentId');
       expect(await orgSnapshot(db, org.id)).toEqual(before);
     });
 
@@ -205,12 +202,13 @@ describe('mutations: agents and phone numbers', () => {
       expect(first.body.data.unassignPhoneNumber).toEqual({
         phoneNumber: { id: number, agent: null },
         previousAgent: { id: agent, phoneNumbers: [] },
+        userErrors: [],
       });
       const before = await orgSnapshot(db, org.id);
       const second = await send(UNASSIGN, { phoneNumberId: number });
-      expect(second.body.data.unassignPhoneNumber).toEqual({ phoneNumber: { id: number, agent: null }, previousAgent: null });
+      expect(second.body.data.unassignPhoneNumber).toEqual({ phoneNumber: { id: number, agent: null }, previousAgent: null, userErrors: [] });
       expect(await orgSnapshot(db, org.id)).toEqual(before);
-      expectRefusal(
+      expectUserError(
         await send(UNASSIGN, { phoneNumberId: toGlobalId('PhoneNumberAssignment', '987654321987') }),
         'unassignPhoneNumber',
         'NOT_FOUND',

@@ -4,7 +4,8 @@ import { rollupDifferences } from '../../src/stats/rollupCheck';
 import { openTestDb } from '../support/db';
 import { createAgent, createAppointment, createCall, createCalls, createContact, createOrg, type TestOrg } from '../support/factories';
 import { orgSnapshot } from '../support/snapshot';
-import { startTestServer, type GraphQLResponse, type TestServer } from '../support/server';
+import { startTestServer, type TestServer } from '../support/server';
+import { expectUserError, USER_ERRORS } from '../support/userErrors';
 
 /**
  * Calls and appointments: members correct a call's outcome, sentiment,
@@ -23,13 +24,14 @@ describe('mutations: calls and appointments', () => {
   const DAY = 86_400_000;
   const inDays = (days: number) => new Date(Date.now() + days * DAY).toISOString();
 
-  const UPDATE_CALL = `mutation ($input: UpdateCallInput!) { updateCall(input: $input) { call { id outcome sentiment summary notes updatedAt } } }`;
+  const UPDATE_CALL = `mutation ($input: UpdateCallInput!) { updateCall(input: $input) { call { id outcome sentiment summary notes updatedAt } ${USER_ERRORS} } }`;
   const BOOK = `mutation ($input: BookAppointmentInput!) {
     bookAppointment(input: $input) {
       appointment { id status scheduledAt value contact { id } agent { id } call { id } }
       call { id appointment { id status } }
+      ${USER_ERRORS}
     } }`;
-  const CANCEL = `mutation ($input: CancelAppointmentInput!) { cancelAppointment(input: $input) { appointment { id status value } } }`;
+  const CANCEL = `mutation ($input: CancelAppointmentInput!) { cancelAppointment(input: $input) { appointment { id status value } ${USER_ERRORS} } }`;
 
   beforeAll(async () => {
     ({ db, close: closeDb } = openTestDb());
@@ -48,13 +50,6 @@ describe('mutations: calls and appointments', () => {
   const send = (query: string, input: Record<string, unknown>) => server.graphql(query, { token: member, variables: { input } });
   const newCall = async (overrides: Partial<Parameters<typeof createCall>[2]> = {}) =>
     toGlobalId('Call', await createCall(db, org.id, { agentId: agent, contactId: contact, summary: 'AI summary', ...overrides }));
-
-  function expectRefusal(response: GraphQLResponse, field: string, code: string, argument: string, message?: RegExp) {
-    expect(response.body.data).toEqual({ [field]: null });
-    expect(response.body.errors).toHaveLength(1);
-    expect(response.body.errors![0]!.extensions).toEqual({ code, argument });
-    if (message) expect(response.body.errors![0]!.message).toMatch(message);
-  }
 
   describe('updateCall', () => {
     it('sets outcome, sentiment, summary and notes; the call reads back the same by id and in lists', async () => {
@@ -94,13 +89,13 @@ describe('mutations: calls and appointments', () => {
     });
 
     it.each([
-      ['notes over 10,000 characters', 'input.notes', { notes: 'n'.repeat(10_001) }, /at most 10000/],
-      ['a summary over 10,000 characters', 'input.summary', { summary: 's'.repeat(10_001) }, /at most 10000/],
-      ['no field to change', 'input', {}, /at least one of outcome, sentiment, summary, notes/],
-    ])('refuses %s as BAD_USER_INPUT naming %s, and writes nothing', async (_case, argument, override, message) => {
+      ['notes over 10,000 characters', 'input.notes', 'TOO_LONG', { notes: 'n'.repeat(10_001) }, /at most 10000/],
+      ['a summary over 10,000 characters', 'input.summary', 'TOO_LONG', { summary: 's'.repeat(10_001) }, /at most 10000/],
+      ['no field to change', null, 'NOTHING_TO_CHANGE', {}, /at least one of outcome, sentiment, summary, notes/],
+    ])('refuses %s as a userError at %s (%s), and writes nothing', async (_case, argument, code, override, message) => {
       const id = await newCall();
       const before = await orgSnapshot(db, org.id);
-      expectRefusal(await send(UPDATE_CALL, { id, ...override }), 'updateCall', 'BAD_USER_INPUT', argument, message);
+      expectUserError(await send(UPDATE_CALL, { id, ...override }), 'updateCall', code, argument, message);
       expect(await orgSnapshot(db, org.id)).toEqual(before);
     });
 
@@ -110,16 +105,16 @@ describe('mutations: calls and appointments', () => {
       expect(response.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
     });
 
-    it('a nonexistent call is NOT_FOUND; a malformed id or an Agent id BAD_USER_INPUT', async () => {
-      expectRefusal(
+    it('a nonexistent call is NOT_FOUND; a malformed id or an Agent id INVALID_ID', async () => {
+      expectUserError(
         await send(UPDATE_CALL, { id: toGlobalId('Call', '987654321987'), notes: 'x' }),
         'updateCall',
         'NOT_FOUND',
         'input.id',
         /^Call not found$/,
       );
-      expectRefusal(await send(UPDATE_CALL, { id: '', notes: 'x' }), 'updateCall', 'BAD_USER_INPUT', 'input.id', /not a valid Call id/);
-      expectRefusal(await send(UPDATE_CALL, { id: toGlobalId('Agent', agent), notes: 'x' }), 'updateCall', 'BAD_USER_INPUT', 'input.id');
+      expectUserError(await send(UPDATE_CALL, { id: '', notes: 'x' }), 'updateCall', 'INVALID_ID', 'input.id', /not a valid Call id/);
+      expectUserError(await send(UPDATE_CALL, { id: toGlobalId('Agent', agent), notes: 'x' }), 'updateCall', 'INVALID_ID', 'input.id');
     });
   });
 
@@ -147,32 +142,92 @@ describe('mutations: calls and appointments', () => {
       expect(read.body.data.node).toEqual({ status: 'SCHEDULED', value: 1250.5 });
     });
 
+    it('dealValue takes an exact decimal string in USD, and reads back as Money beside the deprecated float', async () => {
+      const response = await send(BOOK, { callId: await newCall(), scheduledAt: inDays(2), dealValue: { amount: '1234567.89', currency: 'USD' } });
+      expect(response.body.data.bookAppointment.userErrors).toEqual([]);
+      const read = await server.graphql(`query ($id: ID!) { node(id: $id) { ... on Appointment { value dealValue { amount currency } } } }`, {
+        token: member,
+        variables: { id: response.body.data.bookAppointment.appointment.id },
+      });
+      expect(read.body.data.node).toEqual({ value: 1234567.89, dealValue: { amount: '1234567.89', currency: 'USD' } });
+    });
+
+    it('a currency that is not an ISO 4217 code is refused by the Currency scalar before execution', async () => {
+      const response = await send(BOOK, { callId: await newCall(), scheduledAt: inDays(2), dealValue: { amount: '1', currency: 'DOLLARS' } });
+      expect(response.status).toBe(400);
+      expect(response.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+      expect(response.body.errors![0]!.message).toContain('input.dealValue.currency');
+    });
+
     it('value defaults to 0', async () => {
       const response = await send(BOOK, { callId: await newCall(), scheduledAt: inDays(1) });
       expect(response.body.data.bookAppointment.appointment.value).toBe(0);
     });
 
     it.each([
-      ['a time in the past', 'input.scheduledAt', { scheduledAt: inDays(-1) }, /in the future/],
-      ['a time more than two years ahead', 'input.scheduledAt', { scheduledAt: inDays(800) }, /two years/],
-      ['a negative value', 'input.value', { value: -1 }, /from 0 to 1000000000/],
-      ['a value with fractions of a cent', 'input.value', { value: 10.005 }, /at most 2 decimals/],
-      ['a value over a billion', 'input.value', { value: 1_000_000_000.01 }, /from 0 to 1000000000/],
-    ])('refuses %s as BAD_USER_INPUT naming %s, and writes nothing', async (_case, argument, override, message) => {
+      ['a time in the past', 'input.scheduledAt', 'OUT_OF_RANGE', { scheduledAt: inDays(-1) }, /in the future/],
+      ['a time more than two years ahead', 'input.scheduledAt', 'OUT_OF_RANGE', { scheduledAt: inDays(800) }, /two years/],
+      ['a negative value', 'input.value', 'OUT_OF_RANGE', { value: -1 }, /from 0 to 1000000000/],
+      ['a value with fractions of a cent', 'input.value', 'INVALID_FORMAT', { value: 10.005 }, /at most 2 decimals/],
+      ['a value over a billion', 'input.value', 'OUT_OF_RANGE', { value: 1_000_000_000.01 }, /from 0 to 1000000000/],
+      [
+        'a deal value with fractions of a cent',
+        'input.dealValue.amount',
+        'INVALID_FORMAT',
+        { value: undefined, dealValue: { amount: '10.005', currency: 'USD' } },
+        /at most 2 decimals/,
+      ],
+      [
+        'a deal value over a billion',
+        'input.dealValue.amount',
+        'OUT_OF_RANGE',
+        { value: undefined, dealValue: { amount: '1000000000.01', currency: 'USD' } },
+        /from 0 to 1000000000/,
+      ],
+      [
+        'a deal value of a thousand digits',
+        'input.dealValue.amount',
+        'OUT_OF_RANGE',
+        { value: undefined, dealValue: { amount: '9'.repeat(1000), currency: 'USD' } },
+        /from 0/,
+      ],
+      [
+        'a negative deal value',
+        'input.dealValue.amount',
+        'INVALID_FORMAT',
+        { value: undefined, dealValue: { amount: '-1', currency: 'USD' } },
+        /decimal number/,
+      ],
+      [
+        'a deal value in exponent notation',
+        'input.dealValue.amount',
+        'INVALID_FORMAT',
+        { value: undefined, dealValue: { amount: '1e3', currency: 'USD' } },
+        /decimal number/,
+      ],
+      [
+        'a deal value in euros',
+        'input.dealValue.currency',
+        'UNSUPPORTED_CURRENCY',
+        { value: undefined, dealValue: { amount: '10', currency: 'EUR' } },
+        /must be USD/,
+      ],
+      ['both value and dealValue', 'input.dealValue', 'CONFLICTING_FIELDS', { dealValue: { amount: '10', currency: 'USD' } }, /not both/],
+    ])('refuses %s as a userError at %s (%s), and writes nothing', async (_case, argument, code, override, message) => {
       const callId = await newCall();
       const before = await orgSnapshot(db, org.id);
       const response = await send(BOOK, { callId, scheduledAt: inDays(3), value: 100, ...override });
-      expectRefusal(response, 'bookAppointment', 'BAD_USER_INPUT', argument, message);
+      expectUserError(response, 'bookAppointment', code, argument, message);
       expect(await orgSnapshot(db, org.id)).toEqual(before);
     });
 
     it('refuses a call without a contact, and a call that already has a scheduled appointment', async () => {
       const orphan = await newCall({ contactId: null });
       const before = await orgSnapshot(db, org.id);
-      expectRefusal(
+      expectUserError(
         await send(BOOK, { callId: orphan, scheduledAt: inDays(2) }),
         'bookAppointment',
-        'BAD_USER_INPUT',
+        'INVALID_STATE',
         'input.callId',
         /without a contact/,
       );
@@ -181,28 +236,28 @@ describe('mutations: calls and appointments', () => {
       const callId = await newCall();
       expect((await send(BOOK, { callId, scheduledAt: inDays(2) })).body.errors).toBeUndefined();
       const booked = await orgSnapshot(db, org.id);
-      expectRefusal(await send(BOOK, { callId, scheduledAt: inDays(4) }), 'bookAppointment', 'BAD_USER_INPUT', 'input.callId', /cancel it first/);
+      expectUserError(await send(BOOK, { callId, scheduledAt: inDays(4) }), 'bookAppointment', 'INVALID_STATE', 'input.callId', /cancel it first/);
       expect(await orgSnapshot(db, org.id)).toEqual(booked);
     });
 
-    it('a malformed date is refused before execution; a nonexistent call is NOT_FOUND; a Contact id BAD_USER_INPUT', async () => {
+    it('a malformed date is refused before execution; a nonexistent call is NOT_FOUND; a Contact id INVALID_ID', async () => {
       const callId = await newCall();
       const before = await orgSnapshot(db, org.id);
       const malformed = await send(BOOK, { callId, scheduledAt: 'next tuesday' });
       expect(malformed.status).toBe(400);
       expect(malformed.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
       expect(malformed.body.errors![0]!.message).toContain('scheduledAt');
-      expectRefusal(
+      expectUserError(
         await send(BOOK, { callId: toGlobalId('Call', '987654321987'), scheduledAt: inDays(2) }),
         'bookAppointment',
         'NOT_FOUND',
         'input.callId',
         /^Call not found$/,
       );
-      expectRefusal(
+      expectUserError(
         await send(BOOK, { callId: toGlobalId('Contact', contact), scheduledAt: inDays(2) }),
         'bookAppointment',
-        'BAD_USER_INPUT',
+        'INVALID_ID',
         'input.callId',
       );
       expect(await orgSnapshot(db, org.id)).toEqual(before);
@@ -211,10 +266,10 @@ describe('mutations: calls and appointments', () => {
     it('concurrent bookings on one call: exactly one wins, the others are told to cancel it first', async () => {
       const callId = await newCall();
       const responses = await Promise.all(Array.from({ length: 6 }, (_, i) => send(BOOK, { callId, scheduledAt: inDays(2 + i), value: 10 })));
-      const won = responses.filter((r) => r.body.errors === undefined);
-      const lost = responses.filter((r) => r.body.errors !== undefined);
+      const won = responses.filter((r) => r.body.data?.bookAppointment?.userErrors?.length === 0);
+      const lost = responses.filter((r) => r !== won[0]);
       expect(won).toHaveLength(1);
-      for (const response of lost) expectRefusal(response, 'bookAppointment', 'BAD_USER_INPUT', 'input.callId', /cancel it first/);
+      for (const response of lost) expectUserError(response, 'bookAppointment', 'INVALID_STATE', 'input.callId', /cancel it first/);
       // count(*) is int8, which pg returns as a string.
       const { count } = await db
         .selectFrom('appointments')
@@ -247,19 +302,25 @@ describe('mutations: calls and appointments', () => {
     it.each(['completed', 'no_show'] as const)('refuses to cancel a %s appointment, and writes nothing', async (status) => {
       const id = toGlobalId('Appointment', await createAppointment(db, org.id, { contactId: contact, status }));
       const before = await orgSnapshot(db, org.id);
-      expectRefusal(await send(CANCEL, { id }), 'cancelAppointment', 'BAD_USER_INPUT', 'input.id', new RegExp(`this one is ${status.toUpperCase()}`));
+      expectUserError(
+        await send(CANCEL, { id }),
+        'cancelAppointment',
+        'INVALID_STATE',
+        'input.id',
+        new RegExp(`this one is ${status.toUpperCase()}`),
+      );
       expect(await orgSnapshot(db, org.id)).toEqual(before);
     });
 
-    it('a nonexistent appointment is NOT_FOUND; a malformed id BAD_USER_INPUT', async () => {
-      expectRefusal(
+    it('a nonexistent appointment is NOT_FOUND; a malformed id INVALID_ID', async () => {
+      expectUserError(
         await send(CANCEL, { id: toGlobalId('Appointment', '987654321987') }),
         'cancelAppointment',
         'NOT_FOUND',
         'input.id',
         /^Appointment not found$/,
       );
-      expectRefusal(await send(CANCEL, { id: 'QXBwb2ludG1lbnQ6LTE' }), 'cancelAppointment', 'BAD_USER_INPUT', 'input.id');
+      expectUserError(await send(CANCEL, { id: 'QXBwb2ludG1lbnQ6LTE' }), 'cancelAppointment', 'INVALID_ID', 'input.id');
     });
   });
 

@@ -3,7 +3,8 @@ import { toGlobalId } from '../../src/graphql/globalId';
 import { openTestDb } from '../support/db';
 import { createAgent, createContact, createOrg, type TestOrg } from '../support/factories';
 import { orgSnapshot } from '../support/snapshot';
-import { startTestServer, type GraphQLResponse, type TestServer } from '../support/server';
+import { startTestServer, type TestServer } from '../support/server';
+import { expectTypeRefusal, expectUserError, USER_ERRORS } from '../support/userErrors';
 
 /**
  * Contacts: members and admins create, edit and archive them. Every rule is
@@ -17,9 +18,9 @@ describe('mutations: contacts', () => {
   let member: string;
 
   const FIELDS = 'id name phone email leadScore tier status tags createdAt updatedAt';
-  const CREATE = `mutation ($input: CreateContactInput!) { createContact(input: $input) { contact { ${FIELDS} } } }`;
-  const UPDATE = `mutation ($input: UpdateContactInput!) { updateContact(input: $input) { contact { ${FIELDS} } } }`;
-  const ARCHIVE = `mutation ($input: ArchiveContactInput!) { archiveContact(input: $input) { contact { ${FIELDS} } } }`;
+  const CREATE = `mutation ($input: CreateContactInput!) { createContact(input: $input) { contact { ${FIELDS} } ${USER_ERRORS} } }`;
+  const UPDATE = `mutation ($input: UpdateContactInput!) { updateContact(input: $input) { contact { ${FIELDS} } ${USER_ERRORS} } }`;
+  const ARCHIVE = `mutation ($input: ArchiveContactInput!) { archiveContact(input: $input) { contact { ${FIELDS} } ${USER_ERRORS} } }`;
   const READ = `query ($id: ID!) { contact(id: $id) { ${FIELDS} } }`;
 
   beforeAll(async () => {
@@ -35,13 +36,6 @@ describe('mutations: contacts', () => {
   });
 
   const send = (query: string, input: Record<string, unknown>) => server.graphql(query, { token: member, variables: { input } });
-
-  function expectRefusal(response: GraphQLResponse, field: string, code: string, argument: string, message?: RegExp) {
-    expect(response.body.data).toEqual({ [field]: null });
-    expect(response.body.errors).toHaveLength(1);
-    expect(response.body.errors![0]!.extensions).toEqual({ code, argument });
-    if (message) expect(response.body.errors![0]!.message).toMatch(message);
-  }
 
   describe('createContact', () => {
     it('creates a contact that reads back by id and in the list, with trimmed name and de-duplicated tags', async () => {
@@ -81,22 +75,57 @@ describe('mutations: contacts', () => {
 
     const valid = { name: 'Valid Name', phone: '+14155550199' };
     it.each([
-      ['a blank name', 'input.name', { name: '   ' }, /must not be empty/],
-      ['a name over 200 characters', 'input.name', { name: 'x'.repeat(201) }, /at most 200/],
-      ['a phone number that is not E.164', 'input.phone', { phone: '415-555-0199' }, /E\.164/],
-      ['a phone number too short', 'input.phone', { phone: '+123456' }, /E\.164/],
-      ['a phone number with a space inside', 'input.phone', { phone: '+1 4155550199' }, /E\.164/],
-      ['an email without a domain', 'input.email', { email: 'dana@' }, /email address/],
-      ['a lead score below 0', 'input.leadScore', { leadScore: -1 }, /from 0 to 100/],
-      ['a lead score above 100', 'input.leadScore', { leadScore: 101 }, /from 0 to 100/],
-      ['a blank tag', 'input.tags[1]', { tags: ['ok', ' '] }, /must not be empty/],
-      ['a tag over 50 characters', 'input.tags[0]', { tags: ['t'.repeat(51)] }, /at most 50/],
-      ['more than 20 tags', 'input.tags', { tags: Array.from({ length: 21 }, (_, i) => `tag${i}`) }, /at most 20/],
-    ])('refuses %s as BAD_USER_INPUT naming %s, and writes nothing', async (_case, argument, override, message) => {
+      ['a blank name', 'input.name', 'BLANK', { name: '   ' }, /must not be empty/],
+      ['a name over 200 characters', 'input.name', 'TOO_LONG', { name: 'x'.repeat(201) }, /at most 200/],
+      ['an email over 254 characters', 'input.email', 'TOO_LONG', { email: `${'d'.repeat(243)}@example.com` }, /at most 254/],
+      ['a lead score below 0', 'input.leadScore', 'OUT_OF_RANGE', { leadScore: -1 }, /from 0 to 100/],
+      ['a lead score above 100', 'input.leadScore', 'OUT_OF_RANGE', { leadScore: 101 }, /from 0 to 100/],
+      ['a blank tag', 'input.tags[1]', 'BLANK', { tags: ['ok', ' '] }, /must not be empty/],
+      ['a tag over 50 characters', 'input.tags[0]', 'TOO_LONG', { tags: ['t'.repeat(51)] }, /at most 50/],
+      ['more than 20 tags', 'input.tags', 'TOO_MANY', { tags: Array.from({ length: 21 }, (_, i) => `tag${i}`) }, /at most 20/],
+    ])('refuses %s as a userError at %s (%s), and writes nothing', async (_case, argument, code, override, message) => {
       const before = await orgSnapshot(db, org.id);
       const response = await send(CREATE, { ...valid, ...override });
-      expectRefusal(response, 'createContact', 'BAD_USER_INPUT', argument, message);
+      expectUserError(response, 'createContact', code, argument, message);
       expect(await orgSnapshot(db, org.id)).toEqual(before);
+    });
+
+    it('reports every broken rule of one input at once, each at its own field', async () => {
+      const before = await orgSnapshot(db, org.id);
+      const response = await send(CREATE, { ...valid, name: ' ', leadScore: 101, tags: ['ok', ''] });
+      expect(response.body.errors).toBeUndefined();
+      expect(response.body.data.createContact).toEqual({
+        contact: null,
+        userErrors: [
+          { field: ['input', 'name'], code: 'BLANK', message: expect.any(String) },
+          { field: ['input', 'leadScore'], code: 'OUT_OF_RANGE', message: expect.any(String) },
+          { field: ['input', 'tags', '1'], code: 'BLANK', message: expect.any(String) },
+        ],
+      });
+      expect(await orgSnapshot(db, org.id)).toEqual(before);
+    });
+
+    it.each([
+      ['a phone number that is not E.164', 'input.phone', { phone: '415-555-0199' }],
+      ['a phone number too short', 'input.phone', { phone: '+123456' }],
+      ['a phone number with a space inside', 'input.phone', { phone: '+1 4155550199' }],
+      ['a phone number with surrounding spaces', 'input.phone', { phone: ' +14155550199' }],
+      ['an email without a domain', 'input.email', { email: 'dana@' }],
+      ['an email with two @', 'input.email', { email: 'two@@example.com' }],
+    ])('refuses %s in variables by its scalar type, before execution, as BAD_USER_INPUT naming %s', async (_case, argument, override) => {
+      const before = await orgSnapshot(db, org.id);
+      expectTypeRefusal(await send(CREATE, { ...valid, ...override }), `"${argument}"`);
+      expect(await orgSnapshot(db, org.id)).toEqual(before);
+    });
+
+    it.each([
+      ['phone', 'phone: "415-555-0199"', 'PhoneNumber!'],
+      ['email', 'phone: "+14155550199", email: "dana@"', 'EmailAddress'],
+    ])('refuses a bad %s written inline exactly like one in variables: BAD_USER_INPUT before execution', async (_field, fields, type) => {
+      const response = await server.graphql(`mutation { createContact(input: { name: "Inline", ${fields} }) { contact { id } ${USER_ERRORS} } }`, {
+        token: member,
+      });
+      expectTypeRefusal(response, `"${type}"`);
     });
 
     it('refuses a missing required field before execution, as BAD_USER_INPUT naming it', async () => {
@@ -150,27 +179,33 @@ describe('mutations: contacts', () => {
       ['a null lead score', 'input.leadScore', { leadScore: null }, /cannot be null/],
       ['a null status', 'input.status', { status: null }, /cannot be null/],
       ['a null tag list', 'input.tags', { tags: null }, /cannot be null/],
-      ['no field to change', 'input', {}, /at least one of/],
-      ['an invalid phone', 'input.phone', { phone: '12345' }, /E\.164/],
-      ['an invalid email', 'input.email', { email: 'two@@example.com' }, /email/],
-    ])('refuses %s as BAD_USER_INPUT naming %s, and writes nothing', async (_case, argument, override, message) => {
+    ])('refuses %s as a userError at %s, and writes nothing', async (_case, argument, override, message) => {
       const before = await orgSnapshot(db, org.id);
       const response = await send(UPDATE, { id, ...override });
-      expectRefusal(response, 'updateContact', 'BAD_USER_INPUT', argument, message);
+      expectUserError(response, 'updateContact', 'NULL_NOT_ALLOWED', argument, message);
       expect(await orgSnapshot(db, org.id)).toEqual(before);
     });
 
-    it('a malformed id, or an id of another type, is BAD_USER_INPUT naming input.id', async () => {
+    it('no field to change is NOTHING_TO_CHANGE, about the input as a whole', async () => {
+      expectUserError(await send(UPDATE, { id }), 'updateContact', 'NOTHING_TO_CHANGE', null, /at least one of/);
+    });
+
+    it('an invalid phone or email is refused by its scalar type before execution', async () => {
+      expectTypeRefusal(await send(UPDATE, { id, phone: '12345' }), '"input.phone"');
+      expectTypeRefusal(await send(UPDATE, { id, email: 'two@@example.com' }), '"input.email"');
+    });
+
+    it('a malformed id, or an id of another type, is INVALID_ID at input.id', async () => {
       const agent = toGlobalId('Agent', await createAgent(db, org.id));
       for (const bad of ['not-an-id', 'Q29udGFjdDphYmM', agent]) {
         const response = await send(UPDATE, { id: bad, name: 'X' });
-        expectRefusal(response, 'updateContact', 'BAD_USER_INPUT', 'input.id', /not a valid Contact id/);
+        expectUserError(response, 'updateContact', 'INVALID_ID', 'input.id', /not a valid Contact id/);
       }
     });
 
-    it('an id that does not exist is NOT_FOUND naming input.id', async () => {
+    it('an id that does not exist is NOT_FOUND at input.id', async () => {
       const response = await send(UPDATE, { id: toGlobalId('Contact', '987654321987'), name: 'X' });
-      expectRefusal(response, 'updateContact', 'NOT_FOUND', 'input.id', /^Contact not found$/);
+      expectUserError(response, 'updateContact', 'NOT_FOUND', 'input.id', /^Contact not found$/);
     });
   });
 
@@ -208,9 +243,9 @@ describe('mutations: contacts', () => {
       expect(restored.body.data.updateContact.contact.status).toBe('QUALIFIED');
     });
 
-    it('an id that does not exist is NOT_FOUND; a malformed one BAD_USER_INPUT', async () => {
-      expectRefusal(await send(ARCHIVE, { id: toGlobalId('Contact', '987654321987') }), 'archiveContact', 'NOT_FOUND', 'input.id');
-      expectRefusal(await send(ARCHIVE, { id: '%%%' }), 'archiveContact', 'BAD_USER_INPUT', 'input.id');
+    it('an id that does not exist is NOT_FOUND; a malformed one INVALID_ID', async () => {
+      expectUserError(await send(ARCHIVE, { id: toGlobalId('Contact', '987654321987') }), 'archiveContact', 'NOT_FOUND', 'input.id');
+      expectUserError(await send(ARCHIVE, { id: '%%%' }), 'archiveContact', 'INVALID_ID', 'input.id');
     });
   });
 });

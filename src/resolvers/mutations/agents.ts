@@ -1,6 +1,4 @@
 import type { MutationResolvers } from '../../generated/graphql';
-import { badUserInput, notFound } from '../../graphql/errors';
-import { localIdOf } from '../../graphql/globalId';
 import type { Context } from '../../graphql/context';
 import type { AgentListRow } from '../../queries/agents';
 import {
@@ -14,6 +12,7 @@ import {
 import { toDbEnum } from '../enums';
 import { requireRole } from './access';
 import { notNull, requireSomeField, text } from './input';
+import { InputCheck, refuse, withUserErrors } from './userErrors';
 import { write } from './write';
 
 const MAX_NAME = 100;
@@ -29,65 +28,77 @@ async function loadAgent(ctx: Context, id: string): Promise<AgentListRow> {
 export const agentMutations: Pick<MutationResolvers, 'updateAgent' | 'assignPhoneNumber' | 'unassignPhoneNumber'> = {
   updateAgent: async (_root, { input }, ctx) => {
     requireRole(ctx.role, 'configuration');
-    const id = localIdOf('Agent', input.id, 'input.id');
-    const patch: AgentPatch = {};
-    const name = notNull(input.name, 'input.name');
-    if (name !== undefined) patch.name = text(name, 'input.name', { max: MAX_NAME });
-    const status = notNull(input.status, 'input.status');
-    if (status !== undefined) patch.status = toDbEnum(status);
-    requireSomeField(patch, 'name, status');
+    return withUserErrors({ agent: null, releasedPhoneNumbers: [] }, async () => {
+      const check = new InputCheck();
+      const id = check.id('Agent', input.id, 'input.id');
+      const patch: AgentPatch = {};
+      const name = notNull(check, input.name, 'input.name');
+      if (name !== undefined) patch.name = text(check, name, 'input.name', { max: MAX_NAME });
+      const status = notNull(check, input.status, 'input.status');
+      if (status !== undefined) patch.status = toDbEnum(status);
+      requireSomeField(check, patch, 'name, status');
+      check.assertValid();
 
-    const { agent, released } = await write(ctx, async (tx) => {
-      const updated = await updateAgent(tx, id, patch);
-      if (!updated) throw notFound('Agent', 'input.id');
-      // An archived agent answers no calls, so it holds no numbers (the demo
-      // data follows the same rule); its numbers become free to reassign.
-      const freed = updated.status === 'archived' ? await releasePhoneNumbers(tx, id) : [];
-      return { agent: updated, released: freed };
+      const { agent, released } = await write(ctx, async (tx) => {
+        const updated = await updateAgent(tx, id, patch);
+        if (!updated) throw refuse('input.id', 'NOT_FOUND', 'Agent not found');
+        // An archived agent answers no calls, so it holds no numbers (the demo
+        // data follows the same rule); its numbers become free to reassign.
+        const freed = updated.status === 'archived' ? await releasePhoneNumbers(tx, id) : [];
+        return { agent: updated, released: freed };
+      });
+      ctx.loaders.agentById.prime(agent.id, agent);
+      if (agent.status === 'archived') ctx.loaders.phoneNumbersByAgentId.prime(agent.id, []);
+      for (const phoneNumber of released) ctx.loaders.phoneNumberById.prime(phoneNumber.id, phoneNumber);
+      return { agent, releasedPhoneNumbers: released };
     });
-    ctx.loaders.agentById.prime(agent.id, agent);
-    if (agent.status === 'archived') ctx.loaders.phoneNumbersByAgentId.prime(agent.id, []);
-    for (const phoneNumber of released) ctx.loaders.phoneNumberById.prime(phoneNumber.id, phoneNumber);
-    return { agent, releasedPhoneNumbers: released };
   },
 
   assignPhoneNumber: async (_root, { input }, ctx) => {
     requireRole(ctx.role, 'configuration');
-    const phoneNumberId = localIdOf('PhoneNumberAssignment', input.phoneNumberId, 'input.phoneNumberId');
-    const agentId = localIdOf('Agent', input.agentId, 'input.agentId');
+    return withUserErrors({ phoneNumber: null, agent: null, previousAgent: null }, async () => {
+      const check = new InputCheck();
+      const phoneNumberId = check.id('PhoneNumberAssignment', input.phoneNumberId, 'input.phoneNumberId');
+      const agentId = check.id('Agent', input.agentId, 'input.agentId');
+      check.assertValid();
 
-    const { phoneNumber, previousAgentId } = await write(ctx, async (tx) => {
-      // Agent first, then the number: the lock order archiving uses too.
-      const agent = await lockAgentForAssignment(tx, agentId);
-      if (!agent) throw notFound('Agent', 'input.agentId');
-      if (agent.status === 'archived') {
-        throw badUserInput('input.agentId is an archived agent, and archived agents hold no phone numbers', 'input.agentId');
-      }
-      const current = await lockPhoneNumber(tx, phoneNumberId);
-      if (!current) throw notFound('Phone number', 'input.phoneNumberId');
-      return {
-        phoneNumber: await setPhoneNumberAgent(tx, phoneNumberId, agentId),
-        previousAgentId: current.agent_id !== agentId ? current.agent_id : null,
-      };
+      const { phoneNumber, previousAgentId } = await write(ctx, async (tx) => {
+        // Agent first, then the number: the lock order archiving uses too.
+        const agent = await lockAgentForAssignment(tx, agentId);
+        if (!agent) throw refuse('input.agentId', 'NOT_FOUND', 'Agent not found');
+        if (agent.status === 'archived') {
+          throw refuse('input.agentId', 'INVALID_STATE', 'input.agentId is an archived agent, and archived agents hold no phone numbers');
+        }
+        const current = await lockPhoneNumber(tx, phoneNumberId);
+        if (!current) throw refuse('input.phoneNumberId', 'NOT_FOUND', 'Phone number not found');
+        return {
+          phoneNumber: await setPhoneNumberAgent(tx, phoneNumberId, agentId),
+          previousAgentId: current.agent_id !== agentId ? current.agent_id : null,
+        };
+      });
+      ctx.loaders.phoneNumberById.prime(phoneNumber.id, phoneNumber);
+      const [agent, previousAgent] = await Promise.all([loadAgent(ctx, agentId), previousAgentId ? loadAgent(ctx, previousAgentId) : null]);
+      return { phoneNumber, agent, previousAgent };
     });
-    ctx.loaders.phoneNumberById.prime(phoneNumber.id, phoneNumber);
-    const [agent, previousAgent] = await Promise.all([loadAgent(ctx, agentId), previousAgentId ? loadAgent(ctx, previousAgentId) : null]);
-    return { phoneNumber, agent, previousAgent };
   },
 
   unassignPhoneNumber: async (_root, { input }, ctx) => {
     requireRole(ctx.role, 'configuration');
-    const phoneNumberId = localIdOf('PhoneNumberAssignment', input.phoneNumberId, 'input.phoneNumberId');
+    return withUserErrors({ phoneNumber: null, previousAgent: null }, async () => {
+      const check = new InputCheck();
+      const phoneNumberId = check.id('PhoneNumberAssignment', input.phoneNumberId, 'input.phoneNumberId');
+      check.assertValid();
 
-    const { phoneNumber, previousAgentId } = await write(ctx, async (tx) => {
-      const current = await lockPhoneNumber(tx, phoneNumberId);
-      if (!current) throw notFound('Phone number', 'input.phoneNumberId');
-      return {
-        phoneNumber: await setPhoneNumberAgent(tx, phoneNumberId, null),
-        previousAgentId: current.agent_id,
-      };
+      const { phoneNumber, previousAgentId } = await write(ctx, async (tx) => {
+        const current = await lockPhoneNumber(tx, phoneNumberId);
+        if (!current) throw refuse('input.phoneNumberId', 'NOT_FOUND', 'Phone number not found');
+        return {
+          phoneNumber: await setPhoneNumberAgent(tx, phoneNumberId, null),
+          previousAgentId: current.agent_id,
+        };
+      });
+      ctx.loaders.phoneNumberById.prime(phoneNumber.id, phoneNumber);
+      return { phoneNumber, previousAgent: previousAgentId ? await loadAgent(ctx, previousAgentId) : null };
     });
-    ctx.loaders.phoneNumberById.prime(phoneNumber.id, phoneNumber);
-    return { phoneNumber, previousAgent: previousAgentId ? await loadAgent(ctx, previousAgentId) : null };
   },
 };
