@@ -22,6 +22,7 @@ import {
 } from '../queries/calls';
 import { callFilterSpec, callOrderSpec } from './args';
 import { toGraphQLEnum, toGraphQLEnumOrNull } from './enums';
+import { fromProvider } from './provider';
 
 export function callCursor(order: CallOrderSpec) {
   const ordering = callOrdering(order);
@@ -55,6 +56,7 @@ const CALL_FIELD_COLUMNS: Record<Exclude<keyof CallResolvers, '__isTypeOf'>, rea
   recordingUrl: ['recording_key'],
   transcript: [],
   metadata: [],
+  providerConversation: ['provider_call_id'],
 };
 
 /** Cursors need the sort key; `id` is every row's identity. */
@@ -173,4 +175,8 @@ export const Call: CallResolvers = {
   },
   transcript: (call, _args, ctx) => ctx.loaders.transcriptByCallId.load(call.id),
   metadata: async (call, _args, ctx) => (await ctx.loaders.callMetadataById.load(call.id))?.metadata ?? {},
+  providerConversation: (call, _args, ctx) => {
+    const conversationId = call.provider_call_id;
+    return conversationId ? fromProvider(() => ctx.provider.conversation.load(conversationId)) : null;
+  },
 };

@@ -22,6 +22,14 @@ import type { ContactListRow } from '../queries/contacts';
 import type { TranscriptSegment } from '../db/schema';
 import { toGraphQLEnum } from './enums';
 import { AnalyticsGroup, Dashboard, LeaderboardEntry } from './stats';
+import {
+  AgentConfiguration,
+  ProviderConversation,
+  ProviderEvaluation,
+  ProviderTranscriptTurn,
+  ProviderUsage,
+  SyncProviderAgentsPayload,
+} from './provider';
 
 export const resolvers: Resolvers = {
   DateTime,
@@ -45,6 +53,12 @@ export const resolvers: Resolvers = {
   Dashboard,
   AnalyticsGroup,
   LeaderboardEntry,
+  AgentConfiguration,
+  ProviderConversation,
+  ProviderEvaluation,
+  ProviderTranscriptTurn,
+  ProviderUsage,
+  SyncProviderAgentsPayload,
   CallConnection: connectionResolvers<CallListRow>(),
   AgentConnection: connectionResolvers<AgentListRow>(),
   ContactConnection: connectionResolvers<ContactListRow>(),
