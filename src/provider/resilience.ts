@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   BrokenCircuitError,
   BulkheadPolicy,
@@ -33,6 +34,8 @@ export class ProviderBudget {
     const budget = Math.max(0, Math.floor(ms));
     this.deadline = performance.now() + budget;
     this.signal = AbortSignal.timeout(budget);
+    // Shared by every call of the request (a page of agents: one listener per field), so Node's leak warning at 10 does not apply.
+    setMaxListeners(0, this.signal);
   }
 
   remainingMs(): number {
@@ -161,11 +164,13 @@ export class ProviderGateway {
     if (wait <= 0) return;
     if (wait >= budget.remainingMs()) throw new ProviderError('rate_limited', 'provider: rate limited', { status: 429, retryAfterMs: wait });
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, wait);
-      budget.signal.addEventListener('abort', () => {
+      const done = () => {
         clearTimeout(timer);
+        budget.signal.removeEventListener('abort', done);
         resolve();
-      });
+      };
+      const timer = setTimeout(done, wait);
+      budget.signal.addEventListener('abort', done, { once: true });
     });
   }
 
