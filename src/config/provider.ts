@@ -53,7 +53,8 @@ export function providerFromEnv(env: Env = process.env): ProviderConfig {
     maxAttempts: read.int('PROVIDER_MAX_ATTEMPTS', 3, positive),
     retryBaseMs: read.int('PROVIDER_RETRY_BASE_MS', 100),
     retryMaxMs: read.int('PROVIDER_RETRY_MAX_MS', 1000),
-    concurrency: read.int('PROVIDER_CONCURRENCY', 8, positive),
+    // 20: a default page of agents (20) is one wave of parallel requests, not several.
+    concurrency: read.int('PROVIDER_CONCURRENCY', 20, positive),
     breakerThreshold: read.int('PROVIDER_BREAKER_THRESHOLD', 5, positive),
     breakerHalfOpenMs: read.int('PROVIDER_BREAKER_HALF_OPEN_MS', 10_000, positive),
     cacheTtlMs: read.int('PROVIDER_CACHE_TTL_SECONDS', 60) * 1000,
