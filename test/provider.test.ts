@@ -246,11 +246,15 @@ describe('circuit breaker (per provider account)', () => {
     expect(provider.requestsTo(failingAgent)).toHaveLength(BREAKER_THRESHOLD * MAX_ATTEMPTS);
 
     provider.resetStats();
+    await query(failing.token, `{ agents(first: 5) { edges { node { id name } } } }`);
+    // The same page without provider fields: what the page costs in statements when the provider costs nothing.
+    const openStatements = server.operations.at(-1)!.statements.count;
     const open = await query(failing.token, AGENTS_WITH_CONFIGURATION, { first: 5 });
     expect(open.body.data.agents.edges[0].node.name).toBe('Agent 000');
     expect(open.body.errors?.[0]?.extensions).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', reason: 'breaker_open' });
-    // The shape of "costs nothing": not a single request reached the provider.
+    // The shape of "costs nothing": not a single request reached the provider, and the key was not even read.
     expect(provider.requests).toHaveLength(0);
+    expect(server.operations.at(-1)!.statements.count).toBe(openStatements);
 
     const other = await query(healthy.token, AGENTS_WITH_CONFIGURATION, { first: 5 });
     expect(other.body.errors).toBeUndefined();

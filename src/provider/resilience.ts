@@ -49,6 +49,8 @@ interface Account {
   bulkhead: BulkheadPolicy;
   /** performance.now() until which the provider asked this account not to call (429 Retry-After). */
   rateLimitedUntil: number;
+  /** Date.now() when the circuit last opened (cockatiel's clock for half-open). */
+  openedAt: number;
 }
 
 /**
@@ -112,6 +114,22 @@ export class ProviderGateway {
   /** The state of every account's circuit (for metrics and readiness). */
   breakerStates(): BreakerState[] {
     return [...this.accounts.values()].map(({ breaker }) => stateName(breaker.state));
+  }
+
+  /**
+   * Whether the account's circuit is open and not yet due for a half-open
+   * probe: a call now would be refused, so the caller can fail the field
+   * before any other work (reading the API key).
+   */
+  refuses(orgId: string): boolean {
+    const account = this.accounts.get(orgId);
+    return account?.breaker.state === CircuitState.Open && Date.now() - account.openedAt < this.config.breakerHalfOpenMs;
+  }
+
+  /** Counts a call refused by `refuses`, as the gateway counts its own refusals. */
+  refused(operation: ProviderOperation): ProviderError {
+    this.metrics.call(operation, 'breaker_open');
+    return new ProviderError('breaker_open', `provider ${operation}: circuit open, not called`);
   }
 
   breakerState(orgId: string): BreakerState {
@@ -185,7 +203,10 @@ export class ProviderGateway {
         // The line is long (a page is at most 100 fields); the budget, not the queue length, bounds the wait.
         bulkhead: bulkhead(this.config.concurrency, 10_000),
         rateLimitedUntil: 0,
+        openedAt: 0,
       };
+      const opened = account;
+      account.breaker.onBreak(() => (opened.openedAt = Date.now()));
       this.accounts.set(orgId, account);
     }
     return account;

@@ -134,6 +134,8 @@ export class RequestProvider {
     const cached = cache.get<T>(orgId, kind, id);
     if (cached && !cached.stale) return cached;
     if (!api) return null;
+    // An open circuit refuses before the key is even read: a dead provider costs the field nothing.
+    if (!cached && gateway.refuses(orgId)) throw gateway.refused(kind);
     const apiKey = await this.apiKey();
     if (!apiKey) return null;
     const fetchWith = async (budget: ProviderBudget) => {
