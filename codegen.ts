@@ -37,6 +37,12 @@ const config: CodegenConfig = {
           AgentStats: '../stats/agents#AgentFigures',
           LeaderboardEntry: '../stats/agents#LeaderboardRow',
           ContactStats: '../stats/contacts#ContactFigures',
+          AgentConfiguration: '../provider/models#AgentConfigurationModel',
+          ProviderConversation: '../provider/models#ProviderConversationModel',
+          ProviderUsage: '../provider/models#ProviderUsageModel',
+          ProviderEvaluation: '../provider/api#ProviderEvaluation as ProviderEvaluationModel',
+          ProviderTranscriptTurn: '../provider/api#ProviderTranscriptTurn as ProviderTranscriptTurnModel',
+          SyncProviderAgentsPayload: '../provider/models#SyncProviderAgentsModel',
         },
         scalars: {
           DateTime: { input: 'Date', output: 'Date | string' },

@@ -50,6 +50,12 @@ export default defineConfig({
             'AnalyticsGroup',
             'LeaderboardEntry',
             'Money',
+            // Provider data is a value read through its owner (an agent, a call, the organisation).
+            'AgentConfiguration',
+            'ProviderConversation',
+            'ProviderEvaluation',
+            'ProviderTranscriptTurn',
+            'ProviderUsage',
           ],
         },
       },

@@ -162,7 +162,8 @@ describe('observability', () => {
       // Labels are a closed set; none is an organisation.
       const ours = samples.filter((s) => s.name.startsWith('switchboard_'));
       const labelNames = new Set(ours.flatMap((s) => Object.keys(s.labels)));
-      expect([...labelNames].sort()).toEqual(['cache', 'code', 'le', 'operation', 'outcome', 'type']);
+      // `state`: the provider breakers gauge (closed / open / half_open), counted over accounts.
+      expect([...labelNames].sort()).toEqual(['cache', 'code', 'le', 'operation', 'outcome', 'state', 'type']);
       const labelValues = new Set(
         ours.flatMap((s) =>
           Object.entries(s.labels)

@@ -12,6 +12,8 @@ import { createServices } from '../server/services';
 import { activeDemoSecrets } from '../webhooks/secrets';
 import { devTokenFor } from './devToken';
 import { runCli } from './run';
+import { LocalProvider } from '../provider/local/server';
+import { giveDemoProviderKeys } from '../provider/local/demoKeys';
 
 /**
  * `npm start`: config → database (embedded unless DATABASE_URL), migrations,
@@ -81,6 +83,15 @@ async function main(): Promise<void> {
   const devToken =
     config.env !== 'production' && config.auth.kind === 'hs256' ? await devTokenFor(config, db, 'acme', 'admin').catch(() => undefined) : undefined;
 
+  // Without PROVIDER_URL, development runs the local provider (src/provider/local) in this process,
+  // so provider fields work with no setup; production leaves them null instead.
+  const localProvider = !config.provider.url && config.env !== 'production' ? new LocalProvider() : undefined;
+  if (localProvider) {
+    config.provider.url = await localProvider.listen(config.provider.localPort);
+    if (!standby) await giveDemoProviderKeys(db);
+    logger.info({ url: config.provider.url }, 'local voice provider started (PROVIDER_URL is unset)');
+  }
+
   const services = await createServices(config, logger, { database, ...(devToken ? { devToken } : {}) });
   const server = await createServer(services);
   const address = await server.listen(config.port, config.host);
@@ -101,6 +112,7 @@ async function main(): Promise<void> {
     try {
       await server.drain(config.shutdownGraceMs);
       await services.close();
+      await localProvider?.close();
       await location.release();
       logger.info('stopped');
       process.exit(0);

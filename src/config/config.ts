@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { protectionFromEnv, type ProtectionConfig } from './protection';
 import { cachesFromEnv, type CacheConfig } from './caches';
+import { providerFromEnv, type ProviderConfig } from './provider';
 import { envReader, type Env, type EnvReader } from './env';
 import { collectConfigProblems, configProblem } from './problems';
 import { DEFAULT_APP_ROLE } from '../../migrations/0010_app_role';
@@ -75,6 +76,8 @@ export interface Config extends ProtectionConfig {
   webhookToleranceSeconds: number;
   /** Response, entity and APQ caches and their invalidation listener (src/config/caches.ts). */
   caches: CacheConfig;
+  /** The voice provider's API: URL, budgets, retries, breaker, cache (src/config/provider.ts). */
+  provider: ProviderConfig;
 }
 
 export interface ReplicaConfig {
@@ -251,6 +254,7 @@ function readConfig(overrides: Partial<Config>, environment: Env): Config {
     batching: read.string('SWITCHBOARD_BATCHING') !== 'off',
     webhookToleranceSeconds: read.int('WEBHOOK_TOLERANCE_SECONDS', 300),
     caches: cachesFromEnv(environment),
+    provider: providerFromEnv(environment),
     // Query limits, trusted documents, CORS and the body limit (src/config/protection.ts).
     ...protectionFromEnv(environment),
     ...overrides,

@@ -161,6 +161,14 @@ export interface WebhookSecretsTable {
   expires_at: Timestamp | null;
 }
 
+/** The organisation's API key at the voice provider (migration 0013); never returned by the API. */
+export interface ProviderAccountsTable {
+  org_id: string;
+  api_key: string;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
 export type WebhookEventOutcome = 'pending' | 'applied' | 'unknown_agent';
 
 export interface WebhookEventsTable {
@@ -189,6 +197,7 @@ export interface Database {
   appointments: AppointmentsTable;
   webhook_secrets: WebhookSecretsTable;
   webhook_events: WebhookEventsTable;
+  provider_accounts: ProviderAccountsTable;
 }
 
 export type OrganisationRow = Selectable<OrganisationsTable>;

@@ -12,6 +12,8 @@ import { DashboardFigures } from '../stats/dashboard';
 import { AnalyticsSeries, AnalyticsBucketModel, AnalyticsGroupModel, BucketMetrics } from '../stats/analytics';
 import { AgentFigures, LeaderboardRow } from '../stats/agents';
 import { ContactFigures } from '../stats/contacts';
+import { AgentConfigurationModel, ProviderConversationModel, ProviderUsageModel, SyncProviderAgentsModel } from '../provider/models';
+import { ProviderEvaluation as ProviderEvaluationModel, ProviderTranscriptTurn as ProviderTranscriptTurnModel } from '../provider/api';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
 export type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
@@ -65,6 +67,17 @@ export type Agent = Node & {
   __typename?: 'Agent';
   /** This agent's calls; `filter.agentId` is ignored here. */
   calls: CallConnection;
+  /**
+   * The agent's live configuration at its voice provider (by
+   * `providerAgentId`), read when selected: a page of agents makes one provider
+   * request per agent, concurrently up to the organisation's limit, within the
+   * request's provider budget. A cached value is served while fresh, and while
+   * stale (`stale: true`) when it is being refreshed. Null when the provider
+   * does not know the agent or no provider is configured; null with a
+   * PROVIDER_UNAVAILABLE / PROVIDER_RATE_LIMITED field error when the provider
+   * failed and nothing was cached.
+   */
+  configuration: Maybe<AgentConfiguration>;
   /** When the agent was created. */
   createdAt: Scalars['DateTime']['output'];
   /** Global id. */
@@ -102,6 +115,36 @@ export type AgentCallsArgs = {
 /** An AI voice agent that places and answers calls. */
 export type AgentStatsArgs = {
   range: DateRangeInput;
+};
+
+/**
+ * An agent's configuration as its voice provider holds it right now (or as it
+ * held it at `fetchedAt`, when `stale`). Fields the provider does not report are null.
+ */
+export type AgentConfiguration = {
+  __typename?: 'AgentConfiguration';
+  /** When this value was read from the provider. */
+  fetchedAt: Scalars['DateTime']['output'];
+  /** What the agent says first on every call. */
+  firstMessage: Maybe<Scalars['String']['output']>;
+  /** The language the agent speaks, as the provider names it (e.g. `en`). */
+  language: Maybe<Scalars['String']['output']>;
+  /** The language model that writes the agent's replies. */
+  model: Maybe<Scalars['String']['output']>;
+  /** The provider's name for the agent (may differ from `Agent.name`). */
+  name: Maybe<Scalars['String']['output']>;
+  /** The start of the agent's system prompt, at most 200 characters. */
+  promptSummary: Maybe<Scalars['String']['output']>;
+  /** True when this is a cached value older than the cache TTL, served while it is refreshed or while the provider is failing. */
+  stale: Scalars['Boolean']['output'];
+  /** The text-to-speech model. */
+  ttsModel: Maybe<Scalars['String']['output']>;
+  /** When the configuration last changed at the provider. */
+  updatedAt: Maybe<Scalars['DateTime']['output']>;
+  /** The provider's id of the voice the agent speaks with. */
+  voiceId: Maybe<Scalars['String']['output']>;
+  /** The voice's display name. */
+  voiceName: Maybe<Scalars['String']['output']>;
 };
 
 /** A page of agents (Relay connection), by name. */
@@ -370,6 +413,17 @@ export type Call = Node & {
   notes: Maybe<Scalars['String']['output']>;
   /** What the call achieved; null when unknown or cleared. */
   outcome: Maybe<CallOutcome>;
+  /**
+   * The conversation as the voice provider has it — its analysis, evaluation
+   * results and the provider's own transcript (use it while `transcript` is
+   * still null, before the webhook delivered ours) — read from the provider
+   * when selected, one request per call at most. Null when the call has no
+   * provider conversation id, the provider does not know it, or no provider
+   * is configured; null with a PROVIDER_UNAVAILABLE / PROVIDER_RATE_LIMITED
+   * field error when the provider failed and nothing was cached. The rest of
+   * the response is unaffected either way.
+   */
+  providerConversation: Maybe<ProviderConversation>;
   /**
    * What the voice provider charged for the call, exactly, in USD (amounts to 4 decimal places:
    * providers bill fractions of a cent).
@@ -947,6 +1001,17 @@ export type Mutation = {
   cancelAppointment: Maybe<CancelAppointmentPayload>;
   /** Creates a contact. Role: MEMBER or ADMIN. */
   createContact: Maybe<CreateContactPayload>;
+  /**
+   * Copies the organisation's agents and phone numbers from its voice provider
+   * into Switchboard: new ones are created, changed names and routings are
+   * updated, anything unchanged is left untouched, so running it twice writes
+   * nothing the second time. Agents the provider no longer lists are kept
+   * (their calls still point at them). Fails with PROVIDER_UNAVAILABLE /
+   * PROVIDER_RATE_LIMITED (nothing written) when the provider cannot be read,
+   * and with BAD_USER_INPUT when no provider or API key is configured.
+   * Role: ADMIN.
+   */
+  syncProviderAgents: Maybe<SyncProviderAgentsPayload>;
   /** Takes a phone number away from its agent; unassigning an unassigned number changes nothing. Role: ADMIN. */
   unassignPhoneNumber: Maybe<UnassignPhoneNumberPayload>;
   /**
@@ -1270,6 +1335,13 @@ export type Organisation = Node & {
   id: Scalars['ID']['output'];
   /** Display name. */
   name: Scalars['String']['output'];
+  /**
+   * The organisation's usage at its voice provider this billing period, read
+   * from the provider when selected. Null when no provider or API key is
+   * configured, or (with a PROVIDER_UNAVAILABLE / PROVIDER_RATE_LIMITED field
+   * error) when the provider did not answer in time and nothing was cached.
+   */
+  providerUsage: Maybe<ProviderUsage>;
   /** Short unique name used in webhook URLs (lower case, digits and hyphens). */
   slug: Scalars['String']['output'];
   /** IANA time zone, e.g. `Europe/London`; the organisation's days and statistics use it. */
@@ -1302,6 +1374,72 @@ export type PhoneNumberAssignment = Node & {
   provider: Scalars['String']['output'];
   /** The number's id at that provider. */
   providerNumberId: Scalars['String']['output'];
+};
+
+/** A call as the voice provider analysed it. */
+export type ProviderConversation = {
+  __typename?: 'ProviderConversation';
+  /** The provider's conversation id (the call's provider id). */
+  conversationId: Scalars['String']['output'];
+  /** Values the provider's data collection extracted from the call, by field name. */
+  dataCollected: Scalars['JSONObject']['output'];
+  /** The conversation's length in seconds, per the provider. */
+  durationSeconds: Maybe<Scalars['NonNegativeInt']['output']>;
+  /** Each evaluation criterion configured at the provider, with its result. */
+  evaluations: Array<ProviderEvaluation>;
+  /** When this value was read from the provider. */
+  fetchedAt: Scalars['DateTime']['output'];
+  /** How the provider's analysis judged the call: `success`, `failure` or `unknown`. */
+  outcome: Maybe<Scalars['String']['output']>;
+  /** True when this is a cached value older than the cache TTL. */
+  stale: Scalars['Boolean']['output'];
+  /** When the conversation started, per the provider. */
+  startedAt: Maybe<Scalars['DateTime']['output']>;
+  /** The provider's status of the conversation, e.g. `done` or `processing`. */
+  status: Maybe<Scalars['String']['output']>;
+  /** The provider's summary of the transcript. */
+  summary: Maybe<Scalars['String']['output']>;
+  /** The provider's transcript, turn by turn. */
+  transcript: Array<ProviderTranscriptTurn>;
+};
+
+/** One evaluation criterion's result for a conversation. */
+export type ProviderEvaluation = {
+  __typename?: 'ProviderEvaluation';
+  /** The criterion's id at the provider. */
+  criterion: Scalars['String']['output'];
+  /** Why the provider judged it so. */
+  rationale: Maybe<Scalars['String']['output']>;
+  /** `success`, `failure` or `unknown`. */
+  result: Scalars['String']['output'];
+};
+
+/** One turn of the provider's transcript. */
+export type ProviderTranscriptTurn = {
+  __typename?: 'ProviderTranscriptTurn';
+  /** Seconds from the start of the call. */
+  secondsFromStart: Scalars['NonNegativeFloat']['output'];
+  /** Who spoke. */
+  speaker: Speaker;
+  /** What was said. */
+  text: Scalars['String']['output'];
+};
+
+/** The organisation's usage at its voice provider in the current billing period. */
+export type ProviderUsage = {
+  __typename?: 'ProviderUsage';
+  /** Characters the plan allows this period. */
+  characterLimit: Scalars['NonNegativeInt']['output'];
+  /** Characters of speech synthesised this period. */
+  charactersUsed: Scalars['NonNegativeInt']['output'];
+  /** When this value was read from the provider. */
+  fetchedAt: Scalars['DateTime']['output'];
+  /** When the period ends and the count resets. */
+  periodEndsAt: Maybe<Scalars['DateTime']['output']>;
+  /** The provider's plan (tier) name. */
+  plan: Maybe<Scalars['String']['output']>;
+  /** True when this is a cached value older than the cache TTL. */
+  stale: Scalars['Boolean']['output'];
 };
 
 /**
@@ -1545,6 +1683,23 @@ export type Speaker =
   | 'AGENT'
   /** The person called or calling. */
   | 'CONTACT';
+
+/** What `syncProviderAgents` found and changed. */
+export type SyncProviderAgentsPayload = {
+  __typename?: 'SyncProviderAgentsPayload';
+  /** Every agent the provider lists, as stored now. */
+  agents: Array<Agent>;
+  /** Agents created by this sync. */
+  agentsCreated: Scalars['NonNegativeInt']['output'];
+  /** Existing agents whose name changed. */
+  agentsUpdated: Scalars['NonNegativeInt']['output'];
+  /** Every phone number the provider lists, as stored now. */
+  phoneNumbers: Array<PhoneNumberAssignment>;
+  /** Phone numbers created by this sync. */
+  phoneNumbersCreated: Scalars['NonNegativeInt']['output'];
+  /** Existing phone numbers whose provider id or agent changed. */
+  phoneNumbersUpdated: Scalars['NonNegativeInt']['output'];
+};
 
 /** What was said on a call. */
 export type Transcript = {
@@ -1825,6 +1980,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   Agent: ResolverTypeWrapper<AgentListRow>;
+  AgentConfiguration: ResolverTypeWrapper<AgentConfigurationModel>;
   AgentConnection: ResolverTypeWrapper<Connection<AgentListRow>>;
   AgentEdge: ResolverTypeWrapper<Omit<AgentEdge, 'node'> & { node: ResolversTypes['Agent'] }>;
   AgentFilter: AgentFilter;
@@ -1893,12 +2049,17 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PhoneNumber: ResolverTypeWrapper<Scalars['PhoneNumber']['output']>;
   PhoneNumberAssignment: ResolverTypeWrapper<PhoneNumberListRow>;
+  ProviderConversation: ResolverTypeWrapper<ProviderConversationModel>;
+  ProviderEvaluation: ResolverTypeWrapper<ProviderEvaluationModel>;
+  ProviderTranscriptTurn: ResolverTypeWrapper<ProviderTranscriptTurnModel>;
+  ProviderUsage: ResolverTypeWrapper<ProviderUsageModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Role: Role;
   Sentiment: Sentiment;
   SortDirection: SortDirection;
   Speaker: Speaker;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  SyncProviderAgentsPayload: ResolverTypeWrapper<SyncProviderAgentsModel>;
   Transcript: ResolverTypeWrapper<TranscriptListRow>;
   TranscriptSegment: ResolverTypeWrapper<TranscriptSegmentRow>;
   Trend: ResolverTypeWrapper<Trend>;
@@ -1920,6 +2081,7 @@ export type ResolversTypes = {
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   Agent: AgentListRow;
+  AgentConfiguration: AgentConfigurationModel;
   AgentConnection: Connection<AgentListRow>;
   AgentEdge: Omit<AgentEdge, 'node'> & { node: ResolversParentTypes['Agent'] };
   AgentFilter: AgentFilter;
@@ -1974,8 +2136,13 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   PhoneNumber: Scalars['PhoneNumber']['output'];
   PhoneNumberAssignment: PhoneNumberListRow;
+  ProviderConversation: ProviderConversationModel;
+  ProviderEvaluation: ProviderEvaluationModel;
+  ProviderTranscriptTurn: ProviderTranscriptTurnModel;
+  ProviderUsage: ProviderUsageModel;
   Query: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
+  SyncProviderAgentsPayload: SyncProviderAgentsModel;
   Transcript: TranscriptListRow;
   TranscriptSegment: TranscriptSegmentRow;
   Trend: Trend;
@@ -2003,6 +2170,7 @@ export type CacheControlDirectiveResolver<Result, Parent, ContextType = Context,
 
 export type AgentResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Agent'] = ResolversParentTypes['Agent']> = {
   calls?: Resolver<ResolversTypes['CallConnection'], ParentType, ContextType, Partial<AgentCallsArgs>>;
+  configuration?: Resolver<Maybe<ResolversTypes['AgentConfiguration']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   language?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2014,6 +2182,20 @@ export type AgentResolvers<ContextType = Context, ParentType extends ResolversPa
   status?: Resolver<ResolversTypes['AgentStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type AgentConfigurationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AgentConfiguration'] = ResolversParentTypes['AgentConfiguration']> = {
+  fetchedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  firstMessage?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  language?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  model?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  promptSummary?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  stale?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  ttsModel?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  updatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  voiceId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  voiceName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type AgentConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AgentConnection'] = ResolversParentTypes['AgentConnection']> = {
@@ -2105,6 +2287,7 @@ export type CallResolvers<ContextType = Context, ParentType extends ResolversPar
   metadata?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
   notes?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   outcome?: Resolver<Maybe<ResolversTypes['CallOutcome']>, ParentType, ContextType>;
+  providerConversation?: Resolver<Maybe<ResolversTypes['ProviderConversation']>, ParentType, ContextType>;
   providerCost?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   recordingUrl?: Resolver<Maybe<ResolversTypes['URL']>, ParentType, ContextType, Partial<CallRecordingUrlArgs>>;
   sentiment?: Resolver<Maybe<ResolversTypes['Sentiment']>, ParentType, ContextType>;
@@ -2259,6 +2442,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   bookAppointment?: Resolver<Maybe<ResolversTypes['BookAppointmentPayload']>, ParentType, ContextType, RequireFields<MutationBookAppointmentArgs, 'input'>>;
   cancelAppointment?: Resolver<Maybe<ResolversTypes['CancelAppointmentPayload']>, ParentType, ContextType, RequireFields<MutationCancelAppointmentArgs, 'input'>>;
   createContact?: Resolver<Maybe<ResolversTypes['CreateContactPayload']>, ParentType, ContextType, RequireFields<MutationCreateContactArgs, 'input'>>;
+  syncProviderAgents?: Resolver<Maybe<ResolversTypes['SyncProviderAgentsPayload']>, ParentType, ContextType>;
   unassignPhoneNumber?: Resolver<Maybe<ResolversTypes['UnassignPhoneNumberPayload']>, ParentType, ContextType, RequireFields<MutationUnassignPhoneNumberArgs, 'input'>>;
   updateAgent?: Resolver<Maybe<ResolversTypes['UpdateAgentPayload']>, ParentType, ContextType, RequireFields<MutationUpdateAgentArgs, 'input'>>;
   updateCall?: Resolver<Maybe<ResolversTypes['UpdateCallPayload']>, ParentType, ContextType, RequireFields<MutationUpdateCallArgs, 'input'>>;
@@ -2281,6 +2465,7 @@ export type OrganisationResolvers<ContextType = Context, ParentType extends Reso
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  providerUsage?: Resolver<Maybe<ResolversTypes['ProviderUsage']>, ParentType, ContextType>;
   slug?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   timezone?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
@@ -2306,6 +2491,41 @@ export type PhoneNumberAssignmentResolvers<ContextType = Context, ParentType ext
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type ProviderConversationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ProviderConversation'] = ResolversParentTypes['ProviderConversation']> = {
+  conversationId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  dataCollected?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
+  durationSeconds?: Resolver<Maybe<ResolversTypes['NonNegativeInt']>, ParentType, ContextType>;
+  evaluations?: Resolver<Array<ResolversTypes['ProviderEvaluation']>, ParentType, ContextType>;
+  fetchedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  outcome?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  stale?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  summary?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  transcript?: Resolver<Array<ResolversTypes['ProviderTranscriptTurn']>, ParentType, ContextType>;
+};
+
+export type ProviderEvaluationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ProviderEvaluation'] = ResolversParentTypes['ProviderEvaluation']> = {
+  criterion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rationale?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  result?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ProviderTranscriptTurnResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ProviderTranscriptTurn'] = ResolversParentTypes['ProviderTranscriptTurn']> = {
+  secondsFromStart?: Resolver<ResolversTypes['NonNegativeFloat'], ParentType, ContextType>;
+  speaker?: Resolver<ResolversTypes['Speaker'], ParentType, ContextType>;
+  text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ProviderUsageResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ProviderUsage'] = ResolversParentTypes['ProviderUsage']> = {
+  characterLimit?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  charactersUsed?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  fetchedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  periodEndsAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  plan?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  stale?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   agent?: Resolver<Maybe<ResolversTypes['Agent']>, ParentType, ContextType, RequireFields<QueryAgentArgs, 'id'>>;
   agentLeaderboard?: Resolver<Array<ResolversTypes['LeaderboardEntry']>, ParentType, ContextType, RequireFields<QueryAgentLeaderboardArgs, 'first' | 'metric' | 'range'>>;
@@ -2320,6 +2540,15 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   nodes?: Resolver<Array<Maybe<ResolversTypes['Node']>>, ParentType, ContextType, RequireFields<QueryNodesArgs, 'ids'>>;
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
+};
+
+export type SyncProviderAgentsPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SyncProviderAgentsPayload'] = ResolversParentTypes['SyncProviderAgentsPayload']> = {
+  agents?: Resolver<Array<ResolversTypes['Agent']>, ParentType, ContextType>;
+  agentsCreated?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  agentsUpdated?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  phoneNumbers?: Resolver<Array<ResolversTypes['PhoneNumberAssignment']>, ParentType, ContextType>;
+  phoneNumbersCreated?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  phoneNumbersUpdated?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
 };
 
 export type TranscriptResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Transcript'] = ResolversParentTypes['Transcript']> = {
@@ -2386,6 +2615,7 @@ export type ViewerResolvers<ContextType = Context, ParentType extends ResolversP
 
 export type Resolvers<ContextType = Context> = {
   Agent?: AgentResolvers<ContextType>;
+  AgentConfiguration?: AgentConfigurationResolvers<ContextType>;
   AgentConnection?: AgentConnectionResolvers<ContextType>;
   AgentEdge?: AgentEdgeResolvers<ContextType>;
   AgentStats?: AgentStatsResolvers<ContextType>;
@@ -2424,7 +2654,12 @@ export type Resolvers<ContextType = Context> = {
   PageInfo?: PageInfoResolvers<ContextType>;
   PhoneNumber?: GraphQLScalarType;
   PhoneNumberAssignment?: PhoneNumberAssignmentResolvers<ContextType>;
+  ProviderConversation?: ProviderConversationResolvers<ContextType>;
+  ProviderEvaluation?: ProviderEvaluationResolvers<ContextType>;
+  ProviderTranscriptTurn?: ProviderTranscriptTurnResolvers<ContextType>;
+  ProviderUsage?: ProviderUsageResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  SyncProviderAgentsPayload?: SyncProviderAgentsPayloadResolvers<ContextType>;
   Transcript?: TranscriptResolvers<ContextType>;
   TranscriptSegment?: TranscriptSegmentResolvers<ContextType>;
   Trend?: TrendResolvers<ContextType>;

@@ -3,6 +3,7 @@ import type { Config } from '../config/config';
 import type { TenantScope } from '../db/tenant';
 import type { Loaders } from '../loaders';
 import type { RecordingSigner } from '../recordings/signer';
+import type { RequestProvider } from '../provider/service';
 
 /**
  * Everything a resolver may use, built per request after the token is
@@ -28,4 +29,6 @@ export interface Context extends Principal {
    * since a warm cache serves them without a statement or any decoding.
    */
   agentsCached: boolean;
+  /** The voice provider for this request and organisation (src/provider/service.ts): lazy, batched, within one budget. */
+  provider: RequestProvider;
 }

@@ -1,11 +1,19 @@
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
+import type { ProviderError } from '../provider/errors';
 
 /**
  * The error codes a client can switch on. Messages are for humans and never
  * contain SQL, stack traces or another organisation's data.
  */
-export type ErrorCode = 'UNAUTHENTICATED' | 'AUTH_UNAVAILABLE' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'INTERNAL_SERVER_ERROR';
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'AUTH_UNAVAILABLE'
+  | 'FORBIDDEN'
+  | 'BAD_USER_INPUT'
+  | 'INTERNAL_SERVER_ERROR'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'PROVIDER_RATE_LIMITED';
 
 export function badUserInput(message: string, argument?: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', ...(argument ? { argument } : {}) } });
@@ -32,4 +40,27 @@ export function authUnavailable(retryAfterSeconds: number): GraphQLError {
 
 export function forbidden(message = 'Your role does not allow this'): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } });
+}
+
+/**
+ * A provider field that could not be served: PROVIDER_RATE_LIMITED when the
+ * provider asked us to slow down (`retryAfterSeconds` says for how long),
+ * PROVIDER_UNAVAILABLE for anything else; `reason` is the failure (timeout,
+ * breaker_open, http…). The message names neither the URL nor the key.
+ */
+export function providerFailure(error: ProviderError): GraphQLError {
+  const rateLimited = error.failure === 'rate_limited';
+  const retryAfterSeconds = error.retryAfterMs !== undefined ? Math.max(1, Math.ceil(error.retryAfterMs / 1000)) : undefined;
+  return new GraphQLError(
+    rateLimited
+      ? 'The voice provider is rate limiting this organisation; retry later'
+      : `The voice provider is unavailable (${error.failure.replace('_', ' ')})`,
+    {
+      extensions: {
+        code: rateLimited ? 'PROVIDER_RATE_LIMITED' : 'PROVIDER_UNAVAILABLE',
+        reason: error.failure,
+        ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+      },
+    },
+  );
 }

@@ -1,10 +1,18 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Context } from './context';
 
-const UNAVAILABLE = new Set(['DATABASE_UNAVAILABLE', 'DATABASE_BUSY', 'REQUEST_TIMEOUT', 'READ_ONLY']);
+const UNAVAILABLE = new Set([
+  'DATABASE_UNAVAILABLE',
+  'DATABASE_BUSY',
+  'REQUEST_TIMEOUT',
+  'READ_ONLY',
+  'PROVIDER_UNAVAILABLE',
+  'PROVIDER_RATE_LIMITED',
+]);
 
 /**
- * HTTP 503 (with Retry-After) when the database kept the whole operation from
+ * HTTP 503 (with Retry-After) when the database (or, for the provider sync,
+ * the voice provider) kept the whole operation from
  * being served, so load balancers and clients retry instead of treating an
  * empty 200 as an answer. A partial result stays 200.
  */

@@ -33,6 +33,12 @@ export interface Readiness {
       jwks?: KeySetState;
       /** Present only with a cache on: bypassed while the invalidation listener is down or deaf. */
       caches?: CacheState;
+      /**
+       * Present with PROVIDER_URL: `degraded` while some account's circuit is
+       * open. Non-critical: provider fields degrade (cached or null with a
+       * field error), so it never makes the instance unready.
+       */
+      provider?: 'ok' | 'degraded';
     };
   };
 }
@@ -43,12 +49,20 @@ const EXPECTED = Object.keys(migrations);
 
 export async function checkReadiness(
   db: Db,
-  options: { draining: boolean; timeoutMs: number; jwks?: () => KeySetState; caches?: () => CacheState },
+  options: { draining: boolean; timeoutMs: number; jwks?: () => KeySetState; caches?: () => CacheState; provider?: () => 'ok' | 'degraded' },
 ): Promise<Readiness> {
   const jwks = options.jwks?.();
   const caches = options.caches?.();
+  const provider = options.provider?.();
   const result = (database: Checks['database'], migrationState: Checks['migrations'], draining: boolean) =>
-    outcome({ database, migrations: migrationState, draining, ...(jwks ? { jwks } : {}), ...(caches ? { caches } : {}) });
+    outcome({
+      database,
+      migrations: migrationState,
+      draining,
+      ...(jwks ? { jwks } : {}),
+      ...(caches ? { caches } : {}),
+      ...(provider ? { provider } : {}),
+    });
   if (options.draining) return result('skipped', 'unknown', true);
   let applied: string[];
   let standby: boolean;

@@ -33,6 +33,8 @@ export const CALL_LIST_COLUMNS = [
   'recording_key',
   'created_at',
   'updated_at',
+  // The provider's conversation id, for Call.providerConversation (set by webhook ingestion).
+  'provider_call_id',
 ] as const;
 export type CallColumn = (typeof CALL_LIST_COLUMNS)[number];
 export type CallListRow = Pick<CallRow, CallColumn>;

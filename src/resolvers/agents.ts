@@ -13,6 +13,7 @@ import { connectionNodeFields, memoisedBy } from '../graphql/selection';
 import { childCallConnection, childCallKey, readSpecOf } from './calls';
 import { rangeSpec } from './args';
 import { toDbEnum, toGraphQLEnum } from './enums';
+import { fromProvider } from './provider';
 
 const agentCursor = (row: AgentListRow) => encodeCursor(AGENT_ORDERING, row.name, row.id);
 
@@ -97,6 +98,7 @@ export const Agent: AgentResolvers = {
     if (!figures) throw new Error(`no figures for agent ${agent.id}`);
     return figures;
   },
+  configuration: (agent, _args, ctx) => fromProvider(() => ctx.provider.agentConfiguration.load(agent.provider_agent_id)),
 };
 
 export const PhoneNumberAssignment: PhoneNumberAssignmentResolvers = {

@@ -24,6 +24,7 @@ import type { CallPageKey } from '../loaders/callPages';
 import { callFilterSpec, callOrderSpec } from './args';
 import { toGraphQLEnum, toGraphQLEnumOrNull } from './enums';
 import { COST_DECIMALS, usd } from './money';
+import { fromProvider } from './provider';
 
 export function callCursor(order: CallOrderSpec) {
   const ordering = callOrdering(order);
@@ -58,6 +59,7 @@ const CALL_FIELD_COLUMNS: Record<Exclude<keyof CallResolvers, '__isTypeOf'>, rea
   transcript: [],
   metadata: [],
   providerCost: ['cost'],
+  providerConversation: ['provider_call_id'],
 };
 
 /** Cursors need the sort key; `id` is every row's identity. */
@@ -186,4 +188,8 @@ export const Call: CallResolvers = {
   transcript: (call, _args, ctx) => ctx.loaders.transcriptByCallId.load(call.id),
   metadata: async (call, _args, ctx) => (await ctx.loaders.callMetadataById.load(call.id))?.metadata ?? {},
   providerCost: (call) => usd(call.cost, COST_DECIMALS),
+  providerConversation: (call, _args, ctx) => {
+    const conversationId = call.provider_call_id;
+    return conversationId ? fromProvider(() => ctx.provider.conversation.load(conversationId)) : null;
+  },
 };

@@ -24,6 +24,14 @@ import type { ContactListRow } from '../queries/contacts';
 import type { TranscriptSegment } from '../db/schema';
 import { toGraphQLEnum } from './enums';
 import { AgentStats, AnalyticsGroup, Dashboard, LeaderboardEntry, Metrics } from './stats';
+import {
+  AgentConfiguration,
+  ProviderConversation,
+  ProviderEvaluation,
+  ProviderTranscriptTurn,
+  ProviderUsage,
+  SyncProviderAgentsPayload,
+} from './provider';
 
 export const resolvers: Resolvers = {
   Currency: withPlainParseErrors(CurrencyResolver),
@@ -50,6 +58,12 @@ export const resolvers: Resolvers = {
   Metrics,
   AgentStats,
   LeaderboardEntry,
+  AgentConfiguration,
+  ProviderConversation,
+  ProviderEvaluation,
+  ProviderTranscriptTurn,
+  ProviderUsage,
+  SyncProviderAgentsPayload,
   CallConnection: connectionResolvers<CallListRow>(),
   AgentConnection: connectionResolvers<AgentListRow>(),
   ContactConnection: connectionResolvers<ContactListRow>(),

@@ -7,6 +7,7 @@ import { rootContactConnection } from './contacts';
 import { toGraphQLEnum } from './enums';
 import { checkNodeCount, loadNode } from './nodes';
 import { statsQueries } from './stats';
+import { fromProvider } from './provider';
 
 export const Query: QueryResolvers = {
   viewer: (_root, _args, ctx) => ctx,
@@ -45,6 +46,8 @@ export const Organisation: OrganisationResolvers = {
   name: (org) => org.name,
   timezone: (org) => org.timezone,
   createdAt: (org) => org.created_at,
+  // Only the caller's own organisation is ever reachable; the provider account is the caller's.
+  providerUsage: (org, _args, ctx) => (org.id === ctx.orgId ? fromProvider(() => ctx.provider.usage()) : null),
 };
 
 export const User: UserResolvers = {

@@ -47,7 +47,11 @@ export async function buildContext(services: Services, request: FastifyRequest, 
 }
 
 /** The scope and the loaders over it, on `db`: the verified token names the only organisation anything below can query. */
-export function bindScope(services: Services, db: Db, orgId: string, now: Date): Pick<Context, 'scope' | 'loaders'> {
+export function bindScope(services: Services, db: Db, orgId: string, now: Date): Pick<Context, 'scope' | 'loaders' | 'provider'> {
   const scope = tenantScope(db, orgId);
-  return { scope, loaders: createLoaders(scope, { batch: services.config.batching }, now, services.caches.entities) };
+  return {
+    scope,
+    loaders: createLoaders(scope, { batch: services.config.batching }, now, services.caches.entities),
+    provider: services.provider.forRequest(scope),
+  };
 }

@@ -145,6 +145,7 @@ export async function createServer(services: Services): Promise<Server> {
       timeoutMs: READINESS_TIMEOUT_MS,
       ...(keySet ? { jwks: () => keySet.status().state } : {}),
       ...(caches.listener ? { caches: () => (caches.trusted() ? 'ok' : 'bypassed') } : {}),
+      ...(services.provider.api ? { provider: () => (services.provider.readiness() === 'degraded' ? 'degraded' : 'ok') } : {}),
     });
 
   fastify.decorateRequest('deadline', 0);

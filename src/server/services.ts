@@ -17,6 +17,7 @@ import { loadPersistedSettings } from '../persisted/settings';
 import type { PersistedSettings } from '../persisted/resolve';
 import { createRecordingSigner, type RecordingSigner } from '../recordings/signer';
 import { createWebhookMetrics, type WebhookMetrics } from '../webhooks/metrics';
+import { ProviderService } from '../provider/service';
 
 export interface OperationReport {
   orgId: string | undefined;
@@ -60,6 +61,8 @@ export interface Services {
   /** With JWKS_URL: the identity provider's keys, held in memory. */
   keySet: JwksKeySet | undefined;
   persisted: PersistedSettings;
+  /** The voice provider's API (src/provider): gateway, cache, metrics; fields resolve to null without PROVIDER_URL. */
+  provider: ProviderService;
   /** Test and development hooks (see ServiceOptions). */
   hooks: Pick<ServiceOptions, 'devToken' | 'onOperation' | 'clock'>;
   /** Stops the caches' listener, the key set's refresh and the observers, then ends the pool. */
@@ -77,6 +80,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
   const metrics = createMetrics(database);
   if (keySet) registerJwksMetrics(metrics.registry, keySet);
   const webhookMetrics = createWebhookMetrics(metrics.registry);
+  const provider = new ProviderService(config.provider, metrics.registry, options.cacheClock);
   const replicas = new ReplicaRouter(
     database.db,
     config.replicas.urls.map((url, index) => ({
@@ -113,6 +117,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
     verifier,
     keySet,
     persisted,
+    provider,
     hooks: {
       ...(options.devToken !== undefined ? { devToken: options.devToken } : {}),
       ...(options.onOperation ? { onOperation: options.onOperation } : {}),
@@ -121,6 +126,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
     close() {
       closed ??= (async () => {
         await caches.close();
+        await provider.close();
         stopObservingCommits();
         await replicas.close();
         keySet?.close();

@@ -3,6 +3,7 @@ import { agentMutations } from './agents';
 import { appointmentMutations } from './appointments';
 import { callMutations } from './calls';
 import { contactMutations } from './contacts';
+import { providerMutations } from './provider';
 
 /**
  * Every mutation: role check, then input rules, then one transaction whose
@@ -14,4 +15,5 @@ export const Mutation: MutationResolvers = {
   ...agentMutations,
   ...callMutations,
   ...appointmentMutations,
+  ...providerMutations,
 };
