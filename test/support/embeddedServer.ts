@@ -10,9 +10,11 @@ import { migrateToLatest } from '../../src/db/migrate';
  * prints `ready <url>` and keeps it running until SIGTERM.
  */
 async function main(): Promise<void> {
-  const location = await locateDatabase(loadConfig());
-  const pool = createPool({ connectionString: location.url, max: 1 });
-  await migrateToLatest(createDb(pool));
+  const config = loadConfig();
+  const location = await locateDatabase(config);
+  // As `npm start` does: migrations as the owner; `ready` names the runtime role's URL, as requests use.
+  const pool = createPool({ connectionString: location.migrationUrl, max: 1 });
+  await migrateToLatest(createDb(pool), { appRole: config.pgAppRole });
   await pool.end();
   process.stdout.write(`ready ${location.url}\n`);
   process.once('SIGTERM', () => {
