@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { protectionFromEnv, type ProtectionConfig } from './protection';
 import { cachesFromEnv, type CacheConfig } from './caches';
+import { liveFromEnv, type LiveConfig } from './live';
 import { envReader, type Env, type EnvReader } from './env';
 import { collectConfigProblems, configProblem } from './problems';
 
@@ -62,6 +63,8 @@ export interface Config extends ProtectionConfig {
   webhookToleranceSeconds: number;
   /** Response, entity and APQ caches and their invalidation listener (src/config/caches.ts). */
   caches: CacheConfig;
+  /** Subscriptions: connection and subscription limits, keep-alive, slow consumers (src/config/live.ts). */
+  live: LiveConfig;
 }
 
 export interface ReplicaConfig {
@@ -236,6 +239,7 @@ function readConfig(overrides: Partial<Config>, environment: Env): Config {
     batching: read.string('SWITCHBOARD_BATCHING') !== 'off',
     webhookToleranceSeconds: read.int('WEBHOOK_TOLERANCE_SECONDS', 300),
     caches: cachesFromEnv(environment),
+    live: liveFromEnv(environment),
     // Query limits, trusted documents, CORS and the body limit (src/config/protection.ts).
     ...protectionFromEnv(environment),
     ...overrides,

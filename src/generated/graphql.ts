@@ -533,6 +533,24 @@ export type LeaderboardMetric =
   | 'COMPLETED'
   | 'CONVERSION_RATE';
 
+/** What happened to a live call. */
+export type LiveCallChange =
+  /** A live call changed (status, agent, contact, figures). */
+  | 'CHANGED'
+  /** The call is no longer live here: it ended (completed, failed, no answer, …) or moved to another agent than the one subscribed to. */
+  | 'ENDED'
+  /** The call is live: it just started, or was live when the subscription started. */
+  | 'STARTED';
+
+/** One change to the organisation's live calls. */
+export type LiveCallEvent = {
+  __typename?: 'LiveCallEvent';
+  /** The call as it is after the change. */
+  call: Call;
+  /** What happened. */
+  change: LiveCallChange;
+};
+
 export type Metrics = {
   __typename?: 'Metrics';
   /** Appointments booked; null when grouping by a call dimension appointments do not have. */
@@ -1034,6 +1052,74 @@ export type Speaker =
   | 'AGENT'
   | 'CONTACT';
 
+/**
+ * Live updates, pushed as they happen: GraphQL over WebSocket (the
+ * `graphql-transport-ws` protocol, on /graphql) or over Server-Sent Events
+ * (/graphql/stream). The token goes in `connection_init` (WebSocket) or the
+ * Authorization header (SSE); see docs/subscriptions.md. Every event comes from
+ * the database, so a write through any instance, a webhook or plain SQL reaches
+ * subscribers on every instance.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * One call: as it is now, then again whenever it changes (status, duration,
+   * outcome, recording or transcript becoming ready). A call not in your
+   * organisation is a NOT_FOUND error.
+   */
+  callUpdated: Call;
+  /**
+   * The organisation's live calls (queued, ringing, in progress). First one
+   * STARTED event for each call live when the subscription starts, then
+   * STARTED, CHANGED and ENDED as calls start, change and end.
+   */
+  callsInProgress: LiveCallEvent;
+  /**
+   * The statistics panel for the range: as it is now, then again with the new
+   * values whenever the organisation's figures change, at most once per second.
+   */
+  dashboardChanged: Dashboard;
+};
+
+
+/**
+ * Live updates, pushed as they happen: GraphQL over WebSocket (the
+ * `graphql-transport-ws` protocol, on /graphql) or over Server-Sent Events
+ * (/graphql/stream). The token goes in `connection_init` (WebSocket) or the
+ * Authorization header (SSE); see docs/subscriptions.md. Every event comes from
+ * the database, so a write through any instance, a webhook or plain SQL reaches
+ * subscribers on every instance.
+ */
+export type SubscriptionCallUpdatedArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Live updates, pushed as they happen: GraphQL over WebSocket (the
+ * `graphql-transport-ws` protocol, on /graphql) or over Server-Sent Events
+ * (/graphql/stream). The token goes in `connection_init` (WebSocket) or the
+ * Authorization header (SSE); see docs/subscriptions.md. Every event comes from
+ * the database, so a write through any instance, a webhook or plain SQL reaches
+ * subscribers on every instance.
+ */
+export type SubscriptionCallsInProgressArgs = {
+  agentId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/**
+ * Live updates, pushed as they happen: GraphQL over WebSocket (the
+ * `graphql-transport-ws` protocol, on /graphql) or over Server-Sent Events
+ * (/graphql/stream). The token goes in `connection_init` (WebSocket) or the
+ * Authorization header (SSE); see docs/subscriptions.md. Every event comes from
+ * the database, so a write through any instance, a webhook or plain SQL reaches
+ * subscribers on every instance.
+ */
+export type SubscriptionDashboardChangedArgs = {
+  range: DateRangeInput;
+};
+
 export type Transcript = {
   __typename?: 'Transcript';
   segments: Array<TranscriptSegment>;
@@ -1296,6 +1382,8 @@ export type ResolversTypes = {
   LeadTier: LeadTier;
   LeaderboardEntry: ResolverTypeWrapper<LeaderboardRow>;
   LeaderboardMetric: LeaderboardMetric;
+  LiveCallChange: LiveCallChange;
+  LiveCallEvent: ResolverTypeWrapper<Omit<LiveCallEvent, 'call'> & { call: ResolversTypes['Call'] }>;
   Metrics: ResolverTypeWrapper<BucketMetrics>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
@@ -1311,6 +1399,7 @@ export type ResolversTypes = {
   SortDirection: SortDirection;
   Speaker: Speaker;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Transcript: ResolverTypeWrapper<TranscriptListRow>;
   TranscriptSegment: ResolverTypeWrapper<TranscriptSegmentRow>;
   Trend: ResolverTypeWrapper<Trend>;
@@ -1370,6 +1459,7 @@ export type ResolversParentTypes = {
   Int: Scalars['Int']['output'];
   JSONObject: Scalars['JSONObject']['output'];
   LeaderboardEntry: LeaderboardRow;
+  LiveCallEvent: Omit<LiveCallEvent, 'call'> & { call: ResolversParentTypes['Call'] };
   Metrics: BucketMetrics;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
@@ -1381,6 +1471,7 @@ export type ResolversParentTypes = {
   PhoneNumberAssignment: PhoneNumberListRow;
   Query: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
   Transcript: TranscriptListRow;
   TranscriptSegment: TranscriptSegmentRow;
   Trend: Trend;
@@ -1623,6 +1714,11 @@ export type LeaderboardEntryResolvers<ContextType = Context, ParentType extends 
   stats?: Resolver<ResolversTypes['AgentStats'], ParentType, ContextType>;
 };
 
+export type LiveCallEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LiveCallEvent'] = ResolversParentTypes['LiveCallEvent']> = {
+  call?: Resolver<ResolversTypes['Call'], ParentType, ContextType>;
+  change?: Resolver<ResolversTypes['LiveCallChange'], ParentType, ContextType>;
+};
+
 export type MetricsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Metrics'] = ResolversParentTypes['Metrics']> = {
   appointments?: Resolver<Maybe<ResolversTypes['NonNegativeInt']>, ParentType, ContextType>;
   averageDurationSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
@@ -1698,6 +1794,12 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   nodes?: Resolver<Array<Maybe<ResolversTypes['Node']>>, ParentType, ContextType, RequireFields<QueryNodesArgs, 'ids'>>;
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
+};
+
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  callUpdated?: SubscriptionResolver<ResolversTypes['Call'], "callUpdated", ParentType, ContextType, RequireFields<SubscriptionCallUpdatedArgs, 'id'>>;
+  callsInProgress?: SubscriptionResolver<ResolversTypes['LiveCallEvent'], "callsInProgress", ParentType, ContextType, Partial<SubscriptionCallsInProgressArgs>>;
+  dashboardChanged?: SubscriptionResolver<ResolversTypes['Dashboard'], "dashboardChanged", ParentType, ContextType, RequireFields<SubscriptionDashboardChangedArgs, 'range'>>;
 };
 
 export type TranscriptResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Transcript'] = ResolversParentTypes['Transcript']> = {
@@ -1779,6 +1881,7 @@ export type Resolvers<ContextType = Context> = {
   EmailAddress?: GraphQLScalarType;
   JSONObject?: GraphQLScalarType;
   LeaderboardEntry?: LeaderboardEntryResolvers<ContextType>;
+  LiveCallEvent?: LiveCallEventResolvers<ContextType>;
   Metrics?: MetricsResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
@@ -1789,6 +1892,7 @@ export type Resolvers<ContextType = Context> = {
   PhoneNumber?: GraphQLScalarType;
   PhoneNumberAssignment?: PhoneNumberAssignmentResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   Transcript?: TranscriptResolvers<ContextType>;
   TranscriptSegment?: TranscriptSegmentResolvers<ContextType>;
   Trend?: TrendResolvers<ContextType>;

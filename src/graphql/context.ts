@@ -2,6 +2,7 @@ import type { Principal } from '../auth/tokens';
 import type { Config } from '../config/config';
 import type { TenantScope } from '../db/tenant';
 import type { Loaders } from '../loaders';
+import type { LiveHub } from '../live/hub';
 import type { RecordingSigner } from '../recordings/signer';
 
 /**
@@ -28,4 +29,10 @@ export interface Context extends Principal {
    * since a warm cache serves them without a statement or any decoding.
    */
   agentsCached: boolean;
+  /**
+   * Only on a subscription's context (src/live/websocket.ts, src/live/sse.ts):
+   * the instance's live hub. `loaders` is then replaced per event by the
+   * event batch's shared loaders (src/resolvers/subscriptions.ts).
+   */
+  live?: { hub: LiveHub };
 }

@@ -34,7 +34,7 @@ export function formatTokenLimitError(formatted: GraphQLFormattedError, maxToken
  * error that was logged as a fault; it is the client's mistake, said plainly.
  */
 export function subscriptionNotSupported(): GraphQLError {
-  return new GraphQLError('Subscriptions are not supported over HTTP; send a query or a mutation', {
+  return new GraphQLError('Subscriptions are served over WebSocket at /graphql (graphql-transport-ws), not over HTTP; send a query or a mutation', {
     extensions: { code: 'OPERATION_NOT_SUPPORTED', http: { status: 400 } },
   });
 }

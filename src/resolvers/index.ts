@@ -22,6 +22,7 @@ import type { ContactListRow } from '../queries/contacts';
 import type { TranscriptSegment } from '../db/schema';
 import { toGraphQLEnum } from './enums';
 import { AnalyticsGroup, Dashboard, LeaderboardEntry } from './stats';
+import { Subscription } from './subscriptions';
 
 export const resolvers: Resolvers = {
   DateTime,
@@ -33,6 +34,7 @@ export const resolvers: Resolvers = {
   URL: URLResolver,
   Query,
   Mutation,
+  Subscription,
   Viewer,
   User,
   Organisation,
