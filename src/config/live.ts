@@ -12,6 +12,8 @@ export interface LiveConfig {
   keepAliveMs: number;
   /** `LIVE_MAX_BUFFERED_BYTES`: a socket holding more unsent bytes than this reads too slowly and is closed (4008). */
   maxBufferedBytes: number;
+  /** `LIVE_MAX_QUEUED_EVENTS`: events one subscription may have waiting for its socket; past it the connection is closed (4008). */
+  maxQueuedEvents: number;
   /** `LIVE_FIGURES_INTERVAL_MS`: at most one dashboardChanged event per organisation per this interval. */
   figuresIntervalMs: number;
 }
@@ -24,6 +26,7 @@ export function liveFromEnv(env: Env = process.env): LiveConfig {
     maxSubscriptionsPerOrg: read.int('LIVE_MAX_SUBSCRIPTIONS_PER_ORG', 2000, { min: 1 }),
     keepAliveMs: read.int('LIVE_KEEPALIVE_MS', 12_000, { min: 100 }),
     maxBufferedBytes: read.int('LIVE_MAX_BUFFERED_BYTES', 1024 * 1024, { min: 1024 }),
+    maxQueuedEvents: read.int('LIVE_MAX_QUEUED_EVENTS', 10_000, { min: 1 }),
     figuresIntervalMs: read.int('LIVE_FIGURES_INTERVAL_MS', 1000, { min: 1 }),
   };
 }

@@ -34,5 +34,13 @@ export interface Context extends Principal {
    * the instance's live hub. `loaders` is then replaced per event by the
    * event batch's shared loaders (src/resolvers/subscriptions.ts).
    */
-  live?: { hub: LiveHub };
+  live?: {
+    hub: LiveHub;
+    /** Events one subscription may have waiting for its socket. */
+    maxQueued: number;
+    /** Past maxQueued: the connection reads too slowly and is closed. */
+    onOverflow: () => void;
+    /** performance.now() when the event being executed reached this instance (delivery lag). */
+    eventReceivedAt?: number;
+  };
 }

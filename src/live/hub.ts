@@ -48,11 +48,11 @@ export interface FiguresBatch {
 export interface LiveSubscriber {
   readonly orgId: string;
   /** Calls to look up in a resync whatever their status (the calls a subscriber shows). */
-  interestedCallIds?(): Iterable<string>;
-  onCalls?(batch: CallBatch): void;
-  onFigures?(batch: FiguresBatch): void;
+  interestedCallIds?: () => Iterable<string>;
+  onCalls?: (batch: CallBatch) => void;
+  onFigures?: (batch: FiguresBatch) => void;
   /** The subscription cannot go on (shutdown, a failed lookup): it ends with this error. */
-  onFailure(error: GraphQLError): void;
+  onFailure: (error: GraphQLError) => void;
 }
 
 export interface LiveHubOptions {

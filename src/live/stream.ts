@@ -5,13 +5,12 @@ import { liveError } from './hub';
 /** One event of a subscription: its value and the batch's shared loaders, or the error that ends it. */
 export type LiveItem<T> = { value: T; loaders: Loaders; receivedAt: number } | { error: GraphQLError };
 
-/** Events a subscription may have waiting for its socket before it counts as a slow consumer. */
-const MAX_QUEUED = 1000;
-
 /**
  * A subscription's source stream: the hub pushes, graphql-js pulls. Bounded:
- * a subscription whose events pile up (its execution or socket cannot keep
- * up) ends with SLOW_CONSUMER instead of holding them without limit. An
+ * a subscription whose events pile up past `limits.maxQueued` (its socket
+ * cannot keep up: graphql-ws awaits each send) is a slow consumer, handed to
+ * `limits.onOverflow` (the transport closes the connection), instead of
+ * being buffered without limit. An
  * error item is the last one. `return()` (the client completed, or the
  * socket closed) runs `onEnd` once, which takes the subscriber out of the hub.
  */
@@ -20,6 +19,8 @@ export class LiveStream<T> implements AsyncIterableIterator<LiveItem<T>> {
   private waiting: ((result: IteratorResult<LiveItem<T>>) => void) | undefined;
   private ended = false;
   private onEnd: (() => void) | undefined;
+
+  constructor(private readonly limits: { maxQueued: number; onOverflow: () => void }) {}
 
   setOnEnd(onEnd: () => void): void {
     this.onEnd = onEnd;
@@ -33,9 +34,9 @@ export class LiveStream<T> implements AsyncIterableIterator<LiveItem<T>> {
       resolve({ value: item, done: false });
       return;
     }
-    if (this.queue.length >= MAX_QUEUED) {
-      this.queue.length = 0;
+    if (this.queue.length >= this.limits.maxQueued) {
       this.fail(liveError('SLOW_CONSUMER', 'Events arrived faster than they could be delivered; subscribe again'));
+      this.limits.onOverflow();
       return;
     }
     this.queue.push(item);

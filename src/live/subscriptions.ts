@@ -14,10 +14,10 @@ export interface LiveCallEventModel {
 
 const LIVE = new Set<string>(LIVE_CALL_STATUSES);
 
-function hubOf(ctx: Context): LiveHub {
-  // Only the live transports (src/live/websocket.ts, src/live/sse.ts) put a hub in the context.
-  if (!ctx.live) throw liveError('LIVE_UNAVAILABLE', 'Subscriptions are served over WebSocket at /graphql and over SSE at /graphql/stream');
-  return ctx.live.hub;
+function liveOf(ctx: Context): NonNullable<Context['live']> {
+  // Only the live transports (src/live/websocket.ts) put a hub in the context.
+  if (!ctx.live) throw liveError('LIVE_UNAVAILABLE', 'Subscriptions are served over WebSocket at /graphql');
+  return ctx.live;
 }
 
 async function listening(hub: LiveHub): Promise<void> {
@@ -50,11 +50,11 @@ class Versions {
 function held(apply: (batch: CallBatch) => void) {
   let waiting: CallBatch[] | undefined = [];
   return {
-    onCalls(batch: CallBatch) {
+    onCalls: (batch: CallBatch) => {
       if (waiting) waiting.push(batch);
       else apply(batch);
     },
-    start(first: CallBatch) {
+    start: (first: CallBatch) => {
       apply(first);
       const later = waiting ?? [];
       waiting = undefined;
@@ -65,9 +65,10 @@ function held(apply: (batch: CallBatch) => void) {
 
 /** callsInProgress: STARTED for each call live at the start, then STARTED / CHANGED / ENDED. */
 export async function callsInProgress(ctx: Context, agentId: string | undefined): Promise<LiveStream<LiveCallEventModel>> {
-  const hub = hubOf(ctx);
+  const live = liveOf(ctx);
+  const { hub } = live;
   await listening(hub);
-  const stream = new LiveStream<LiveCallEventModel>();
+  const stream = new LiveStream<LiveCallEventModel>(live);
   const shown = new Set<string>();
   const versions = new Versions();
   const apply = (batch: CallBatch) => {
@@ -106,9 +107,10 @@ export async function callsInProgress(ctx: Context, agentId: string | undefined)
 
 /** callUpdated: the call now, then again on every change. */
 export async function callUpdated(ctx: Context, callId: string): Promise<LiveStream<CallListRow>> {
-  const hub = hubOf(ctx);
+  const live = liveOf(ctx);
+  const { hub } = live;
   await listening(hub);
-  const stream = new LiveStream<CallListRow>();
+  const stream = new LiveStream<CallListRow>(live);
   const versions = new Versions();
   const apply = (batch: CallBatch) => {
     const row = batch.calls.get(callId);
@@ -147,9 +149,10 @@ export async function dashboardChanged(
   rangeKey: string,
   compute: (batch: FiguresBatch) => Promise<DashboardFigures>,
 ): Promise<LiveStream<DashboardFigures>> {
-  const hub = hubOf(ctx);
+  const live = liveOf(ctx);
+  const { hub } = live;
   await listening(hub);
-  const stream = new LiveStream<DashboardFigures>();
+  const stream = new LiveStream<DashboardFigures>(live);
   let last: string | undefined;
   let chain = Promise.resolve();
   const emit = (batch: FiguresBatch) => {

@@ -2,8 +2,9 @@ import type { SubscriptionResolvers } from '../generated/graphql';
 import type { Context } from '../graphql/context';
 import { localIdOf } from '../graphql/globalId';
 import type { LiveItem } from '../live/stream';
-import { callUpdated, callsInProgress, dashboardChanged } from '../live/subscriptions';
-import { dashboardFigures } from '../stats/dashboard';
+import { callUpdated, callsInProgress, dashboardChanged, type LiveCallEventModel } from '../live/subscriptions';
+import type { CallListRow } from '../queries/calls';
+import { dashboardFigures, type DashboardFigures } from '../stats/dashboard';
 import { rangeSpec } from './args';
 
 /**
@@ -16,30 +17,24 @@ import { rangeSpec } from './args';
 function unwrap<T>(item: LiveItem<T>, ctx: Context): T {
   if ('error' in item) throw item.error;
   ctx.loaders = item.loaders;
+  if (ctx.live) ctx.live.eventReceivedAt = item.receivedAt;
   return item.value;
 }
 
-// The generated types want the subscribe function's iterable to yield `{ [field]: value }`; ours yields
-// LiveItems that `resolve` unwraps, which the generated signature cannot express.
-/* eslint-disable @typescript-eslint/no-explicit-any */
 export const Subscription: SubscriptionResolvers = {
   callsInProgress: {
-    subscribe: (_root, { agentId }, ctx) =>
-      callsInProgress(ctx, agentId == null ? undefined : localIdOf('Agent', agentId, 'agentId')) as unknown as Promise<AsyncIterable<any>>,
-    resolve: (item: LiveItem<any>, _args: unknown, ctx: Context) => unwrap(item, ctx),
+    subscribe: (_root, { agentId }, ctx) => callsInProgress(ctx, agentId == null ? undefined : localIdOf('Agent', agentId, 'agentId')),
+    resolve: (item: LiveItem<LiveCallEventModel>, _args: unknown, ctx: Context) => unwrap(item, ctx),
   },
   callUpdated: {
-    subscribe: (_root, { id }, ctx) => callUpdated(ctx, localIdOf('Call', id, 'id')) as unknown as Promise<AsyncIterable<any>>,
-    resolve: (item: LiveItem<any>, _args: unknown, ctx: Context) => unwrap(item, ctx),
+    subscribe: (_root, { id }, ctx) => callUpdated(ctx, localIdOf('Call', id, 'id')),
+    resolve: (item: LiveItem<CallListRow>, _args: unknown, ctx: Context) => unwrap(item, ctx),
   },
   dashboardChanged: {
     subscribe: (_root, { range }, ctx) => {
       const spec = rangeSpec(range);
-      return dashboardChanged(ctx, JSON.stringify(spec), (batch) => dashboardFigures(batch.scope, spec, batch.now)) as unknown as Promise<
-        AsyncIterable<any>
-      >;
+      return dashboardChanged(ctx, JSON.stringify(spec), (batch) => dashboardFigures(batch.scope, spec, batch.now));
     },
-    resolve: (item: LiveItem<any>, _args: unknown, ctx: Context) => unwrap(item, ctx),
+    resolve: (item: LiveItem<DashboardFigures>, _args: unknown, ctx: Context) => unwrap(item, ctx),
   },
 };
-/* eslint-enable @typescript-eslint/no-explicit-any */

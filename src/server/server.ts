@@ -21,6 +21,12 @@ import { healthRoutes } from './routes/health';
 import { recordingRoutes } from './routes/recordings';
 import { webhookRoutes } from './routes/webhooks';
 import type { Services } from './services';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import type { Context } from '../graphql/context';
+import { typeDefs } from '../graphql/typeDefs';
+import { createLiveMetrics } from '../live/metrics';
+import { createWebSocketTransport } from '../live/websocket';
+import { resolvers } from '../resolvers';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -189,12 +195,25 @@ export async function createServer(services: Services): Promise<Server> {
   fastify.get('/', async (_request, reply) => reply.redirect(production ? '/graphql' : '/graphiql', 302));
   await fastify.ready();
 
+  // Subscriptions: GraphQL over WebSocket on the same /graphql path (src/live/websocket.ts).
+  // Fastify does not route upgrades; the HTTP server hands them over here.
+  const live = createWebSocketTransport({
+    services,
+    hub: services.live,
+    schema: makeExecutableSchema<Context>({ typeDefs, resolvers }),
+    metrics: createLiveMetrics(metrics.registry),
+    production,
+  });
+  fastify.server.on('upgrade', (request, socket, head) => live.handleUpgrade(request, socket, head));
+
   async function drain(graceMs = config.shutdownGraceMs): Promise<void> {
     if (drained) return drained;
     draining = true;
     drained = (async () => {
       // Stops listening and closes idle connections; resolves once every connection has ended.
       const closed = fastify.close();
+      // WebSockets are upgraded connections the HTTP server no longer tracks: closed with 1001 here.
+      const liveClosed = live.drain(graceMs);
       const finished = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (allFinished = resolve));
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<'grace over'>((resolve) => (timer = setTimeout(() => resolve('grace over'), graceMs)));
@@ -203,6 +222,7 @@ export async function createServer(services: Services): Promise<Server> {
       if (outcome === 'grace over') logger.warn({ inFlight, graceMs }, 'shutdown grace over; closing remaining connections');
       // Kept-alive connections that were busy when the listener closed, and anything past the grace.
       fastify.server.closeAllConnections();
+      await liveClosed;
       await closed;
       await apollo.stop();
     })();

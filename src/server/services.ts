@@ -17,6 +17,7 @@ import { loadPersistedSettings } from '../persisted/settings';
 import type { PersistedSettings } from '../persisted/resolve';
 import { createRecordingSigner, type RecordingSigner } from '../recordings/signer';
 import { createWebhookMetrics, type WebhookMetrics } from '../webhooks/metrics';
+import { LiveHub } from '../live/hub';
 
 export interface OperationReport {
   orgId: string | undefined;
@@ -60,6 +61,8 @@ export interface Services {
   /** With JWKS_URL: the identity provider's keys, held in memory. */
   keySet: JwksKeySet | undefined;
   persisted: PersistedSettings;
+  /** Subscriptions: the instance's LISTEN connection for them (opened by the first) and their subscribers (src/live). */
+  live: LiveHub;
   /** Test and development hooks (see ServiceOptions). */
   hooks: Pick<ServiceOptions, 'devToken' | 'onOperation' | 'clock'>;
   /** Stops the caches' listener, the key set's refresh and the observers, then ends the pool. */
@@ -94,6 +97,19 @@ export async function createServices(config: Config, logger: Logger, options: Se
   const caches = new CacheRuntime(config.caches, database.pool, logger, options.cacheClock, listenUrl);
   registerCacheMetrics(metrics.registry, caches);
   await caches.start();
+  // Its own LISTEN connection, opened by the first subscription: an instance nobody subscribes to holds none.
+  const live = new LiveHub({
+    db: database.db,
+    pool: database.pool,
+    listenUrl,
+    timings: config.caches,
+    entities: caches.entities,
+    batching: config.batching,
+    maxSubscriptionsPerOrg: config.live.maxSubscriptionsPerOrg,
+    figuresIntervalMs: config.live.figuresIntervalMs,
+    logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const stopSlowLog = logSlowStatements(database, logger, config.slowStatementMs);
   // createPool already keeps an idle connection's death (database restart) from
   // crashing the process; this makes it visible.
@@ -113,6 +129,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
     verifier,
     keySet,
     persisted,
+    live,
     hooks: {
       ...(options.devToken !== undefined ? { devToken: options.devToken } : {}),
       ...(options.onOperation ? { onOperation: options.onOperation } : {}),
@@ -120,6 +137,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
     },
     close() {
       closed ??= (async () => {
+        await live.close();
         await caches.close();
         stopObservingCommits();
         await replicas.close();
