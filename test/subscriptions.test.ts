@@ -6,6 +6,7 @@ import { createAgent, createCall, createCalls, createOrg, createProviderAgent, c
 import { connectLive, type LiveClient } from './support/live';
 import { startTestServer, type TestServer } from './support/server';
 import { sleep, waitFor } from './support/waiting';
+import WebSocket from 'ws';
 import { callEvent, deliver, newCallScript } from './support/webhooks';
 
 /**
@@ -205,6 +206,124 @@ describe('subscriptions over WebSocket', () => {
       // The changed calls, then their agents: one statement each, for one subscriber or twenty.
       expect(one).toHaveLength(2);
       expect(twenty).toEqual(one);
+    });
+  });
+
+  describe('figures', () => {
+    it('dashboardChanged gives the panel now, then the new values when calls arrive, at most once per second', async () => {
+      const org = await createOrg(db);
+      const agentId = await createAgent(db, org.id);
+      const live = await connectAs(serverB, org);
+      const subscription = live.subscribe(`subscription { dashboardChanged(range: { preset: TODAY }) { totalCalls { current } } }`);
+      const [now] = await subscription.waitForEvents(1);
+      expect(now.data.dashboardChanged.totalCalls.current).toBe(0);
+
+      const startedAt = new Date(Date.now() - 60_000);
+      const firstWriteAt = Date.now();
+      for (let index = 0; index < 5; index += 1) await createCall(db, org.id, { agentId, startedAt });
+      await waitFor('the five calls in the panel', () => subscription.events.at(-1)?.data.dashboardChanged.totalCalls.current === 5, 5000);
+      const elapsed = Date.now() - firstWriteAt;
+      // Five writes in a row: at most one event per elapsed second (plus the first), never one per write.
+      expect(subscription.events.length - 1).toBeLessThanOrEqual(1 + Math.floor(elapsed / 1000));
+      expect(subscription.events.length - 1).toBeLessThan(5);
+    });
+  });
+
+  describe('limits and lifecycle', () => {
+    let limited: TestServer;
+
+    beforeAll(async () => {
+      limited = await startTestServer({
+        configure: (config) => ({
+          ...config,
+          auth: serverA.config.auth,
+          live: { ...config.live, maxConnections: 3, maxSubscriptionsPerConnection: 2, maxSubscriptionsPerOrg: 3, maxQueuedEvents: 5 },
+          queryLimits: { ...config.queryLimits, maxDepth: 3 },
+        }),
+      });
+    });
+
+    afterAll(async () => {
+      await limited.close();
+    });
+
+    const IDLE = `subscription { callsInProgress { change } }`;
+
+    it('refuses a subscription past the per-connection limit, and past the per-organisation limit', async () => {
+      const org = await createOrg(db);
+      const first = await connectAs(limited, org);
+      const own = [first.subscribe(IDLE), first.subscribe(IDLE), first.subscribe(IDLE)];
+      await waitFor('the third refused', () => own[2]!.errors.length > 0);
+      expect(own[2]!.errors).toEqual([
+        [expect.objectContaining({ message: 'At most 2 subscriptions per connection', extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })],
+      ]);
+
+      const second = await connectAs(limited, org);
+      const more = [second.subscribe(IDLE), second.subscribe(IDLE)];
+      await waitFor('one of them refused', () => more.some((subscription) => subscription.completed));
+      const refused = more.find((subscription) => subscription.completed)!;
+      expect(refused.events[0].errors[0].extensions.code).toBe('TOO_MANY_SUBSCRIPTIONS');
+      // Another organisation is not affected.
+      const elsewhere = (await connectAs(limited, await createOrg(db))).subscribe(IDLE);
+      await sleep(200);
+      expect(elsewhere.errors).toEqual([]);
+      expect(elsewhere.completed).toBe(false);
+    });
+
+    it('refuses a connection past the limit with 503 TOO_MANY_CONNECTIONS', async () => {
+      const org = await createOrg(db);
+      const open = [await connectAs(limited, org), await connectAs(limited, org), await connectAs(limited, org)];
+      await Promise.all(open.map((live) => live.connected));
+      const refused = await new Promise<{ status: number | undefined; body: string }>((resolve) => {
+        const socket = new WebSocket(`${limited.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+        socket.on('unexpected-response', (_request, response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          response.on('end', () => resolve({ status: response.statusCode, body }));
+        });
+      });
+      expect(refused.status).toBe(503);
+      expect(JSON.parse(refused.body)).toEqual({ errors: [{ message: expect.any(String), extensions: { code: 'TOO_MANY_CONNECTIONS' } }] });
+    });
+
+    it('applies the depth rule to subscriptions and serves only subscriptions', async () => {
+      const live = await connectAs(limited, await createOrg(db));
+      const deep = live.subscribe(`subscription { callsInProgress { call { agent { calls { nodes { id } } } } } }`);
+      const query = live.subscribe(`{ viewer { role } }`);
+      await waitFor('both refused', () => deep.errors.length > 0 && query.errors.length > 0);
+      expect(deep.errors[0]).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUERY_TOO_DEEP' }) })]);
+      expect(query.errors[0]).toEqual([expect.objectContaining({ extensions: { code: 'OPERATION_NOT_SUPPORTED' } })]);
+    });
+
+    it('closes a consumer whose events pile up past the limit with 4008, and reports live figures in /metrics', async () => {
+      const org = await createOrg(db);
+      const agentId = await createAgent(db, org.id);
+      const live = await connectAs(limited, org);
+      live.subscribe(`subscription { callsInProgress { change call { id } } }`);
+      await live.connected;
+      await sleep(200);
+      const metrics = await (await fetch(`${limited.url}/metrics`)).text();
+      expect(metrics).toMatch(/^switchboard_live_connections [1-9]/m);
+      expect(metrics).toMatch(/^switchboard_live_subscriptions [1-9]/m);
+      expect(metrics).toMatch(/^switchboard_live_delivery_lag_seconds_count/m);
+      // Twenty calls at once: more than the five events a subscription may have waiting.
+      await createCalls(
+        db,
+        org.id,
+        Array.from({ length: 20 }, () => ({ agentId, status: 'in_progress' as const })),
+      );
+      expect(await live.closed).toEqual({ code: 4008, reason: 'Slow consumer: events were not read' });
+    });
+
+    it('SIGTERM (drain) closes open sockets with 1001', async () => {
+      const draining = await startTestServer({ configure: (config) => ({ ...config, auth: serverA.config.auth }) });
+      const org = await createOrg(db);
+      const live = await connectAs(draining, org);
+      live.subscribe(IDLE);
+      await live.connected;
+      await draining.app.drain(2000);
+      expect((await live.closed).code).toBe(1001);
+      await draining.close();
     });
   });
 });
