@@ -474,7 +474,8 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
           expect(result.status).toBe(400);
           expect(result.body.errors).toEqual([
             {
-              message: 'Subscriptions are served over WebSocket at /graphql (graphql-transport-ws), not over HTTP; send a query or a mutation',
+              message:
+                'Subscriptions are served over WebSocket at /graphql (graphql-transport-ws) and SSE at /graphql/stream; send a query or a mutation here',
               extensions: { code: 'OPERATION_NOT_SUPPORTED' },
             },
           ]);

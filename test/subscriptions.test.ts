@@ -7,6 +7,7 @@ import { connectLive, type LiveClient } from './support/live';
 import { startTestServer, type TestServer } from './support/server';
 import { sleep, waitFor } from './support/waiting';
 import WebSocket from 'ws';
+import { createClient as createSseClient } from 'graphql-sse';
 import { callEvent, deliver, newCallScript } from './support/webhooks';
 
 /**
@@ -324,6 +325,39 @@ describe('subscriptions over WebSocket', () => {
       await draining.app.drain(2000);
       expect((await live.closed).code).toBe(1001);
       await draining.close();
+    });
+  });
+
+  describe('over Server-Sent Events (/graphql/stream)', () => {
+    it('the same subscription reaches a graphql-sse client; a missing token is a 401', async () => {
+      const org = await createOrg(db);
+      const agentId = await createAgent(db, org.id);
+      const token = await serverB.tokenFor(org, 'viewer');
+      const client = createSseClient({ url: `${serverB.url}/graphql/stream`, headers: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+      const received: unknown[] = [];
+      const stop = client.subscribe(
+        { query: CALLS_IN_PROGRESS },
+        { next: (value) => void received.push(value), error: (error) => void received.push({ failed: error }), complete: () => {} },
+      );
+      try {
+        await sleep(300);
+        const callId = await createCall(db, org.id, { agentId, status: 'ringing' });
+        await waitFor('the call over SSE', () => received.length > 0);
+        expect(received[0]).toMatchObject({
+          data: { callsInProgress: { change: 'STARTED', call: { id: toGlobalId('Call', callId), status: 'RINGING' } } },
+        });
+      } finally {
+        stop();
+        client.dispose();
+      }
+
+      const anonymous = await fetch(`${serverB.url}/graphql/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query: CALLS_IN_PROGRESS }),
+      });
+      expect(anonymous.status).toBe(401);
+      expect(await anonymous.json()).toEqual({ errors: [{ message: 'A valid bearer token is required', extensions: { code: 'UNAUTHENTICATED' } }] });
     });
   });
 });

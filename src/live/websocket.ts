@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, OperationTypeNode, getOperationAST, parse, validate, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { handleProtocols, type SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
@@ -8,12 +8,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { KeySourceUnavailableError } from '../auth/jwks';
 import { InvalidTokenError, bearerToken, type Principal } from '../auth/tokens';
 import type { Context } from '../graphql/context';
-import { checkOperationLimits } from '../limits/plugin';
-import { resolveDocument } from '../persisted/resolve';
-import { bindScope } from '../server/context';
 import type { Services } from '../server/services';
 import type { LiveHub } from './hub';
 import type { LiveMetrics } from './metrics';
+import { prepareSubscription, subscriptionContext } from './operation';
 
 /** Close codes a client can act on (docs/subscriptions.md). */
 export const CLOSE = {
@@ -133,65 +131,16 @@ export function createWebSocketTransport(options: {
         if (open > limits.maxSubscriptionsPerConnection) {
           return [error(`At most ${limits.maxSubscriptionsPerConnection} subscriptions per connection`, 'TOO_MANY_SUBSCRIPTIONS')];
         }
-        const resolution = resolveDocument(
-          { query: payload.query, documentId: payload.documentId, extensions: payload.extensions },
-          services.persisted,
-        );
-        if (resolution.kind === 'reject') return [error(resolution.message, resolution.code)];
-        if (typeof resolution.query !== 'string') return [error('Unknown persisted document id', 'PERSISTED_QUERY_NOT_FOUND')];
-        let document;
-        try {
-          document = parse(resolution.query, { maxLexicalTokens: config.queryLimits.maxTokens });
-        } catch (failure) {
-          return [
-            failure instanceof GraphQLError
-              ? error(failure.message, 'GRAPHQL_PARSE_FAILED')
-              : error('The query could not be parsed', 'GRAPHQL_PARSE_FAILED'),
-          ];
-        }
-        const invalid = validate(schema, document);
-        if (invalid.length > 0) return invalid.map((failure) => error(failure.message, 'GRAPHQL_VALIDATION_FAILED'));
-        const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return [error('Unable to identify operation', 'OPERATION_RESOLUTION_FAILURE')];
-        if (operation.operation !== OperationTypeNode.SUBSCRIPTION) {
-          return [error('Only subscriptions are served over WebSocket; send queries and mutations over HTTP', 'OPERATION_NOT_SUPPORTED')];
-        }
-        try {
-          checkOperationLimits(document, operation, payload.variables ?? undefined, schema, {
-            limits: config.queryLimits,
-            production,
-            defaultPageSize: config.defaultPageSize,
-            maxPageSize: config.maxPageSize,
-          });
-        } catch (failure) {
-          if (failure instanceof GraphQLError) return [failure];
-          throw failure;
-        }
-        const args: ExecutionArgs = { schema, document, operationName: payload.operationName ?? null, variableValues: payload.variables ?? null };
-        return args;
+        return prepareSubscription(services, schema, production, payload);
       },
       context: (ctx, id) => {
         const principal = ctx.extra.principal;
         // onConnect refused the socket without one, so no operation reaches here without it.
         if (!principal) throw new Error('subscription context without a principal');
         const socket = ctx.extra.socket;
-        const now = services.hooks.clock?.() ?? new Date();
-        const { headers } = ctx.extra.request;
-        const context: LiveContext = {
-          ...principal,
-          ...bindScope(services, services.database.db, principal.orgId, now),
-          signer: services.signer,
-          origin: `${headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${headers.host ?? `localhost:${config.port}`}`,
-          limits: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize },
-          recordingUrlTtlSeconds: config.recordings.defaultExpiresInSeconds,
-          now,
-          agentsCached: services.caches.entities.agents.enabled(),
-          live: {
-            hub,
-            maxQueued: limits.maxQueuedEvents,
-            onOverflow: () => closeSocket(socket, CLOSE.slowConsumer, 'Slow consumer: events were not read'),
-          },
-        };
+        const context = subscriptionContext(services, hub, principal, ctx.extra.request.headers, () =>
+          closeSocket(socket, CLOSE.slowConsumer, 'Slow consumer: events were not read'),
+        );
         ctx.extra.contexts?.set(id, context);
         metrics.subscriptionStarted();
         return context;

@@ -26,6 +26,7 @@ import type { Context } from '../graphql/context';
 import { typeDefs } from '../graphql/typeDefs';
 import { createLiveMetrics } from '../live/metrics';
 import { createWebSocketTransport } from '../live/websocket';
+import { sseRoutes } from '../live/sse';
 import { resolvers } from '../resolvers';
 
 declare module 'fastify' {
@@ -193,17 +194,19 @@ export async function createServer(services: Services): Promise<Server> {
   await fastify.register(healthRoutes, { readiness, metrics });
   if (!production) await fastify.register(graphiqlRoutes, { endpoint: '/graphql', devToken: services.hooks.devToken });
   fastify.get('/', async (_request, reply) => reply.redirect(production ? '/graphql' : '/graphiql', 302));
-  await fastify.ready();
 
-  // Subscriptions: GraphQL over WebSocket on the same /graphql path (src/live/websocket.ts).
-  // Fastify does not route upgrades; the HTTP server hands them over here.
-  const live = createWebSocketTransport({
+  // Subscriptions (src/live): GraphQL over WebSocket on the same /graphql path, and over SSE at /graphql/stream.
+  const liveOptions = {
     services,
     hub: services.live,
     schema: makeExecutableSchema<Context>({ typeDefs, resolvers }),
     metrics: createLiveMetrics(metrics.registry),
     production,
-  });
+  };
+  const streams = await sseRoutes(fastify, liveOptions);
+  await fastify.ready();
+  const live = createWebSocketTransport(liveOptions);
+  // Fastify does not route upgrades; the HTTP server hands them over here.
   fastify.server.on('upgrade', (request, socket, head) => live.handleUpgrade(request, socket, head));
 
   async function drain(graceMs = config.shutdownGraceMs): Promise<void> {
@@ -214,6 +217,7 @@ export async function createServer(services: Services): Promise<Server> {
       const closed = fastify.close();
       // WebSockets are upgraded connections the HTTP server no longer tracks: closed with 1001 here.
       const liveClosed = live.drain(graceMs);
+      streams.drain();
       const finished = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (allFinished = resolve));
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<'grace over'>((resolve) => (timer = setTimeout(() => resolve('grace over'), graceMs)));
