@@ -44,7 +44,10 @@ interface ClientsMessage {
 }
 
 async function runClients(): Promise<void> {
-  const { url, tokens } = JSON.parse(process.argv[3] ?? '{}') as { url: string; tokens: string[] };
+  // A thousand tokens are too long for argv: they come over IPC.
+  const { url, tokens } = await new Promise<{ url: string; tokens: string[] }>((resolve) =>
+    process.once('message', (message: { url: string; tokens: string[] }) => resolve(message)),
+  );
   const receipts: Record<string, number[]> = {};
   let subscribed = 0;
   const clients = tokens.map((token) => {
@@ -131,7 +134,8 @@ async function main(): Promise<void> {
   );
 
   const rssBefore = process.memoryUsage().rss;
-  const child = fork(__filename, ['--clients', JSON.stringify({ url: baseUrl, tokens })], { execArgv: ['--import', 'tsx'] });
+  const child = fork(__filename, ['--clients'], { execArgv: ['--import', 'tsx'] });
+  child.send({ url: baseUrl, tokens });
   const fromChild = new Promise<Record<string, number[]>>((resolve) => {
     child.on('message', (message: ClientsMessage) => {
       if (message.kind === 'ready') console.log(`${SUBSCRIBERS} subscribers connected across ${ORGS} organisations`);
