@@ -86,13 +86,11 @@ export async function sseRoutes(
 
   const serve = async (request: FastifyRequest, reply: FastifyReply) => {
     if (open.size >= limits.maxConnections) {
-      return reply
-        .code(503)
-        .send({
-          errors: [
-            { message: `This server has ${limits.maxConnections} live streams open, the most allowed`, extensions: { code: 'TOO_MANY_CONNECTIONS' } },
-          ],
-        });
+      return reply.code(503).send({
+        errors: [
+          { message: `This server has ${limits.maxConnections} live streams open, the most allowed`, extensions: { code: 'TOO_MANY_CONNECTIONS' } },
+        ],
+      });
     }
     // graphql-sse writes the raw response itself, for as long as the subscription lasts.
     reply.hijack();
