@@ -56,6 +56,8 @@ export default defineConfig({
             'ProviderEvaluation',
             'ProviderTranscriptTurn',
             'ProviderUsage',
+            // A subscription event: what happened to a call, which carries its own id.
+            'LiveCallEvent',
           ],
         },
       },

@@ -41,6 +41,8 @@ interface PlanNode {
  */
 const KEPT_FOR_WRITES: Record<string, string> = {
   memberships_user_idx: 'deleting a user cascades to memberships by user_id',
+  // Not an HTTP operation, so not among the plans walked here; test/subscriptions.test.ts exercises it.
+  calls_live: "a live subscription's first state and a resync read the organisation's calls in progress (findLiveCalls)",
 };
 
 const usedIndexes = new Set<string>();

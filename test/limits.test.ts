@@ -469,12 +469,13 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
       const logged = await startTestServer();
       try {
         const token = await logged.tokenFor(org);
-        for (const query of ['subscription { x }', 'subscription Watch { viewer { role } }']) {
+        for (const query of ['subscription { callsInProgress { change } }', 'subscription Watch { callUpdated(id: "x") { id } }']) {
           const result = await logged.graphql(query, { token });
           expect(result.status).toBe(400);
           expect(result.body.errors).toEqual([
             {
-              message: 'Subscriptions are not supported over HTTP; send a query or a mutation',
+              message:
+                'Subscriptions are served over WebSocket at /graphql (graphql-transport-ws) and SSE at /graphql/stream; send a query or a mutation here',
               extensions: { code: 'OPERATION_NOT_SUPPORTED' },
             },
           ]);

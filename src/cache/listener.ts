@@ -5,18 +5,25 @@ import { throttledWarn, type ThrottleClock, type ThrottledWarn } from '../observ
 
 export const INVALIDATION_CHANNEL = 'switchboard_invalidate';
 
-/** One NOTIFY from migration 0008's triggers: `<org id | *>:<table>:<transaction id>`. */
+/**
+ * One NOTIFY from migration 0008's triggers: `<org id | *>:<table>:<transaction id>`,
+ * and for calls and call_transcripts (migration 0012) `:<call id>,<call id>,…` or `:*` after it.
+ */
 export interface Invalidation {
   /** `*` after a TRUNCATE: every organisation. */
   orgId: string;
   table: string;
   /** The writing transaction's id: the organisation's new cache generation. */
   generation: string;
+  /** The calls the write changed (live subscriptions, src/live); `*` when too many to name. Absent for other tables. */
+  callIds?: readonly string[] | '*';
 }
 
 export function parseInvalidation(payload: string | undefined): Invalidation | undefined {
-  const [, orgId, table, generation] = /^(\*|[0-9]+):([a-z_]+):([0-9]+)$/.exec(payload ?? '') ?? [];
-  return orgId && table && generation ? { orgId, table, generation } : undefined;
+  const [, orgId, table, generation, ids] = /^(\*|[0-9]+):([a-z_]+):([0-9]+)(?::(\*|[0-9]+(?:,[0-9]+)*))?$/.exec(payload ?? '') ?? [];
+  if (!orgId || !table || !generation) return undefined;
+  if (ids === undefined) return { orgId, table, generation };
+  return { orgId, table, generation, callIds: ids === '*' ? '*' : ids.split(',') };
 }
 
 /** Sent by a listener to prove it hears (never an invalidation): every instance ignores other instances' probes. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { protectionFromEnv, type ProtectionConfig } from './protection';
 import { cachesFromEnv, type CacheConfig } from './caches';
 import { providerFromEnv, type ProviderConfig } from './provider';
+import { liveFromEnv, type LiveConfig } from './live';
 import { envReader, type Env, type EnvReader } from './env';
 import { collectConfigProblems, configProblem } from './problems';
 import { DEFAULT_APP_ROLE } from '../../migrations/0010_app_role';
@@ -78,6 +79,8 @@ export interface Config extends ProtectionConfig {
   caches: CacheConfig;
   /** The voice provider's API: URL, budgets, retries, breaker, cache (src/config/provider.ts). */
   provider: ProviderConfig;
+  /** Subscriptions: connection and subscription limits, keep-alive, slow consumers (src/config/live.ts). */
+  live: LiveConfig;
 }
 
 export interface ReplicaConfig {
@@ -255,6 +258,7 @@ function readConfig(overrides: Partial<Config>, environment: Env): Config {
     webhookToleranceSeconds: read.int('WEBHOOK_TOLERANCE_SECONDS', 300),
     caches: cachesFromEnv(environment),
     provider: providerFromEnv(environment),
+    live: liveFromEnv(environment),
     // Query limits, trusted documents, CORS and the body limit (src/config/protection.ts).
     ...protectionFromEnv(environment),
     ...overrides,

@@ -881,6 +881,24 @@ export type LeaderboardMetric =
   /** appointments / completed calls. */
   | 'CONVERSION_RATE';
 
+/** What happened to a live call. */
+export type LiveCallChange =
+  /** A live call changed (status, agent, contact, figures). */
+  | 'CHANGED'
+  /** The call is no longer live here: it ended (completed, failed, no answer, …) or moved to another agent than the one subscribed to. */
+  | 'ENDED'
+  /** The call is live: it just started, or was live when the subscription started. */
+  | 'STARTED';
+
+/** One change to the organisation's live calls. */
+export type LiveCallEvent = {
+  __typename?: 'LiveCallEvent';
+  /** The call as it is after the change. */
+  call: Call;
+  /** What happened. */
+  change: LiveCallChange;
+};
+
 /** Figures of one bucket or group. */
 export type Metrics = {
   __typename?: 'Metrics';
@@ -1684,6 +1702,74 @@ export type Speaker =
   /** The person called or calling. */
   | 'CONTACT';
 
+/**
+ * Live updates, pushed as they happen: GraphQL over WebSocket (the
+ * `graphql-transport-ws` protocol, on /graphql) or over Server-Sent Events
+ * (/graphql/stream). The token goes in `connection_init` (WebSocket) or the
+ * Authorization header (SSE); see docs/subscriptions.md. Every event comes from
+ * the database, so a write through any instance, a webhook or plain SQL reaches
+ * subscribers on every instance.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * One call: as it is now, then again whenever it changes (status, duration,
+   * outcome, recording or transcript becoming ready). A call not in your
+   * organisation is a NOT_FOUND error.
+   */
+  callUpdated: Call;
+  /**
+   * The organisation's live calls (queued, ringing, in progress). First one
+   * STARTED event for each call live when the subscription starts, then
+   * STARTED, CHANGED and ENDED as calls start, change and end.
+   */
+  callsInProgress: LiveCallEvent;
+  /**
+   * The statistics panel for the range: as it is now, then again with the new
+   * values whenever the organisation's figures change, at most once per second.
+   */
+  dashboardChanged: Dashboard;
+};
+
+
+/**
+ * Live updates, pushed as they happen: GraphQL over WebSocket (the
+ * `graphql-transport-ws` protocol, on /graphql) or over Server-Sent Events
+ * (/graphql/stream). The token goes in `connection_init` (WebSocket) or the
+ * Authorization header (SSE); see docs/subscriptions.md. Every event comes from
+ * the database, so a write through any instance, a webhook or plain SQL reaches
+ * subscribers on every instance.
+ */
+export type SubscriptionCallUpdatedArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Live updates, pushed as they happen: GraphQL over WebSocket (the
+ * `graphql-transport-ws` protocol, on /graphql) or over Server-Sent Events
+ * (/graphql/stream). The token goes in `connection_init` (WebSocket) or the
+ * Authorization header (SSE); see docs/subscriptions.md. Every event comes from
+ * the database, so a write through any instance, a webhook or plain SQL reaches
+ * subscribers on every instance.
+ */
+export type SubscriptionCallsInProgressArgs = {
+  agentId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/**
+ * Live updates, pushed as they happen: GraphQL over WebSocket (the
+ * `graphql-transport-ws` protocol, on /graphql) or over Server-Sent Events
+ * (/graphql/stream). The token goes in `connection_init` (WebSocket) or the
+ * Authorization header (SSE); see docs/subscriptions.md. Every event comes from
+ * the database, so a write through any instance, a webhook or plain SQL reaches
+ * subscribers on every instance.
+ */
+export type SubscriptionDashboardChangedArgs = {
+  range: DateRangeInput;
+};
+
 /** What `syncProviderAgents` found and changed. */
 export type SyncProviderAgentsPayload = {
   __typename?: 'SyncProviderAgentsPayload';
@@ -2037,6 +2123,8 @@ export type ResolversTypes = {
   LeadTier: LeadTier;
   LeaderboardEntry: ResolverTypeWrapper<LeaderboardRow>;
   LeaderboardMetric: LeaderboardMetric;
+  LiveCallChange: LiveCallChange;
+  LiveCallEvent: ResolverTypeWrapper<Omit<LiveCallEvent, 'call'> & { call: ResolversTypes['Call'] }>;
   Metrics: ResolverTypeWrapper<BucketMetrics>;
   Money: ResolverTypeWrapper<Money>;
   MoneyInput: MoneyInput;
@@ -2059,6 +2147,7 @@ export type ResolversTypes = {
   SortDirection: SortDirection;
   Speaker: Speaker;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SyncProviderAgentsPayload: ResolverTypeWrapper<SyncProviderAgentsModel>;
   Transcript: ResolverTypeWrapper<TranscriptListRow>;
   TranscriptSegment: ResolverTypeWrapper<TranscriptSegmentRow>;
@@ -2124,6 +2213,7 @@ export type ResolversParentTypes = {
   Int: Scalars['Int']['output'];
   JSONObject: Scalars['JSONObject']['output'];
   LeaderboardEntry: LeaderboardRow;
+  LiveCallEvent: Omit<LiveCallEvent, 'call'> & { call: ResolversParentTypes['Call'] };
   Metrics: BucketMetrics;
   Money: Money;
   MoneyInput: MoneyInput;
@@ -2142,6 +2232,7 @@ export type ResolversParentTypes = {
   ProviderUsage: ProviderUsageModel;
   Query: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
   SyncProviderAgentsPayload: SyncProviderAgentsModel;
   Transcript: TranscriptListRow;
   TranscriptSegment: TranscriptSegmentRow;
@@ -2416,6 +2507,11 @@ export type LeaderboardEntryResolvers<ContextType = Context, ParentType extends 
   stats?: Resolver<ResolversTypes['AgentStats'], ParentType, ContextType>;
 };
 
+export type LiveCallEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LiveCallEvent'] = ResolversParentTypes['LiveCallEvent']> = {
+  call?: Resolver<ResolversTypes['Call'], ParentType, ContextType>;
+  change?: Resolver<ResolversTypes['LiveCallChange'], ParentType, ContextType>;
+};
+
 export type MetricsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Metrics'] = ResolversParentTypes['Metrics']> = {
   appointments?: Resolver<Maybe<ResolversTypes['NonNegativeInt']>, ParentType, ContextType>;
   averageDurationSeconds?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
@@ -2542,6 +2638,12 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
 };
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  callUpdated?: SubscriptionResolver<ResolversTypes['Call'], "callUpdated", ParentType, ContextType, RequireFields<SubscriptionCallUpdatedArgs, 'id'>>;
+  callsInProgress?: SubscriptionResolver<ResolversTypes['LiveCallEvent'], "callsInProgress", ParentType, ContextType, Partial<SubscriptionCallsInProgressArgs>>;
+  dashboardChanged?: SubscriptionResolver<ResolversTypes['Dashboard'], "dashboardChanged", ParentType, ContextType, RequireFields<SubscriptionDashboardChangedArgs, 'range'>>;
+};
+
 export type SyncProviderAgentsPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SyncProviderAgentsPayload'] = ResolversParentTypes['SyncProviderAgentsPayload']> = {
   agents?: Resolver<Array<ResolversTypes['Agent']>, ParentType, ContextType>;
   agentsCreated?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
@@ -2643,6 +2745,7 @@ export type Resolvers<ContextType = Context> = {
   EmailAddress?: GraphQLScalarType;
   JSONObject?: GraphQLScalarType;
   LeaderboardEntry?: LeaderboardEntryResolvers<ContextType>;
+  LiveCallEvent?: LiveCallEventResolvers<ContextType>;
   Metrics?: MetricsResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   MoneyTrend?: MoneyTrendResolvers<ContextType>;
@@ -2659,6 +2762,7 @@ export type Resolvers<ContextType = Context> = {
   ProviderTranscriptTurn?: ProviderTranscriptTurnResolvers<ContextType>;
   ProviderUsage?: ProviderUsageResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   SyncProviderAgentsPayload?: SyncProviderAgentsPayloadResolvers<ContextType>;
   Transcript?: TranscriptResolvers<ContextType>;
   TranscriptSegment?: TranscriptSegmentResolvers<ContextType>;

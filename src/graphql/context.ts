@@ -2,6 +2,7 @@ import type { Principal } from '../auth/tokens';
 import type { Config } from '../config/config';
 import type { TenantScope } from '../db/tenant';
 import type { Loaders } from '../loaders';
+import type { LiveHub } from '../live/hub';
 import type { RecordingSigner } from '../recordings/signer';
 import type { RequestProvider } from '../provider/service';
 
@@ -31,4 +32,18 @@ export interface Context extends Principal {
   agentsCached: boolean;
   /** The voice provider for this request and organisation (src/provider/service.ts): lazy, batched, within one budget. */
   provider: RequestProvider;
+  /**
+   * Only on a subscription's context (src/live/websocket.ts, src/live/sse.ts):
+   * the instance's live hub. `loaders` is then replaced per event by the
+   * event batch's shared loaders (src/resolvers/subscriptions.ts).
+   */
+  live?: {
+    hub: LiveHub;
+    /** Events one subscription may have waiting for its socket. */
+    maxQueued: number;
+    /** Past maxQueued: the connection reads too slowly and is closed. */
+    onOverflow: () => void;
+    /** performance.now() when the event being executed reached this instance (delivery lag). */
+    eventReceivedAt?: number;
+  };
 }

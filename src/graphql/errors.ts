@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'AUTH_UNAVAILABLE'
   | 'FORBIDDEN'
   | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
   | 'INTERNAL_SERVER_ERROR'
   | 'PROVIDER_UNAVAILABLE'
   | 'PROVIDER_RATE_LIMITED';
@@ -36,6 +37,16 @@ export function authUnavailable(retryAfterSeconds: number): GraphQLError {
       http: { status: 503, headers: new HeaderMap([['retry-after', String(retryAfterSeconds)]]) },
     },
   });
+}
+
+/**
+ * A subscription named an id that is not in the caller's organisation; it has
+ * no payload to carry a userError, so this is its top-level error. The message
+ * names the type, never the id: another organisation's id and an id that does
+ * not exist get byte-identical errors.
+ */
+export function notFound(type: string, argument: string): GraphQLError {
+  return new GraphQLError(`${type} not found`, { extensions: { code: 'NOT_FOUND', argument } });
 }
 
 export function forbidden(message = 'Your role does not allow this'): GraphQLError {

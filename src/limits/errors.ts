@@ -34,9 +34,12 @@ export function formatTokenLimitError(formatted: GraphQLFormattedError, maxToken
  * error that was logged as a fault; it is the client's mistake, said plainly.
  */
 export function subscriptionNotSupported(): GraphQLError {
-  return new GraphQLError('Subscriptions are not supported over HTTP; send a query or a mutation', {
-    extensions: { code: 'OPERATION_NOT_SUPPORTED', http: { status: 400 } },
-  });
+  return new GraphQLError(
+    'Subscriptions are served over WebSocket at /graphql (graphql-transport-ws) and SSE at /graphql/stream; send a query or a mutation here',
+    {
+      extensions: { code: 'OPERATION_NOT_SUPPORTED', http: { status: 400 } },
+    },
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { OperationTypeNode } from 'graphql';
+import { OperationTypeNode, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { QueryLimits } from '../config/protection';
 import { limitError, subscriptionNotSupported, withoutRepeatedValidationErrors } from './errors';
 import { checkPageArguments, checkStringLengths, reachableDefinitions } from './inputs';
@@ -28,7 +28,6 @@ export interface QueryLimitsPluginOptions {
  * called too complex.
  */
 export function queryLimitsPlugin(options: QueryLimitsPluginOptions): ApolloServerPlugin {
-  const { limits, production, defaultPageSize, maxPageSize } = options;
   return {
     async requestDidStart() {
       return {
@@ -36,31 +35,7 @@ export function queryLimitsPlugin(options: QueryLimitsPluginOptions): ApolloServ
           // No such operation: execution reports OPERATION_RESOLUTION_FAILURE without doing any work.
           if (!operation) return;
           if (operation.operation === OperationTypeNode.SUBSCRIPTION) throw subscriptionNotSupported();
-          const measure = measureOperation(document, operation, request.variables, schema, { defaultPageSize });
-          if (measure.depth > limits.maxDepth) {
-            throw limitError('QUERY_TOO_DEEP', 'The query is nested too deeply', measure.depth, limits.maxDepth, production);
-          }
-          if (measure.aliases > limits.maxAliases) {
-            throw limitError('TOO_MANY_ALIASES', 'The query uses too many aliases', measure.aliases, limits.maxAliases, production);
-          }
-          if (measure.directives > limits.maxDirectives) {
-            throw limitError('TOO_MANY_DIRECTIVES', 'The query uses too many directives', measure.directives, limits.maxDirectives, production);
-          }
-          if (measure.fields > limits.maxFields) {
-            throw limitError('TOO_MANY_FIELDS', 'The query selects too many fields', measure.fields, limits.maxFields, production);
-          }
-          const definitions = reachableDefinitions(document, operation);
-          checkPageArguments(definitions, variableValues(operation, request.variables), maxPageSize);
-          checkStringLengths(operation, definitions, request.variables, limits.maxStringLength, production);
-          if (measure.cost > limits.maxCost) {
-            throw limitError(
-              'QUERY_TOO_COMPLEX',
-              'The query asks for too much data at once; request smaller pages',
-              measure.cost,
-              limits.maxCost,
-              production,
-            );
-          }
+          checkOperationLimits(document, operation, request.variables, schema, options);
         },
         async willSendResponse({ response }) {
           // Synchronous, so plugins registered later (metrics, logs) see the trimmed list.
@@ -70,4 +45,44 @@ export function queryLimitsPlugin(options: QueryLimitsPluginOptions): ApolloServ
       };
     },
   };
+}
+
+/**
+ * The shape, argument and cost limits of one operation, whatever carries it:
+ * this plugin for HTTP, the live transports (src/live) for subscriptions.
+ * Throws the first limit exceeded.
+ */
+export function checkOperationLimits(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>> | undefined,
+  schema: GraphQLSchema,
+  options: QueryLimitsPluginOptions,
+): void {
+  const { limits, production, defaultPageSize, maxPageSize } = options;
+  const measure = measureOperation(document, operation, variables, schema, { defaultPageSize });
+  if (measure.depth > limits.maxDepth) {
+    throw limitError('QUERY_TOO_DEEP', 'The query is nested too deeply', measure.depth, limits.maxDepth, production);
+  }
+  if (measure.aliases > limits.maxAliases) {
+    throw limitError('TOO_MANY_ALIASES', 'The query uses too many aliases', measure.aliases, limits.maxAliases, production);
+  }
+  if (measure.directives > limits.maxDirectives) {
+    throw limitError('TOO_MANY_DIRECTIVES', 'The query uses too many directives', measure.directives, limits.maxDirectives, production);
+  }
+  if (measure.fields > limits.maxFields) {
+    throw limitError('TOO_MANY_FIELDS', 'The query selects too many fields', measure.fields, limits.maxFields, production);
+  }
+  const definitions = reachableDefinitions(document, operation);
+  checkPageArguments(definitions, variableValues(operation, variables), maxPageSize);
+  checkStringLengths(operation, definitions, variables, limits.maxStringLength, production);
+  if (measure.cost > limits.maxCost) {
+    throw limitError(
+      'QUERY_TOO_COMPLEX',
+      'The query asks for too much data at once; request smaller pages',
+      measure.cost,
+      limits.maxCost,
+      production,
+    );
+  }
 }

@@ -367,3 +367,20 @@ export async function findTranscripts({ db, orgId }: TenantScope, callIds: reado
     .where('call_id', '=', sql<string>`any(${callIds}::int8[])`)
     .execute();
 }
+
+/** The statuses of a call in progress: what live subscriptions (src/live) show. */
+export const LIVE_CALL_STATUSES = ['queued', 'ringing', 'in_progress'] as const satisfies readonly CallStatus[];
+
+/**
+ * The organisation's calls in progress, and any of `alsoIds` whatever their
+ * status: one statement for a live subscription's first state, or for a
+ * resync after a bulk write or a lost listener (src/live/hub.ts).
+ */
+export async function findLiveCalls({ db, orgId }: TenantScope, alsoIds: readonly string[] = []): Promise<CallListRow[]> {
+  return db
+    .selectFrom('calls as c')
+    .select(listColumns)
+    .where('c.org_id', '=', orgId)
+    .where((eb) => eb.or([eb('c.status', 'in', LIVE_CALL_STATUSES), eb('c.id', '=', sql<string>`any(${alsoIds}::int8[])`)]))
+    .execute();
+}

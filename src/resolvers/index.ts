@@ -32,6 +32,7 @@ import {
   ProviderUsage,
   SyncProviderAgentsPayload,
 } from './provider';
+import { Subscription } from './subscriptions';
 
 export const resolvers: Resolvers = {
   Currency: withPlainParseErrors(CurrencyResolver),
@@ -44,6 +45,7 @@ export const resolvers: Resolvers = {
   URL: withPlainParseErrors(URLResolver),
   Query,
   Mutation,
+  Subscription,
   Viewer,
   User,
   Organisation,

@@ -21,6 +21,13 @@ import { healthRoutes } from './routes/health';
 import { recordingRoutes } from './routes/recordings';
 import { webhookRoutes } from './routes/webhooks';
 import type { Services } from './services';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import type { Context } from '../graphql/context';
+import { typeDefs } from '../graphql/typeDefs';
+import { createLiveMetrics } from '../live/metrics';
+import { createWebSocketTransport } from '../live/websocket';
+import { sseRoutes } from '../live/sse';
+import { resolvers } from '../resolvers';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -188,7 +195,20 @@ export async function createServer(services: Services): Promise<Server> {
   await fastify.register(healthRoutes, { readiness, metrics });
   if (!production) await fastify.register(graphiqlRoutes, { endpoint: '/graphql', devToken: services.hooks.devToken });
   fastify.get('/', async (_request, reply) => reply.redirect(production ? '/graphql' : '/graphiql', 302));
+
+  // Subscriptions (src/live): GraphQL over WebSocket on the same /graphql path, and over SSE at /graphql/stream.
+  const liveOptions = {
+    services,
+    hub: services.live,
+    schema: makeExecutableSchema<Context>({ typeDefs, resolvers }),
+    metrics: createLiveMetrics(metrics.registry),
+    production,
+  };
+  const streams = await sseRoutes(fastify, liveOptions);
   await fastify.ready();
+  const live = createWebSocketTransport(liveOptions);
+  // Fastify does not route upgrades; the HTTP server hands them over here.
+  fastify.server.on('upgrade', (request, socket, head) => live.handleUpgrade(request, socket, head));
 
   async function drain(graceMs = config.shutdownGraceMs): Promise<void> {
     if (drained) return drained;
@@ -196,6 +216,9 @@ export async function createServer(services: Services): Promise<Server> {
     drained = (async () => {
       // Stops listening and closes idle connections; resolves once every connection has ended.
       const closed = fastify.close();
+      // WebSockets are upgraded connections the HTTP server no longer tracks: closed with 1001 here.
+      const liveClosed = live.drain(graceMs);
+      streams.drain();
       const finished = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (allFinished = resolve));
       let timer: NodeJS.Timeout | undefined;
       const graceOver = new Promise<'grace over'>((resolve) => (timer = setTimeout(() => resolve('grace over'), graceMs)));
@@ -204,6 +227,7 @@ export async function createServer(services: Services): Promise<Server> {
       if (outcome === 'grace over') logger.warn({ inFlight, graceMs }, 'shutdown grace over; closing remaining connections');
       // Kept-alive connections that were busy when the listener closed, and anything past the grace.
       fastify.server.closeAllConnections();
+      await liveClosed;
       await closed;
       await apollo.stop();
     })();

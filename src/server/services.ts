@@ -18,6 +18,7 @@ import type { PersistedSettings } from '../persisted/resolve';
 import { createRecordingSigner, type RecordingSigner } from '../recordings/signer';
 import { createWebhookMetrics, type WebhookMetrics } from '../webhooks/metrics';
 import { ProviderService } from '../provider/service';
+import { LiveHub } from '../live/hub';
 
 export interface OperationReport {
   orgId: string | undefined;
@@ -63,6 +64,8 @@ export interface Services {
   persisted: PersistedSettings;
   /** The voice provider's API (src/provider): gateway, cache, metrics; fields resolve to null without PROVIDER_URL. */
   provider: ProviderService;
+  /** Subscriptions: the instance's LISTEN connection for them (opened by the first) and their subscribers (src/live). */
+  live: LiveHub;
   /** Test and development hooks (see ServiceOptions). */
   hooks: Pick<ServiceOptions, 'devToken' | 'onOperation' | 'clock'>;
   /** Stops the caches' listener, the key set's refresh and the observers, then ends the pool. */
@@ -98,6 +101,19 @@ export async function createServices(config: Config, logger: Logger, options: Se
   const caches = new CacheRuntime(config.caches, database.pool, logger, options.cacheClock, listenUrl);
   registerCacheMetrics(metrics.registry, caches);
   await caches.start();
+  // Its own LISTEN connection, opened by the first subscription: an instance nobody subscribes to holds none.
+  const live = new LiveHub({
+    db: database.db,
+    pool: database.pool,
+    listenUrl,
+    timings: config.caches,
+    entities: caches.entities,
+    batching: config.batching,
+    maxSubscriptionsPerOrg: config.live.maxSubscriptionsPerOrg,
+    figuresIntervalMs: config.live.figuresIntervalMs,
+    logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const stopSlowLog = logSlowStatements(database, logger, config.slowStatementMs);
   // createPool already keeps an idle connection's death (database restart) from
   // crashing the process; this makes it visible.
@@ -118,6 +134,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
     keySet,
     persisted,
     provider,
+    live,
     hooks: {
       ...(options.devToken !== undefined ? { devToken: options.devToken } : {}),
       ...(options.onOperation ? { onOperation: options.onOperation } : {}),
@@ -125,6 +142,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
     },
     close() {
       closed ??= (async () => {
+        await live.close();
         await caches.close();
         await provider.close();
         stopObservingCommits();
