@@ -8,6 +8,7 @@ import * as m0006 from './0006_writes';
 import * as m0007 from './0007_call_ingestion';
 import * as m0008 from './0008_cache_invalidation';
 import * as m0009 from './0009_rollup_keys';
+import * as m0011 from './0011_search';
 
 /**
  * Migrations in order. A static list (not a folder scan) so the same code runs
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0007_call_ingestion': m0007,
   '0008_cache_invalidation': m0008,
   '0009_rollup_keys': m0009,
+  '0011_search': m0011,
 };

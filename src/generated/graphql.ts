@@ -90,6 +90,21 @@ export type AgentFilter = {
   status?: InputMaybe<Array<AgentStatus>>;
 };
 
+/** The order of an agents list; a cursor is valid only with the order it came from. */
+export type AgentOrder = {
+  /** Which way; the default is ASC (A to Z, oldest first). */
+  direction?: SortDirection;
+  /** What to sort by. */
+  field?: AgentOrderField;
+};
+
+/** What agents are listed by. */
+export type AgentOrderField =
+  /** When the agent was created, ties by id. */
+  | 'CREATED_AT'
+  /** The agent's name (the default), ties by id. */
+  | 'NAME';
+
 export type AgentStats = {
   __typename?: 'AgentStats';
   answeredRate: Maybe<Scalars['Float']['output']>;
@@ -286,10 +301,37 @@ export type CallEdge = {
 /** Filters combine with AND; list-valued filters match any of their values. */
 export type CallFilter = {
   agentId?: InputMaybe<Scalars['ID']['input']>;
+  /** Calls of any of these agents (at most 100); combines with `agentId` by AND. */
+  agentIds?: InputMaybe<Array<Scalars['ID']['input']>>;
   contactId?: InputMaybe<Scalars['ID']['input']>;
+  /** Calls whose contact carries this tag (exact match). */
+  contactTag?: InputMaybe<Scalars['String']['input']>;
+  /** Calls that cost at most this much (US dollars). */
+  costMax?: InputMaybe<Scalars['NonNegativeFloat']['input']>;
+  /** Calls that cost at least this much (US dollars). */
+  costMin?: InputMaybe<Scalars['NonNegativeFloat']['input']>;
   direction?: InputMaybe<CallDirection>;
+  /** Calls that lasted at most this many seconds. */
+  durationMax?: InputMaybe<Scalars['NonNegativeInt']['input']>;
+  /** Calls that lasted at least this many seconds. */
+  durationMin?: InputMaybe<Scalars['NonNegativeInt']['input']>;
+  /** Calls on which an appointment was (true) or was not (false) booked, whatever its status since. */
+  hasAppointment?: InputMaybe<Scalars['Boolean']['input']>;
   hasRecording?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Calls with (true) or without (false) a transcript. */
+  hasTranscript?: InputMaybe<Scalars['Boolean']['input']>;
   outcome?: InputMaybe<Array<CallOutcome>>;
+  /**
+   * Finds calls by what was said or who called. Text (at least 2 characters) is
+   * matched word by word, each word as a prefix, in the transcript and the
+   * summary (full-text, no stemming); from 3 characters it also matches the
+   * contact's name, email or phone. A number (digits, optionally with spaces,
+   * `+`, `-`, `.` or parentheses; at least 3 digits) matches anywhere in the
+   * from and to numbers instead. Results are ordered by RELEVANCE unless
+   * `orderBy` says otherwise. Shorter or longer (over 200 characters) text is a
+   * BAD_USER_INPUT error.
+   */
+  search?: InputMaybe<Scalars['String']['input']>;
   sentiment?: InputMaybe<Array<Sentiment>>;
   /** Calls that started at or after this instant. */
   startedAfter?: InputMaybe<Scalars['DateTime']['input']>;
@@ -304,6 +346,14 @@ export type CallOrder = {
 };
 
 export type CallOrderField =
+  /** Provider cost. */
+  | 'COST'
+  /** Duration in seconds. */
+  | 'DURATION'
+  /** When the call ended; calls that have not ended come last in either direction. */
+  | 'ENDED_AT'
+  /** How well the call matches `filter.search` (best first with DESC); only with a search. */
+  | 'RELEVANCE'
   | 'STARTED_AT';
 
 export type CallOutcome =
@@ -955,6 +1005,7 @@ export type QueryAgentsArgs = {
   filter?: InputMaybe<AgentFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
+  orderBy?: InputMaybe<AgentOrder>;
 };
 
 
@@ -1245,6 +1296,8 @@ export type ResolversTypes = {
   AgentConnection: ResolverTypeWrapper<Connection<AgentListRow>>;
   AgentEdge: ResolverTypeWrapper<Omit<AgentEdge, 'node'> & { node: ResolversTypes['Agent'] }>;
   AgentFilter: AgentFilter;
+  AgentOrder: AgentOrder;
+  AgentOrderField: AgentOrderField;
   AgentStats: ResolverTypeWrapper<AgentFigures>;
   AgentStatus: AgentStatus;
   Analytics: ResolverTypeWrapper<AnalyticsSeries>;
@@ -1333,6 +1386,7 @@ export type ResolversParentTypes = {
   AgentConnection: Connection<AgentListRow>;
   AgentEdge: Omit<AgentEdge, 'node'> & { node: ResolversParentTypes['Agent'] };
   AgentFilter: AgentFilter;
+  AgentOrder: AgentOrder;
   AgentStats: AgentFigures;
   Analytics: AnalyticsSeries;
   AnalyticsBucket: AnalyticsBucketModel;

@@ -4,19 +4,24 @@ import type { Context } from '../graphql/context';
 import { encodeCursor } from '../pagination/cursor';
 import { toConnection, type Connection } from '../pagination/connection';
 import { parsePageArgs } from '../pagination/pageArgs';
-import { AGENT_ORDERING, countAgents, findAgentsPage, type AgentFilterSpec, type AgentListRow } from '../queries/agents';
+import { AGENT_SORT_KINDS, agentOrdering, countAgents, findAgentsPage, type AgentFilterSpec, type AgentListRow } from '../queries/agents';
 import { childCallConnection } from './calls';
-import { rangeSpec } from './args';
+import { agentOrderSpec, rangeSpec } from './args';
 import { toDbEnum, toGraphQLEnum } from './enums';
-
-const agentCursor = (row: AgentListRow) => encodeCursor(AGENT_ORDERING, row.name, row.id);
 
 export async function rootAgentConnection(ctx: Context, args: QueryAgentsArgs): Promise<Connection<AgentListRow>> {
   const filter: AgentFilterSpec = args.filter?.status ? { statuses: args.filter.status.map(toDbEnum) } : {};
-  const page = parsePageArgs(args, AGENT_ORDERING, 'text', ctx.limits);
-  const result = await findAgentsPage(ctx.scope, filter, page);
+  const order = agentOrderSpec(args.orderBy);
+  const ordering = agentOrdering(order);
+  const page = parsePageArgs(args, ordering, AGENT_SORT_KINDS[order.field], ctx.limits);
+  const result = await findAgentsPage(ctx.scope, filter, order, page);
   for (const row of result.rows) ctx.loaders.agentById.prime(row.id, row);
-  return toConnection(result, page, agentCursor, () => countAgents(ctx.scope, filter));
+  return toConnection(
+    result,
+    page,
+    (row) => encodeCursor(ordering, row[order.field], row.id),
+    () => countAgents(ctx.scope, filter),
+  );
 }
 
 export const Agent: AgentResolvers = {

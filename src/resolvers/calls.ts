@@ -9,7 +9,9 @@ import { toConnection, type Connection } from '../pagination/connection';
 import { parsePageArgs } from '../pagination/pageArgs';
 import {
   CALL_LIST_COLUMNS,
+  CALL_SORTS,
   callOrdering,
+  callSortValue,
   countCalls,
   findCallsPage,
   type CallColumn,
@@ -25,7 +27,13 @@ import { toGraphQLEnum, toGraphQLEnumOrNull } from './enums';
 
 export function callCursor(order: CallOrderSpec) {
   const ordering = callOrdering(order);
-  return (row: CallListRow) => encodeCursor(ordering, row.started_at, row.id);
+  return (row: CallListRow) => encodeCursor(ordering, callSortValue(row, order.field), row.id);
+}
+
+/** The page request for a calls connection: cursors decoded for the order's sort key. */
+function callPageArgs(ctx: Context, args: QueryCallsArgs, order: CallOrderSpec) {
+  const sort = CALL_SORTS[order.field];
+  return parsePageArgs(args, callOrdering(order), sort.kind, ctx.limits, sort.nullable);
 }
 
 /**
@@ -57,8 +65,8 @@ const CALL_FIELD_COLUMNS: Record<Exclude<keyof CallResolvers, '__isTypeOf'>, rea
   metadata: [],
 };
 
-/** Cursors need the sort key; `id` is every row's identity. */
-const ALWAYS_READ: readonly CallColumn[] = ['id', 'started_at'];
+/** `id` is every row's identity; the query adds the order's sort column (cursors). */
+const ALWAYS_READ: readonly CallColumn[] = ['id'];
 
 /**
  * What a calls connection's statement reads for the operation's node
@@ -103,8 +111,8 @@ function primeLoaders(ctx: Context, page: CallPage, read: CallReadSpec): void {
 /** The root `calls` list (and the `recentCalls` of later panels). */
 export async function rootCallConnection(ctx: Context, args: QueryCallsArgs, info: GraphQLResolveInfo): Promise<Connection<CallListRow>> {
   const filter = callFilterSpec(args.filter);
-  const order = callOrderSpec(args.orderBy);
-  const page = parsePageArgs(args, callOrdering(order), 'timestamp', ctx.limits);
+  const order = callOrderSpec(args.orderBy, filter);
+  const page = callPageArgs(ctx, args, order);
   const read = readSpecOf(ctx, info);
   const result = await findCallsPage(ctx.scope, filter, order, page, read);
   primeLoaders(ctx, result, read);
@@ -125,8 +133,8 @@ export async function childCallConnection(
   const filter: CallFilterSpec = callFilterSpec(args.filter);
   if (parent === 'agent_id') delete filter.agentId;
   else delete filter.contactId;
-  const order = callOrderSpec(args.orderBy);
-  const page = parsePageArgs(args, callOrdering(order), 'timestamp', ctx.limits);
+  const order = callOrderSpec(args.orderBy, filter);
+  const page = callPageArgs(ctx, args, order);
   const [pages, counts] =
     parent === 'agent_id' ? [ctx.loaders.callsByAgent, ctx.loaders.callCountByAgent] : [ctx.loaders.callsByContact, ctx.loaders.callCountByContact];
   const read = readSpecOf(ctx, info);
