@@ -347,6 +347,7 @@ describe("tenancy by construction: loaders made from one organisation's scope se
     callCountByAgent: (id) => ({ parentId: id, filter: {} }),
     callCountByContact: (id) => ({ parentId: id, filter: {} }),
     agentStats: (id) => ({ agentId: id, range: { kind: 'preset', preset: 'this_month' } }),
+    searchHighlight: (id) => ({ callId: id, tsquery: 'bravo:*' }),
   };
   /** Which of B's rows each loader is asked for. */
   const rowOf: Record<keyof Loaders, keyof typeof b> = {
@@ -368,6 +369,7 @@ describe("tenancy by construction: loaders made from one organisation's scope se
     callCountByAgent: 'agent',
     callCountByContact: 'contact',
     agentStats: 'agent',
+    searchHighlight: 'call',
   };
 
   /** One load through fresh loaders of `orgId`'s scope, so no answer is served from another probe's memo. */

@@ -489,3 +489,27 @@ export async function findTranscripts({ db, orgId }: TenantScope, callIds: reado
     .where('call_id', '=', sql<string>`any(${callIds}::int8[])`)
     .execute();
 }
+
+/**
+ * The passages of each call that match a text search, for `CallEdge.highlight`:
+ * from the transcript when it matches, else from the summary when that does,
+ * else null. HTML-escaped first, so the only markup is the `<mark>` around
+ * matches. ts_headline re-parses the text, so it runs only for the page's
+ * rows and only when the field is selected.
+ */
+export async function findSearchHighlights(
+  { db, orgId }: TenantScope,
+  tsquery: string,
+  callIds: readonly string[],
+): Promise<{ id: string; highlight: string | null }[]> {
+  const query = sql`to_tsquery('simple', ${tsquery})`;
+  const escaped = (text: RawBuilder<unknown>) => sql`replace(replace(replace(${text}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')`;
+  const headline = (text: RawBuilder<unknown>) =>
+    sql`ts_headline('simple', ${escaped(text)}, ${query}, 'StartSel=<mark>, StopSel=</mark>, MaxFragments=2, MaxWords=24, MinWords=8, FragmentDelimiter=" … "')`;
+  const { rows } = await sql<{ id: string; highlight: string | null }>`select c.id,
+      case when t.search_vector @@ ${query} then ${headline(sql`t.text`)}
+           when ${CALL_SUMMARY_VECTOR} @@ ${query} then ${headline(sql`c.summary`)} end as highlight
+    from calls c left join call_transcripts t on t.org_id = ${orgId}::int8 and t.call_id = c.id
+    where c.org_id = ${orgId}::int8 and c.id = any(${callIds}::int8[])`.execute(db);
+  return rows;
+}

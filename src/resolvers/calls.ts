@@ -2,7 +2,7 @@ import { toGlobalId } from '../graphql/globalId';
 import { badUserInput } from '../graphql/errors';
 import type { Context } from '../graphql/context';
 import type { GraphQLResolveInfo } from 'graphql';
-import type { CallResolvers, QueryCallsArgs } from '../generated/graphql';
+import type { CallEdgeResolvers, CallResolvers, QueryCallsArgs } from '../generated/graphql';
 import { connectionNodeSelection, memoisedBy } from '../graphql/selection';
 import { encodeCursor } from '../pagination/cursor';
 import { toConnection, type Connection } from '../pagination/connection';
@@ -21,9 +21,25 @@ import {
   type CallPage,
   type CallParent,
   type CallReadSpec,
+  type CallSearch,
 } from '../queries/calls';
 import { callFilterSpec, callOrderSpec } from './args';
 import { toGraphQLEnum, toGraphQLEnumOrNull } from './enums';
+
+/** A calls connection and the search that produced it (for `CallEdge.highlight`). */
+export type CallConnectionModel = Connection<CallListRow> & { search?: CallSearch };
+export interface CallEdgeModel {
+  cursor: string;
+  node: CallListRow;
+  search: CallSearch | undefined;
+}
+
+export const CallEdge: CallEdgeResolvers = {
+  cursor: (edge) => edge.cursor,
+  node: (edge) => edge.node,
+  highlight: (edge, _args, ctx) =>
+    edge.search?.kind === 'text' ? ctx.loaders.searchHighlight.load({ callId: edge.node.id, tsquery: edge.search.tsquery }) : null,
+};
 
 export function callCursor(order: CallOrderSpec) {
   const ordering = callOrdering(order);
@@ -109,14 +125,14 @@ function primeLoaders(ctx: Context, page: CallPage, read: CallReadSpec): void {
 }
 
 /** The root `calls` list (and the `recentCalls` of later panels). */
-export async function rootCallConnection(ctx: Context, args: QueryCallsArgs, info: GraphQLResolveInfo): Promise<Connection<CallListRow>> {
+export async function rootCallConnection(ctx: Context, args: QueryCallsArgs, info: GraphQLResolveInfo): Promise<CallConnectionModel> {
   const filter = callFilterSpec(args.filter);
   const order = callOrderSpec(args.orderBy, filter);
   const page = callPageArgs(ctx, args, order);
   const read = readSpecOf(ctx, info);
   const result = await findCallsPage(ctx.scope, filter, order, page, read);
   primeLoaders(ctx, result, read);
-  return toConnection(result, page, callCursor(order), () => countCalls(ctx.scope, filter));
+  return { ...toConnection(result, page, callCursor(order), () => countCalls(ctx.scope, filter)), search: filter.search };
 }
 
 /**
@@ -129,7 +145,7 @@ export async function childCallConnection(
   parentId: string,
   args: QueryCallsArgs,
   info: GraphQLResolveInfo,
-): Promise<Connection<CallListRow>> {
+): Promise<CallConnectionModel> {
   const filter: CallFilterSpec = callFilterSpec(args.filter);
   if (parent === 'agent_id') delete filter.agentId;
   else delete filter.contactId;
@@ -140,7 +156,7 @@ export async function childCallConnection(
   const read = readSpecOf(ctx, info);
   const result = await pages.load({ parentId, filter, order, page, read });
   primeLoaders(ctx, result, read);
-  return toConnection(result, page, callCursor(order), () => counts.load({ parentId, filter }));
+  return { ...toConnection(result, page, callCursor(order), () => counts.load({ parentId, filter })), search: filter.search };
 }
 
 const MIN_URL_TTL = 60;
