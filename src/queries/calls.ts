@@ -513,3 +513,20 @@ export async function findSearchHighlights(
     where c.org_id = ${orgId}::int8 and c.id = any(${callIds}::int8[])`.execute(db);
   return rows;
 }
+
+/**
+ * Every call of the filter in the order's sort, no page: the body of an
+ * export (src/queries/exports.ts). The same conditions, search and sort key as
+ * a page, so an export is what paging through the API would read; nulls of
+ * ENDED_AT last, as in pages. `selections` may use `c`, `a` (the agent) and
+ * `ct` (the contact, left-joined).
+ */
+export function callListStatement(orgId: string, filter: CallFilterSpec, order: CallOrderSpec, selections: RawBuilder<unknown>): RawBuilder<unknown> {
+  const direction = sql.raw(order.direction);
+  const nulls = CALL_SORTS[order.field].nullable ? sql`nulls last` : sql``;
+  return sql`${withSearch(orgId, filter)}select ${selections} from ${callsFrom(filter)}
+    join agents a on a.org_id = ${orgId}::int8 and a.id = c.agent_id
+    left join contacts ct on ct.org_id = ${orgId}::int8 and ct.id = c.contact_id
+    where ${and(filterConditions(orgId, filter))}
+    order by ${sortExpression(order.field)} ${direction} ${nulls}, c.id ${direction}`;
+}
