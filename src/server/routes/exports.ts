@@ -140,6 +140,12 @@ export async function exportRoutes(fastify: FastifyInstance, options: { services
         throw error;
       }
       const started = copy;
+      if (reply.raw.destroyed) {
+        // Gone while the COPY was starting: no 'close' is coming.
+        running -= 1;
+        await started.cancel();
+        return reply;
+      }
       reply.raw.once('close', () => {
         running -= 1;
         // Closed before the last byte was handed over: the client went away (or the stream failed). Stop the query.
