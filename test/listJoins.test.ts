@@ -215,7 +215,7 @@ describe('connection node selection', () => {
 
   it('turns into the columns and joins a calls statement needs', () => {
     expect(callReadSpec(new Set(['id', 'status', 'agent', 'hasRecording']))).toEqual({
-      columns: ['id', 'agent_id', 'status', 'started_at', 'recording_key'],
+      columns: ['id', 'agent_id', 'status', 'recording_key'],
       agent: true,
       contact: false,
     });
