@@ -17,7 +17,8 @@ const config: CodegenConfig = {
         contextType: '../graphql/context#Context',
         mappers: {
           Call: '../queries/calls#CallListRow',
-          CallConnection: '../pagination/connection#Connection<CallListRow>',
+          CallConnection: '../resolvers/calls#CallConnectionModel',
+          CallEdge: '../resolvers/calls#CallEdgeModel',
           Agent: '../queries/agents#AgentListRow',
           AgentConnection: '../pagination/connection#Connection<AgentListRow>',
           PhoneNumberAssignment: '../queries/agents#PhoneNumberListRow',

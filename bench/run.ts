@@ -267,8 +267,8 @@ async function targetOf(db: Db): Promise<Target> {
     orgCalls: firstRow(counted, 'counting calls').n,
     row5000: { startedAt: new Date(deep.started_at).toISOString(), id: deep.id },
     facts: {
-      page200Cursor: encodeCursor(callOrdering({ direction: 'desc' }), last.started_at, last.id),
-      row5000Cursor: encodeCursor(callOrdering({ direction: 'desc' }), deep.started_at, deep.id),
+      page200Cursor: encodeCursor(callOrdering({ field: 'started_at', direction: 'desc' }), last.started_at, last.id),
+      row5000Cursor: encodeCursor(callOrdering({ field: 'started_at', direction: 'desc' }), deep.started_at, deep.id),
       nodeIds: [...(await sample('calls', 'Call', 30)), ...(await sample('contacts', 'Contact', 15)), ...(await sample('agents', 'Agent', 5))],
       search: 'garc',
     },

@@ -9,6 +9,7 @@ import * as m0007 from './0007_call_ingestion';
 import * as m0008 from './0008_cache_invalidation';
 import * as m0009 from './0009_rollup_keys';
 import { appRoleGrants, DEFAULT_APP_ROLE } from './0010_app_role';
+import * as m0011 from './0011_search';
 import * as m0012 from './0012_live_events';
 import * as m0013 from './0013_provider_accounts';
 
@@ -28,6 +29,7 @@ export const migrations: Record<string, Migration> = {
   '0008_cache_invalidation': m0008,
   '0009_rollup_keys': m0009,
   '0010_app_role': appRoleGrants(DEFAULT_APP_ROLE),
+  '0011_search': m0011,
   '0012_live_events': m0012,
   '0013_provider_accounts': m0013,
 };

@@ -5,6 +5,8 @@ import { createOrg, type TestOrg } from './support/factories';
 import { callUpsert } from '../src/webhooks/apply';
 import { parseCallEvent } from '../src/webhooks/event';
 import { startTestServer, type TestServer } from './support/server';
+import { encodeCursor } from '../src/pagination/cursor';
+import { callOrdering } from '../src/queries/calls';
 
 /**
  * Every hot operation is served by an index: each SQL statement the server
@@ -61,6 +63,8 @@ describe('hot queries are served by indexes (EXPLAIN)', () => {
   let org: TestOrg;
   let token: string;
   const ids: { agent?: string; contact?: string; call?: string } = {};
+  /** Cursors deep into the sorted orders (row 3000 of 6000): keyset pages at depth. */
+  const deep: Record<string, string> = {};
 
   beforeAll(async () => {
     ({ db, close: closeDb } = openTestDb());
@@ -81,16 +85,18 @@ describe('hot queries are served by indexes (EXPLAIN)', () => {
                'c' || g || '@example.com', (g * 37) % 101, timestamptz '2026-01-01' + g * interval '3 hours'
         from generate_series(1, ${CONTACTS_PER_ORG}) g`.execute(db);
       await sql`insert into calls (org_id, agent_id, contact_id, direction, status, from_number, to_number, started_at,
-                                   duration_seconds, cost, sentiment, outcome, recording_key)
+                                   ended_at, duration_seconds, cost, sentiment, outcome, recording_key, summary)
         select ${o.id}::int8, a.ids[1 + g % 20], c.ids[1 + g % ${CONTACTS_PER_ORG}],
                case when g % 5 < 2 then 'inbound' else 'outbound' end,
                (array['completed','completed','completed','no_answer','busy','failed','voicemail'])[1 + g % 7],
-               '+15550000001', '+15550000002',
+               '+1646' || lpad(g::text, 7, '0'), '+15550000002',
                timestamptz '2026-04-01' + (g * 1297 % (90 * 86400)) * interval '1 second',
+               case when g % 10 <> 0 then timestamptz '2026-04-01' + (g * 1297 % (90 * 86400) + g % 600) * interval '1 second' end,
                g % 600, (g % 100) / 100.0,
                (array['positive','neutral','negative'])[1 + g % 3],
                (array['appointment_booked','callback_requested','interested','not_interested','no_outcome','do_not_call'])[1 + g % 6],
-               case when g % 40 = 0 then 'orgs/' || ${o.id} || '/recordings/r' || g || '.wav' end
+               case when g % 40 = 0 then 'orgs/' || ${o.id} || '/recordings/r' || g || '.wav' end,
+               'Summary ' || md5(g::text)
         from generate_series(1, ${CALLS_PER_ORG}) g,
              (select array_agg(id order by id) ids from agents where org_id = ${o.id}::int8) a,
              (select array_agg(id order by id) ids from contacts where org_id = ${o.id}::int8) c`.execute(db);
@@ -98,7 +104,7 @@ describe('hot queries are served by indexes (EXPLAIN)', () => {
         select org_id, contact_id, id, agent_id, started_at + interval '2 days', 200, started_at
         from calls where org_id = ${o.id}::int8 and outcome = 'appointment_booked' and contact_id is not null`.execute(db);
       await sql`insert into call_transcripts (org_id, call_id, text)
-        select org_id, id, 'transcript ' || id from calls where org_id = ${o.id}::int8 and id % 10 = 0`.execute(db);
+        select org_id, id, 'transcript ' || id || ' words ' || md5(id::text) from calls where org_id = ${o.id}::int8 and id % 10 = 0`.execute(db);
       await sql`update contacts ct set last_contacted_at = m.last from
         (select contact_id, max(started_at) last from calls where org_id = ${o.id}::int8 group by contact_id) m
         where ct.org_id = ${o.id}::int8 and ct.id = m.contact_id`.execute(db);
@@ -107,6 +113,16 @@ describe('hot queries are served by indexes (EXPLAIN)', () => {
     ids.agent = (await db.selectFrom('agents').select('id').where('org_id', '=', org.id).executeTakeFirstOrThrow()).id;
     ids.contact = (await db.selectFrom('contacts').select('id').where('org_id', '=', org.id).executeTakeFirstOrThrow()).id;
     ids.call = (await db.selectFrom('calls').select('id').where('org_id', '=', org.id).executeTakeFirstOrThrow()).id;
+    for (const field of ['duration_seconds', 'cost', 'ended_at'] as const) {
+      const { rows } = await sql<{ id: string; value: string | number | null }>`select id, ${sql.ref(field)} as value from calls
+        where org_id = ${org.id}::int8 order by ${sql.ref(field)} desc nulls last, id desc offset 3000 limit 1`.execute(db);
+      const row = rows[0]!;
+      const value = field === 'ended_at' && row.value !== null ? new Date(row.value) : row.value;
+      deep[field] = encodeCursor(callOrdering({ field, direction: 'desc' }), value, row.id);
+    }
+    const { rows: nullEnded } = await sql<{ id: string }>`select id from calls where org_id = ${org.id}::int8 and ended_at is null
+      order by id desc offset 100 limit 1`.execute(db);
+    deep.ended_null = encodeCursor(callOrdering({ field: 'ended_at', direction: 'desc' }), null, nullEnded[0]!.id);
   }, 120_000);
 
   afterAll(async () => {
@@ -169,6 +185,32 @@ describe('hot queries are served by indexes (EXPLAIN)', () => {
     ['leaderboard', () => `{ agentLeaderboard(range: { preset: LAST_30_DAYS }, metric: CONVERSION_RATE, first: 50) { rank stats { calls } } }`],
     ['agent stats', () => `{ agents(first: 20) { nodes { stats(range: { preset: LAST_7_DAYS }) { calls } } } }`],
     ['contact stats', () => `{ contactStats { hot warm cold newContacts } }`],
+    ['calls by duration', () => `{ calls(first: 50, orderBy: { field: DURATION, direction: DESC }) { nodes { id durationSeconds } } }`],
+    [
+      'calls by duration, deep page',
+      () => `{ calls(first: 50, after: "${deep.duration_seconds}", orderBy: { field: DURATION, direction: DESC }) { nodes { id } } }`,
+    ],
+    [
+      'calls by cost, deep page',
+      () => `{ calls(first: 50, after: "${deep.cost}", orderBy: { field: COST, direction: DESC }) { nodes { id cost } } }`,
+    ],
+    [
+      'calls by cost, backward',
+      () => `{ calls(last: 50, before: "${deep.cost}", orderBy: { field: COST, direction: DESC }) { nodes { id cost agent { name } } } }`,
+    ],
+    ['calls by end, deep page', () => `{ calls(first: 50, after: "${deep.ended_at}", orderBy: { field: ENDED_AT }) { nodes { id endedAt } } }`],
+    ['calls by end, in the unended', () => `{ calls(first: 50, after: "${deep.ended_null}", orderBy: { field: ENDED_AT }) { nodes { id } } }`],
+    [
+      'agents with nested calls by duration, cost and end',
+      () => `{ agents(first: 20) { nodes { d: calls(first: 5, orderBy: { field: DURATION }) { nodes { id } }
+        c: calls(first: 5, orderBy: { field: COST, direction: ASC }) { nodes { id } }
+        e: calls(first: 5, orderBy: { field: ENDED_AT }) { nodes { id } } } } }`,
+    ],
+    ['contacts with nested calls by cost', () => `{ contacts(first: 20) { nodes { calls(first: 5, orderBy: { field: COST }) { nodes { id } } } } }`],
+    ['agents by creation', () => `{ agents(first: 20, orderBy: { field: CREATED_AT, direction: DESC }) { nodes { id createdAt } } }`],
+    ['call search, words', () => `{ calls(first: 20, filter: { search: "transcript 12" }) { totalCount nodes { id } } }`],
+    ['call search, a contact', () => `{ calls(first: 20, filter: { search: "contact 12" }) { nodes { id } } }`],
+    ['call search, a number', () => `{ calls(first: 20, filter: { search: "(646) 000-123" }, orderBy: { field: STARTED_AT }) { nodes { id } } }`],
   ];
 
   it.each(operations)('%s: no sequential scan of a large table', async (name, query) => {

@@ -215,11 +215,11 @@ describe('connection node selection', () => {
 
   it('turns into the columns and joins a calls statement needs', () => {
     expect(callReadSpec(new Set(['id', 'status', 'agent', 'hasRecording']))).toEqual({
-      columns: ['id', 'agent_id', 'status', 'started_at', 'recording_key'],
+      columns: ['id', 'agent_id', 'status', 'recording_key'],
       agent: true,
       contact: false,
     });
     // A field no resolver reads a column for still gets the identity and the cursor's sort key.
-    expect(callReadSpec(new Set(['__typename', 'metadata']))).toEqual({ columns: ['id', 'started_at'], agent: false, contact: false });
+    expect(callReadSpec(new Set(['__typename', 'metadata']))).toEqual({ columns: ['id'], agent: false, contact: false });
   });
 });

@@ -343,11 +343,12 @@ describe("tenancy by construction: loaders made from one organisation's scope se
     appointmentByCallId: (id) => id,
     appointmentsByContactId: (id) => id,
     phoneNumbersByAgentId: (id) => id,
-    callsByAgent: (id) => ({ parentId: id, filter: {}, order: { direction: 'desc' }, page, read: joiningRead }),
-    callsByContact: (id) => ({ parentId: id, filter: {}, order: { direction: 'desc' }, page, read: joiningRead }),
+    callsByAgent: (id) => ({ parentId: id, filter: {}, order: { field: 'started_at', direction: 'desc' }, page, read: joiningRead }),
+    callsByContact: (id) => ({ parentId: id, filter: {}, order: { field: 'started_at', direction: 'desc' }, page, read: joiningRead }),
     callCountByAgent: (id) => ({ parentId: id, filter: {} }),
     callCountByContact: (id) => ({ parentId: id, filter: {} }),
     agentStats: (id) => ({ agentId: id, range: { kind: 'preset', preset: 'this_month' } }),
+    searchHighlight: (id) => ({ callId: id, tsquery: 'bravo:*' }),
   };
   /** Which of B's rows each loader is asked for. */
   const rowOf: Record<keyof Loaders, keyof typeof b> = {
@@ -369,6 +370,7 @@ describe("tenancy by construction: loaders made from one organisation's scope se
     callCountByAgent: 'agent',
     callCountByContact: 'contact',
     agentStats: 'agent',
+    searchHighlight: 'call',
   };
 
   /** One load through fresh loaders of `orgId`'s scope, so no answer is served from another probe's memo. */

@@ -138,6 +138,8 @@ export interface CallTranscriptsTable {
   created_at: DefaultedTimestamp;
   /** `occurred_at` of the call.transcript_ready event that wrote it; null for transcripts written otherwise. */
   reported_at: Timestamp | null;
+  /** Generated from `text` (migration 0011): what call search matches. */
+  search_vector: ColumnType<string, never, never>;
 }
 
 export interface AppointmentsTable {

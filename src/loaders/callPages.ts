@@ -30,7 +30,9 @@ export interface CallPageKey {
  */
 function shapeOf(key: CallPageKey): string {
   const { page, read } = key;
-  return JSON.stringify([key.filter, key.order, page.limit, page.backward, !!page.after, !!page.before, read.columns, read.agent, read.contact]);
+  // A cursor in the null segment of a nullable order bounds a different index range (keysetSegments).
+  const cursors = [page.after ? page.after.value === null : undefined, page.before ? page.before.value === null : undefined];
+  return JSON.stringify([key.filter, key.order, page.limit, page.backward, cursors, read.columns, read.agent, read.contact]);
 }
 
 function cacheKeyOf(key: CallPageKey): string {

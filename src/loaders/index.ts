@@ -7,6 +7,7 @@ import { findMembersByIds, findOwnOrganisation } from '../queries/organisations'
 import { rowByKeyLoader, rowsByKeyLoader, type LoaderOptions } from './byKey';
 import { callCountsByParentLoader, callPagesByParentLoader } from './callPages';
 import { agentStatsLoader } from './agentStats';
+import { searchHighlightLoader } from './highlights';
 import { cachedRowLists, cachedRows } from '../cache/cachedFetch';
 import type { EntityCache } from '../cache/entityCache';
 import type { EntityCaches } from '../cache/runtime';
@@ -82,6 +83,7 @@ export function createLoaders(scope: TenantScope, options: LoaderOptions, now: D
     callCountByAgent: callCountsByParentLoader(scope, 'agent_id', options),
     callCountByContact: callCountsByParentLoader(scope, 'contact_id', options),
     agentStats: agentStatsLoader(scope, now, options),
+    searchHighlight: searchHighlightLoader(scope, options),
   };
 }
 

@@ -10,7 +10,7 @@ export interface Page<Row> {
 }
 
 /** The direction the index is scanned: backward pages read the reverse order. */
-export function scanDirection(page: PageRequest, direction: SortDirection): SortDirection {
+export function scanDirection(page: Pick<PageRequest, 'backward'>, direction: SortDirection): SortDirection {
   if (!page.backward) return direction;
   return direction === 'asc' ? 'desc' : 'asc';
 }
@@ -43,4 +43,69 @@ export function finishPage<Row>(rows: Row[], page: PageRequest): Page<Row> {
 
 export function and(conditions: RawBuilder<unknown>[]): RawBuilder<boolean> {
   return conditions.length === 0 ? sql<boolean>`true` : sql<boolean>`${sql.join(conditions, sql` and `)}`;
+}
+
+/** One cursor of a page as SQL: its sort value and id (parameters or columns), and whether the value is null. */
+export interface KeysetBound {
+  value: RawBuilder<unknown>;
+  id: RawBuilder<unknown>;
+  isNull: boolean;
+}
+
+/**
+ * A stretch of a nullable order that one index range serves: the rows with a
+ * value, ordered by (value, id), or the rows without one, ordered by id.
+ */
+export interface KeysetSegment {
+  nulls: boolean;
+  conditions: RawBuilder<unknown>[];
+}
+
+/**
+ * Keyset conditions for an order on a column that may be null. Nulls come
+ * LAST in both directions: the order is every row with a value by (value, id),
+ * then every row without one by id, both in the requested direction. A row
+ * comparison cannot express that (a comparison with NULL is never true), so
+ * the page is read as up to two segments — each a single index range, each
+ * with its own LIMIT — in scan order (forward: values, then nulls; backward:
+ * nulls, then values). A cursor in the null segment bounds only by id; a
+ * segment that lies wholly outside the cursors is left out. A non-nullable
+ * column is one segment: the plain row comparison of `keysetBounds`.
+ */
+export function keysetSegments(
+  sort: RawBuilder<unknown>,
+  id: RawBuilder<unknown>,
+  nullable: boolean,
+  direction: SortDirection,
+  backward: boolean,
+  after: KeysetBound | undefined,
+  before: KeysetBound | undefined,
+): KeysetSegment[] {
+  const afterOp = direction === 'desc' ? sql`<` : sql`>`;
+  const beforeOp = direction === 'desc' ? sql`>` : sql`<`;
+  const row = sql`(${sort}, ${id})`;
+  if (!nullable) {
+    const conditions: RawBuilder<unknown>[] = [];
+    if (after) conditions.push(sql`${row} ${afterOp} (${after.value}, ${after.id})`);
+    if (before) conditions.push(sql`${row} ${beforeOp} (${before.value}, ${before.id})`);
+    return [{ nulls: false, conditions }];
+  }
+  const values: KeysetSegment | undefined = (() => {
+    // Nothing with a value comes after a cursor in the null segment.
+    if (after?.isNull) return undefined;
+    const conditions = [sql`${sort} is not null`];
+    if (after) conditions.push(sql`${row} ${afterOp} (${after.value}, ${after.id})`);
+    if (before && !before.isNull) conditions.push(sql`${row} ${beforeOp} (${before.value}, ${before.id})`);
+    return { nulls: false, conditions };
+  })();
+  const nulls: KeysetSegment | undefined = (() => {
+    // Nothing without a value comes before a cursor in the value segment.
+    if (before && !before.isNull) return undefined;
+    const conditions = [sql`${sort} is null`];
+    if (after?.isNull) conditions.push(sql`${id} ${afterOp} ${after.id}`);
+    if (before?.isNull) conditions.push(sql`${id} ${beforeOp} ${before.id}`);
+    return { nulls: true, conditions };
+  })();
+  const inOrder = backward ? [nulls, values] : [values, nulls];
+  return inOrder.filter((segment): segment is KeysetSegment => segment !== undefined);
 }

@@ -24,7 +24,8 @@ export interface PageLimits {
   maxPageSize: number;
 }
 
-export function parsePageArgs(args: ConnectionArgs, ordering: string, kind: SortValueKind, limits: PageLimits): PageRequest {
+/** `nullable`: the sort column may be null, so a cursor may carry a null value (see keysetSegments). */
+export function parsePageArgs(args: ConnectionArgs, ordering: string, kind: SortValueKind, limits: PageLimits, nullable = false): PageRequest {
   const { first, last } = args;
   if (first != null && last != null) throw badUserInput('Pass either first or last, not both', 'first');
   for (const [name, value] of [
@@ -38,7 +39,7 @@ export function parsePageArgs(args: ConnectionArgs, ordering: string, kind: Sort
   return {
     limit: first ?? last ?? limits.defaultPageSize,
     backward: last != null,
-    after: args.after != null ? decodeCursor(args.after, ordering, kind, 'after') : undefined,
-    before: args.before != null ? decodeCursor(args.before, ordering, kind, 'before') : undefined,
+    after: args.after != null ? decodeCursor(args.after, ordering, kind, 'after', nullable) : undefined,
+    before: args.before != null ? decodeCursor(args.before, ordering, kind, 'before', nullable) : undefined,
   };
 }

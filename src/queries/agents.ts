@@ -1,7 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { TenantScope } from '../db/tenant';
 import type { AgentRow, AgentStatus, PhoneNumberRow } from '../db/schema';
-import { and, finishPage, keysetBounds, scanDirection, type Page } from '../pagination/keyset';
+import type { SortValueKind } from '../pagination/cursor';
+import { and, finishPage, keysetBounds, scanDirection, type Page, type SortDirection } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
 
 export const AGENT_COLUMNS = ['id', 'org_id', 'name', 'status', 'provider', 'provider_agent_id', 'language', 'created_at', 'updated_at'] as const;
@@ -12,8 +13,19 @@ export interface AgentFilterSpec {
   statuses?: AgentStatus[];
 }
 
-/** Agents are listed by name; cursors are bound to this ordering. */
-export const AGENT_ORDERING = 'agents.name.asc';
+export type AgentSortField = 'name' | 'created_at';
+
+export interface AgentOrderSpec {
+  field: AgentSortField;
+  direction: SortDirection;
+}
+
+export const AGENT_SORT_KINDS: Record<AgentSortField, SortValueKind> = { name: 'text', created_at: 'timestamp' };
+
+/** The ordering cursors are bound to; `agents.name.asc`, the only order before there was a choice, keeps its name. */
+export function agentOrdering(order: AgentOrderSpec): string {
+  return `agents.${order.field}.${order.direction}`;
+}
 
 export function agentConditions(orgId: string, filter: AgentFilterSpec): RawBuilder<unknown>[] {
   const conditions: RawBuilder<unknown>[] = [sql`a.org_id = ${orgId}::int8`];
@@ -21,13 +33,19 @@ export function agentConditions(orgId: string, filter: AgentFilterSpec): RawBuil
   return conditions;
 }
 
-export async function findAgentsPage({ db, orgId }: TenantScope, filter: AgentFilterSpec, page: PageRequest): Promise<Page<AgentListRow>> {
-  const scan = scanDirection(page, 'asc');
+export async function findAgentsPage(
+  { db, orgId }: TenantScope,
+  filter: AgentFilterSpec,
+  order: AgentOrderSpec,
+  page: PageRequest,
+): Promise<Page<AgentListRow>> {
+  const scan = scanDirection(page, order.direction);
+  const sortColumn = `a.${order.field}` as const;
   const rows = await db
     .selectFrom('agents as a')
     .select(agentColumns)
-    .where(and([...agentConditions(orgId, filter), ...keysetBounds('a.name', 'a.id', page, 'asc')]))
-    .orderBy('a.name', scan)
+    .where(and([...agentConditions(orgId, filter), ...keysetBounds(sortColumn, 'a.id', page, order.direction)]))
+    .orderBy(sortColumn, scan)
     .orderBy('a.id', scan)
     .limit(page.limit + 1)
     .execute();

@@ -1,9 +1,10 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { TenantScope } from '../db/tenant';
 import type { CallDirection, CallOutcome, CallRow, CallStatus, Sentiment, TranscriptRow } from '../db/schema';
-import { and, finishPage, keysetBounds, scanDirection, type Page, type SortDirection } from '../pagination/keyset';
+import type { CursorPosition, SortValue, SortValueKind } from '../pagination/cursor';
+import { and, finishPage, keysetBounds, keysetSegments, scanDirection, type KeysetBound, type Page, type SortDirection } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
-import { AGENT_COLUMNS, agentConditions, type AgentFilterSpec, type AgentListRow } from './agents';
+import { AGENT_COLUMNS, agentConditions, type AgentFilterSpec, type AgentListRow, type AgentOrderSpec } from './agents';
 import { CONTACT_LIST_COLUMNS, type ContactListRow } from './contacts';
 
 /**
@@ -37,7 +38,8 @@ export const CALL_LIST_COLUMNS = [
   'provider_call_id',
 ] as const;
 export type CallColumn = (typeof CALL_LIST_COLUMNS)[number];
-export type CallListRow = Pick<CallRow, CallColumn>;
+/** `search_rank`: only on rows of a searched list (the RELEVANCE sort key). */
+export type CallListRow = Pick<CallRow, CallColumn> & { search_rank?: number };
 
 const listColumns = CALL_LIST_COLUMNS.map((column) => `c.${column}` as const);
 
@@ -48,7 +50,7 @@ const listColumns = CALL_LIST_COLUMNS.map((column) => `c.${column}` as const);
  * rows are typed as whole rows but must never be handed to the by-id loader.
  */
 export interface CallReadSpec {
-  /** Must include `id` and `started_at` (cursors) and `agent_id` / `contact_id` for the joins asked for. */
+  /** Must include `id` (the sort column is added for cursors) and `agent_id` / `contact_id` for the joins asked for. */
   columns: readonly CallColumn[];
   agent: boolean;
   contact: boolean;
@@ -67,8 +69,9 @@ const AGENT_PREFIX = 'agent.';
 const CONTACT_PREFIX = 'contact.';
 
 /** `p.<column>` for the calls, `"agent.<column>"` / `"contact.<column>"` for the joined rows, so no name collides. */
-function joinedSelections(spec: CallReadSpec): RawBuilder<unknown> {
+function joinedSelections(spec: CallReadSpec, filter: CallFilterSpec): RawBuilder<unknown> {
   const selections: RawBuilder<unknown>[] = spec.columns.map((column) => sql`${sql.ref(`p.${column}`)}`);
+  if (filter.search) selections.push(sql`p.search_rank`);
   if (spec.agent) for (const column of AGENT_COLUMNS) selections.push(sql`${sql.ref(`a.${column}`)} as ${sql.id(AGENT_PREFIX + column)}`);
   if (spec.contact) for (const column of CONTACT_LIST_COLUMNS) selections.push(sql`${sql.ref(`ct.${column}`)} as ${sql.id(CONTACT_PREFIX + column)}`);
   return sql.join(selections);
@@ -121,25 +124,130 @@ function splitJoined(raw: RawRow[], spec: CallReadSpec): { calls: CallListRow[];
   return { calls, agents: [...agents.values()], contacts: [...contacts.values()] };
 }
 
+/**
+ * What `filter.search` looks for, decided by the resolver from the text: words
+ * (full-text over transcripts and summaries, prefix-matched, and the contact's
+ * name/email/phone when `contactLike` is set) or a phone number (digits,
+ * matched anywhere in the from/to numbers).
+ */
+export type CallSearch = { kind: 'text'; tsquery: string; contactLike?: string } | { kind: 'number'; digits: string };
+
 export interface CallFilterSpec {
   direction?: CallDirection;
   statuses?: CallStatus[];
   agentId?: string;
+  agentIds?: string[];
   contactId?: string;
   startedAfter?: Date;
   startedBefore?: Date;
   hasRecording?: boolean;
   outcomes?: CallOutcome[];
   sentiments?: Sentiment[];
+  search?: CallSearch;
+  durationMin?: number;
+  durationMax?: number;
+  costMin?: number;
+  costMax?: number;
+  hasTranscript?: boolean;
+  hasAppointment?: boolean;
+  contactTag?: string;
 }
 
+export type CallSortField = 'started_at' | 'duration_seconds' | 'cost' | 'ended_at' | 'relevance';
+
 export interface CallOrderSpec {
+  field: CallSortField;
   direction: SortDirection;
 }
 
-/** The ordering name cursors are bound to. */
+interface CallSort {
+  kind: SortValueKind;
+  /** The SQL type a cursor's value is compared as. */
+  type: string;
+  /** Only ended_at: NULLS LAST in both directions (keysetSegments). */
+  nullable: boolean;
+  /** The sort value's name in a page row. */
+  key: 'started_at' | 'duration_seconds' | 'cost' | 'ended_at' | 'search_rank';
+}
+
+export const CALL_SORTS: Record<CallSortField, CallSort> = {
+  started_at: { kind: 'timestamp', type: 'timestamptz', nullable: false, key: 'started_at' },
+  duration_seconds: { kind: 'integer', type: 'int4', nullable: false, key: 'duration_seconds' },
+  cost: { kind: 'numeric', type: 'numeric', nullable: false, key: 'cost' },
+  ended_at: { kind: 'timestamp', type: 'timestamptz', nullable: true, key: 'ended_at' },
+  relevance: { kind: 'float', type: 'float8', nullable: false, key: 'search_rank' },
+};
+
+/** The ordering name cursors are bound to: a cursor of one order is refused by every other. */
 export function callOrdering(order: CallOrderSpec): string {
-  return `calls.started_at.${order.direction}`;
+  return `calls.${order.field}.${order.direction}`;
+}
+
+/** A row's value of the order's sort key (what its cursor carries). */
+export function callSortValue(row: CallListRow, field: CallSortField): SortValue | null {
+  const key = CALL_SORTS[field].key;
+  if (key === 'search_rank') return row.search_rank ?? 0;
+  return row[key];
+}
+
+function sortExpression(field: CallSortField): RawBuilder<unknown> {
+  return field === 'relevance' ? sql`m.rank` : sql.ref(`c.${field}`);
+}
+
+/** The spec plus the sort column: a page must read what its cursors carry. */
+function withSortColumn(spec: CallReadSpec, order: CallOrderSpec): CallReadSpec {
+  const key = CALL_SORTS[order.field].key;
+  if (key === 'search_rank' || spec.columns.includes(key)) return spec;
+  return { ...spec, columns: [...spec.columns, key] };
+}
+
+/** Drops the characters LIKE treats specially. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+}
+
+/**
+ * The calls a search matches, each with a rank, as a CTE the page joins.
+ * Every branch is an index read scoped to the organisation: the GIN indexes
+ * lead with org_id (btree_gin), so a common word in other tenants' calls costs
+ * nothing here. Rank: the transcript's and the summary's ts_rank added; a
+ * contact or number match counts 1, above any text rank.
+ */
+function searchMatches(orgId: string, search: CallSearch): RawBuilder<unknown> {
+  if (search.kind === 'number') {
+    return sql`select c.id, 1::float8 as rank from calls c
+      where c.org_id = ${orgId}::int8 and ${CALL_NUMBER_DIGITS} like ${`%${search.digits}%`}`;
+  }
+  const query = sql`to_tsquery('simple', ${search.tsquery})`;
+  const branches: RawBuilder<unknown>[] = [
+    sql`select t.call_id as id, ts_rank(t.search_vector, ${query}) as rank from call_transcripts t
+      where t.org_id = ${orgId}::int8 and t.search_vector @@ ${query}`,
+    sql`select c.id, ts_rank(${CALL_SUMMARY_VECTOR}, ${query}) as rank from calls c
+      where c.org_id = ${orgId}::int8 and ${CALL_SUMMARY_VECTOR} @@ ${query}`,
+  ];
+  if (search.contactLike) {
+    branches.push(sql`select c.id, 1::real as rank from contacts sc join calls c on c.org_id = ${orgId}::int8 and c.contact_id = sc.id
+      where sc.org_id = ${orgId}::int8 and sc.search_text like ${`%${escapeLike(search.contactLike)}%`}`);
+  }
+  return sql`select id, sum(rank)::float8 as rank from (${sql.join(branches, sql` union all `)}) s group by id`;
+}
+
+/**
+ * The expressions the search indexes of migration 0011 are built on; queries
+ * must repeat them exactly for the planner to use the indexes. Expression
+ * indexes rather than stored columns: a tsvector on every call row would widen
+ * the hottest heap that every list scans.
+ */
+export const CALL_SUMMARY_VECTOR = sql`to_tsvector('simple'::regconfig, coalesce(c.summary, ''))`;
+export const CALL_NUMBER_DIGITS = sql`(regexp_replace(c.from_number, '\\D', '', 'g') || ' ' || regexp_replace(c.to_number, '\\D', '', 'g'))`;
+
+/** `with search_matches as …` when searching, else nothing. */
+function withSearch(orgId: string, filter: CallFilterSpec): RawBuilder<unknown> {
+  return filter.search ? sql`with search_matches as materialized (${searchMatches(orgId, filter.search)}) ` : sql``;
+}
+
+function callsFrom(filter: CallFilterSpec): RawBuilder<unknown> {
+  return filter.search ? sql`calls c join search_matches m on m.id = c.id` : sql`calls c`;
 }
 
 function filterConditions(orgId: string, filter: CallFilterSpec): RawBuilder<unknown>[] {
@@ -150,12 +258,86 @@ function filterConditions(orgId: string, filter: CallFilterSpec): RawBuilder<unk
   if (filter.outcomes) conditions.push(sql`c.outcome = any(${filter.outcomes}::text[])`);
   if (filter.sentiments) conditions.push(sql`c.sentiment = any(${filter.sentiments}::text[])`);
   if (filter.agentId) conditions.push(sql`c.agent_id = ${filter.agentId}::int8`);
+  if (filter.agentIds) conditions.push(sql`c.agent_id = any(${filter.agentIds}::int8[])`);
   if (filter.contactId) conditions.push(sql`c.contact_id = ${filter.contactId}::int8`);
   if (filter.startedAfter) conditions.push(sql`c.started_at >= ${filter.startedAfter}`);
   if (filter.startedBefore) conditions.push(sql`c.started_at < ${filter.startedBefore}`);
   if (filter.hasRecording === true) conditions.push(sql`c.recording_key is not null`);
   if (filter.hasRecording === false) conditions.push(sql`c.recording_key is null`);
+  if (filter.durationMin !== undefined) conditions.push(sql`c.duration_seconds >= ${filter.durationMin}::int4`);
+  if (filter.durationMax !== undefined) conditions.push(sql`c.duration_seconds <= ${filter.durationMax}::int4`);
+  if (filter.costMin !== undefined) conditions.push(sql`c.cost >= ${String(filter.costMin)}::numeric`);
+  if (filter.costMax !== undefined) conditions.push(sql`c.cost <= ${String(filter.costMax)}::numeric`);
+  if (filter.hasTranscript !== undefined) {
+    const exists = sql`exists (select 1 from call_transcripts ht where ht.org_id = ${orgId}::int8 and ht.call_id = c.id)`;
+    conditions.push(filter.hasTranscript ? exists : sql`not ${exists}`);
+  }
+  if (filter.hasAppointment !== undefined) {
+    const exists = sql`exists (select 1 from appointments ha where ha.org_id = ${orgId}::int8 and ha.call_id = c.id)`;
+    conditions.push(filter.hasAppointment ? exists : sql`not ${exists}`);
+  }
+  if (filter.contactTag !== undefined) {
+    conditions.push(sql`exists (select 1 from contacts tc where tc.org_id = ${orgId}::int8 and tc.id = c.contact_id
+      and tc.tags @> array[${filter.contactTag}]::text[])`);
+  }
   return conditions;
+}
+
+/** The page's own columns, plus the rank when searching. */
+function pageSelections(spec: CallReadSpec, filter: CallFilterSpec): RawBuilder<unknown> {
+  const selections: RawBuilder<unknown>[] = spec.columns.map((column) => sql`${sql.ref(`c.${column}`)}`);
+  if (filter.search) selections.push(sql`m.rank as search_rank`);
+  return sql.join(selections);
+}
+
+interface PageStatement {
+  orgId: string;
+  filter: CallFilterSpec;
+  order: CallOrderSpec;
+  spec: CallReadSpec;
+  backward: boolean;
+  limit: number;
+  /** Extra conditions (the parent of a nested page). */
+  extra: RawBuilder<unknown>[];
+  after: KeysetBound | undefined;
+  before: KeysetBound | undefined;
+}
+
+/**
+ * One page of calls in scan order, LIMIT inside: a single index range, or for
+ * a nullable order up to two (keysetSegments), each limited, concatenated in
+ * order by an outer sort of at most 2 × (limit + 1) rows.
+ */
+function pageSql(p: PageStatement): RawBuilder<unknown> {
+  const scan = sql.raw(scanDirection({ backward: p.backward }, p.order.direction));
+  const sort = CALL_SORTS[p.order.field];
+  const expression = sortExpression(p.order.field);
+  const segments = keysetSegments(expression, sql`c.id`, sort.nullable, p.order.direction, p.backward, p.after, p.before);
+  const conditions = [...filterConditions(p.orgId, p.filter), ...p.extra];
+  const one = (extra: RawBuilder<unknown>[]) => sql`select ${pageSelections(p.spec, p.filter)} from ${callsFrom(p.filter)}
+    where ${and([...conditions, ...extra])} order by ${expression} ${scan}, c.id ${scan} limit ${p.limit + 1}`;
+  const [first, second] = segments;
+  if (!first) return one([sql`false`]);
+  if (!second) return one(first.conditions);
+  return sql`select * from ((${one(first.conditions)}) union all (${one(second.conditions)})) as u
+    order by ${sql.ref(`u.${sort.key}`)} ${scan} ${outerNulls(p.order, p.backward)}, u.id ${scan} limit ${p.limit + 1}`;
+}
+
+/** NULLS LAST in the requested order is NULLS FIRST when scanning it backwards; only the nullable order needs saying. */
+function outerNulls(order: CallOrderSpec, backward: boolean): RawBuilder<unknown> {
+  if (!CALL_SORTS[order.field].nullable) return sql``;
+  return backward ? sql`nulls first` : sql`nulls last`;
+}
+
+function pageOrder(alias: string, order: CallOrderSpec, backward: boolean): RawBuilder<unknown> {
+  const scan = sql.raw(scanDirection({ backward }, order.direction));
+  return sql`${sql.ref(`${alias}.${CALL_SORTS[order.field].key}`)} ${scan} ${outerNulls(order, backward)}, ${sql.ref(`${alias}.id`)} ${scan}`;
+}
+
+function cursorBound(position: CursorPosition | undefined, type: string): KeysetBound | undefined {
+  if (!position) return undefined;
+  const value = typeof position.value === 'number' ? String(position.value) : position.value;
+  return { value: sql`${value}::${sql.raw(type)}`, id: sql`${position.id}::int8`, isNull: position.value === null };
 }
 
 export async function findCallsPage(
@@ -163,21 +345,28 @@ export async function findCallsPage(
   filter: CallFilterSpec,
   order: CallOrderSpec,
   page: PageRequest,
-  spec: CallReadSpec = WHOLE_CALL_ROWS,
+  readSpec: CallReadSpec = WHOLE_CALL_ROWS,
 ): Promise<CallPage> {
-  const scan = scanDirection(page, order.direction);
-  const pageQuery = db
-    .selectFrom('calls as c')
-    .select(spec.columns.map((column) => `c.${column}` as const))
-    .where(and([...filterConditions(orgId, filter), ...keysetBounds('c.started_at', 'c.id', page, order.direction)]))
-    .orderBy('c.started_at', scan)
-    .orderBy('c.id', scan)
-    .limit(page.limit + 1);
-  if (!spec.agent && !spec.contact) return { ...finishPage(await pageQuery.execute(), page), agents: [], contacts: [] };
+  const spec = withSortColumn(readSpec, order);
+  const type = CALL_SORTS[order.field].type;
+  const inner = pageSql({
+    orgId,
+    filter,
+    order,
+    spec,
+    backward: page.backward,
+    limit: page.limit,
+    extra: [],
+    after: cursorBound(page.after, type),
+    before: cursorBound(page.before, type),
+  });
   // The page is cut first (LIMIT inside), so the joins are index lookups for its rows only, whatever the plan for the filter.
-  const direction = sql.raw(scan);
-  const { rows } = await sql<RawRow>`select ${joinedSelections(spec)} from (${pageQuery}) as p ${joins(orgId, spec)}
-    order by p.started_at ${direction}, p.id ${direction}`.execute(db);
+  const statement =
+    !spec.agent && !spec.contact
+      ? sql<RawRow>`${withSearch(orgId, filter)}${inner}`
+      : sql<RawRow>`${withSearch(orgId, filter)}select ${joinedSelections(spec, filter)} from (${inner}) as p ${joins(orgId, spec)}
+    order by ${pageOrder('p', order, page.backward)}`;
+  const { rows } = await statement.execute(db);
   const { calls, agents, contacts } = splitJoined(rows, spec);
   return { ...finishPage(calls, page), agents, contacts };
 }
@@ -193,8 +382,8 @@ export interface ParentPageKey {
  * One page of calls for each of many parents (agents or contacts) in ONE
  * statement: the parents and their cursors are unnested into rows and each
  * drives its own index range scan with LIMIT through a LATERAL join. All keys
- * must share filter, order, limit, direction and which cursors they carry (the
- * loader groups them), so the keyset bounds stay index conditions.
+ * must share filter, order, limit, direction and which cursors they carry,
+ * null or not (the loader groups them), so the keyset bounds stay index conditions.
  */
 export async function findCallsPagesByParent(
   { db, orgId }: TenantScope,
@@ -202,32 +391,40 @@ export async function findCallsPagesByParent(
   keys: readonly ParentPageKey[],
   filter: CallFilterSpec,
   order: CallOrderSpec,
-  spec: CallReadSpec = WHOLE_CALL_ROWS,
+  readSpec: CallReadSpec = WHOLE_CALL_ROWS,
 ): Promise<Map<string, CallPage>> {
   const shape = keys[0]?.page;
   const result = new Map<string, CallPage>();
   if (!shape) return result;
-  const scan = scanDirection(shape, order.direction);
-  const afterOp = order.direction === 'desc' ? sql`<` : sql`>`;
-  const beforeOp = order.direction === 'desc' ? sql`>` : sql`<`;
-  const row = sql`(c.started_at, c.id)`;
-  const bounds: RawBuilder<unknown>[] = [];
-  if (shape.after) bounds.push(sql`${row} ${afterOp} (k.after_value, k.after_id)`);
-  if (shape.before) bounds.push(sql`${row} ${beforeOp} (k.before_value, k.before_id)`);
-
-  const pageOf = sql`select ${sql.join(spec.columns.map((column) => sql.ref(`c.${column}`)))} from calls c
-    where ${and([...filterConditions(orgId, filter), sql`${sql.ref(`c.${parent}`)} = k.parent_id`, ...bounds])}
-    order by c.started_at ${sql.raw(scan)}, c.id ${sql.raw(scan)} limit ${shape.limit + 1}`;
+  const spec = withSortColumn(readSpec, order);
+  const type = sql.raw(CALL_SORTS[order.field].type);
+  const bound = (position: CursorPosition | undefined, side: 'after' | 'before'): KeysetBound | undefined =>
+    position && { value: sql.ref(`k.${side}_value`), id: sql.ref(`k.${side}_id`), isNull: position.value === null };
+  const pageOf = pageSql({
+    orgId,
+    filter,
+    order,
+    spec,
+    backward: shape.backward,
+    limit: shape.limit,
+    extra: [sql`${sql.ref(`c.${parent}`)} = k.parent_id`],
+    after: bound(shape.after, 'after'),
+    before: bound(shape.before, 'before'),
+  });
+  const valueOf = (position: CursorPosition | undefined) => {
+    const value = position?.value ?? null;
+    return typeof value === 'number' ? String(value) : value;
+  };
   // Ordered by the parent's position, then the scan order: the joins must not be free to reorder a page.
-  const { rows } = await sql<RawRow & { parent_id: string }>`select k.parent_id, ${joinedSelections(spec)}
+  const { rows } = await sql<RawRow & { parent_id: string }>`${withSearch(orgId, filter)}select k.parent_id, ${joinedSelections(spec, filter)}
     from unnest(
       ${keys.map((k) => k.parentId)}::int8[],
-      ${keys.map((k) => k.page.after?.value ?? null)}::timestamptz[],
+      ${keys.map((k) => valueOf(k.page.after))}::${type}[],
       ${keys.map((k) => k.page.after?.id ?? null)}::int8[],
-      ${keys.map((k) => k.page.before?.value ?? null)}::timestamptz[],
+      ${keys.map((k) => valueOf(k.page.before))}::${type}[],
       ${keys.map((k) => k.page.before?.id ?? null)}::int8[]) with ordinality as k(parent_id, after_value, after_id, before_value, before_id, position)
     cross join lateral (${pageOf}) as p ${joins(orgId, spec)}
-    order by k.position, p.started_at ${sql.raw(scan)}, p.id ${sql.raw(scan)}`.execute(db);
+    order by k.position, ${pageOrder('p', order, shape.backward)}`.execute(db);
 
   const byParent = new Map<string, RawRow[]>();
   for (const raw of rows) {
@@ -272,21 +469,23 @@ const PARENT_KEYS = AGENT_COLUMNS.map((column) => [column, PARENT_PREFIX + colum
 export async function findAgentsBoard(
   { db, orgId }: TenantScope,
   agentFilter: AgentFilterSpec,
+  agentOrder: AgentOrderSpec,
   agentPage: PageRequest,
   calls: BoardCallsRequest,
 ): Promise<AgentsBoard> {
-  const agentScan = sql.raw(scanDirection(agentPage, 'asc'));
+  const agentScan = sql.raw(scanDirection(agentPage, agentOrder.direction));
+  const agentSort = sql.ref(`a.${agentOrder.field}`);
   const scan = sql.raw(scanDirection(calls.page, calls.order.direction));
   const spec: CallReadSpec = { ...calls.read, agent: false };
   const agentsOf = sql`select ${sql.join(AGENT_COLUMNS.map((column) => sql.ref(`a.${column}`)))},
-      row_number() over (order by a.name ${agentScan}, a.id ${agentScan}) as position
-    from agents a where ${and([...agentConditions(orgId, agentFilter), ...keysetBounds('a.name', 'a.id', agentPage, 'asc')])}
-    order by a.name ${agentScan}, a.id ${agentScan} limit ${agentPage.limit + 1}`;
+      row_number() over (order by ${agentSort} ${agentScan}, a.id ${agentScan}) as position
+    from agents a where ${and([...agentConditions(orgId, agentFilter), ...keysetBounds(`a.${agentOrder.field}`, 'a.id', agentPage, agentOrder.direction)])}
+    order by ${agentSort} ${agentScan}, a.id ${agentScan} limit ${agentPage.limit + 1}`;
   const callsOf = sql`select ${sql.join(spec.columns.map((column) => sql.ref(`c.${column}`)))} from calls c
     where ${and([...filterConditions(orgId, calls.filter), sql`c.agent_id = a.id`, sql`a.position <= ${agentPage.limit}::int8`])}
     order by c.started_at ${scan}, c.id ${scan} limit ${calls.page.limit + 1}`;
   const parentColumns = sql.join(AGENT_COLUMNS.map((column) => sql`${sql.ref(`a.${column}`)} as ${sql.id(PARENT_PREFIX + column)}`));
-  const { rows } = await sql<RawRow>`select ${parentColumns}, ${joinedSelections(spec)}
+  const { rows } = await sql<RawRow>`select ${parentColumns}, ${joinedSelections(spec, calls.filter)}
     from (${agentsOf}) as a left join lateral (${callsOf}) as p on true ${joins(orgId, spec)}
     order by a.position, p.started_at ${scan}, p.id ${scan}`.execute(db);
 
@@ -312,12 +511,9 @@ export async function findAgentsBoard(
 }
 
 export async function countCalls({ db, orgId }: TenantScope, filter: CallFilterSpec): Promise<number> {
-  const { count } = await db
-    .selectFrom('calls as c')
-    .select(sql<number>`count(*)::int`.as('count'))
-    .where(and(filterConditions(orgId, filter)))
-    .executeTakeFirstOrThrow();
-  return count;
+  const { rows } = await sql<{ count: number }>`${withSearch(orgId, filter)}select count(*)::int as count from ${callsFrom(filter)}
+    where ${and(filterConditions(orgId, filter))}`.execute(db);
+  return rows[0]?.count ?? 0;
 }
 
 /** Call counts for many parents in one GROUP BY statement; parents without calls are absent. */
@@ -327,12 +523,11 @@ export async function countCallsByParent(
   parentIds: readonly string[],
   filter: CallFilterSpec,
 ): Promise<Map<string, number>> {
-  const rows = await db
-    .selectFrom('calls as c')
-    .select([sql<string>`${sql.ref(`c.${parent}`)}`.as('parent_id'), sql<number>`count(*)::int`.as('count')])
-    .where(and([...filterConditions(orgId, filter), sql`${sql.ref(`c.${parent}`)} = any(${parentIds}::int8[])`]))
-    .groupBy(sql.ref(`c.${parent}`))
-    .execute();
+  const column = sql.ref(`c.${parent}`);
+  const { rows } = await sql<{ parent_id: string; count: number }>`${withSearch(orgId, filter)}
+    select ${column} as parent_id, count(*)::int as count from ${callsFrom(filter)}
+    where ${and([...filterConditions(orgId, filter), sql`${column} = any(${parentIds}::int8[])`])}
+    group by ${column}`.execute(db);
   return new Map(rows.map((r) => [r.parent_id, r.count]));
 }
 
@@ -383,4 +578,45 @@ export async function findLiveCalls({ db, orgId }: TenantScope, alsoIds: readonl
     .where('c.org_id', '=', orgId)
     .where((eb) => eb.or([eb('c.status', 'in', LIVE_CALL_STATUSES), eb('c.id', '=', sql<string>`any(${alsoIds}::int8[])`)]))
     .execute();
+}
+
+/**
+ * The passages of each call that match a text search, for `CallEdge.highlight`:
+ * from the transcript when it matches, else from the summary when that does,
+ * else null. HTML-escaped first, so the only markup is the `<mark>` around
+ * matches. ts_headline re-parses the text, so it runs only for the page's
+ * rows and only when the field is selected.
+ */
+export async function findSearchHighlights(
+  { db, orgId }: TenantScope,
+  tsquery: string,
+  callIds: readonly string[],
+): Promise<{ id: string; highlight: string | null }[]> {
+  const query = sql`to_tsquery('simple', ${tsquery})`;
+  const escaped = (text: RawBuilder<unknown>) => sql`replace(replace(replace(${text}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')`;
+  const headline = (text: RawBuilder<unknown>) =>
+    sql`ts_headline('simple', ${escaped(text)}, ${query}, 'StartSel=<mark>, StopSel=</mark>, MaxFragments=2, MaxWords=24, MinWords=8, FragmentDelimiter=" … "')`;
+  const { rows } = await sql<{ id: string; highlight: string | null }>`select c.id,
+      case when t.search_vector @@ ${query} then ${headline(sql`t.text`)}
+           when ${CALL_SUMMARY_VECTOR} @@ ${query} then ${headline(sql`c.summary`)} end as highlight
+    from calls c left join call_transcripts t on t.org_id = ${orgId}::int8 and t.call_id = c.id
+    where c.org_id = ${orgId}::int8 and c.id = any(${callIds}::int8[])`.execute(db);
+  return rows;
+}
+
+/**
+ * Every call of the filter in the order's sort, no page: the body of an
+ * export (src/queries/exports.ts). The same conditions, search and sort key as
+ * a page, so an export is what paging through the API would read; nulls of
+ * ENDED_AT last, as in pages. `selections` may use `c`, `a` (the agent) and
+ * `ct` (the contact, left-joined).
+ */
+export function callListStatement(orgId: string, filter: CallFilterSpec, order: CallOrderSpec, selections: RawBuilder<unknown>): RawBuilder<unknown> {
+  const direction = sql.raw(order.direction);
+  const nulls = CALL_SORTS[order.field].nullable ? sql`nulls last` : sql``;
+  return sql`${withSearch(orgId, filter)}select ${selections} from ${callsFrom(filter)}
+    join agents a on a.org_id = ${orgId}::int8 and a.id = c.agent_id
+    left join contacts ct on ct.org_id = ${orgId}::int8 and ct.id = c.contact_id
+    where ${and(filterConditions(orgId, filter))}
+    order by ${sortExpression(order.field)} ${direction} ${nulls}, c.id ${direction}`;
 }

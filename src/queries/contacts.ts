@@ -57,7 +57,7 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }
 
-function contactConditions(orgId: string, filter: ContactFilterSpec): RawBuilder<unknown>[] {
+export function contactConditions(orgId: string, filter: ContactFilterSpec): RawBuilder<unknown>[] {
   const conditions: RawBuilder<unknown>[] = [sql`ct.org_id = ${orgId}::int8`];
   if (filter.search) conditions.push(sql`ct.search_text like ${`%${escapeLike(filter.search)}%`}`);
   if (filter.tier === 'hot') conditions.push(sql`ct.lead_score >= 70`);

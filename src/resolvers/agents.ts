@@ -6,16 +6,14 @@ import type { Context } from '../graphql/context';
 import { encodeCursor } from '../pagination/cursor';
 import { toConnection, type Connection } from '../pagination/connection';
 import { parsePageArgs } from '../pagination/pageArgs';
-import { AGENT_ORDERING, countAgents, findAgentsPage, type AgentFilterSpec, type AgentListRow } from '../queries/agents';
+import { AGENT_SORT_KINDS, agentOrdering, countAgents, findAgentsPage, type AgentFilterSpec, type AgentListRow } from '../queries/agents';
 import { findAgentsBoard, type BoardCallsRequest } from '../queries/calls';
 import type { Page } from '../pagination/keyset';
 import { connectionNodeFields, memoisedBy } from '../graphql/selection';
 import { childCallConnection, childCallKey, readSpecOf } from './calls';
-import { rangeSpec } from './args';
+import { agentOrderSpec, rangeSpec } from './args';
 import { toDbEnum, toGraphQLEnum } from './enums';
 import { fromProvider } from './provider';
-
-const agentCursor = (row: AgentListRow) => encodeCursor(AGENT_ORDERING, row.name, row.id);
 
 /**
  * The agents list's nested `calls` field, when every agent on the page asks
@@ -52,6 +50,8 @@ function boardCalls(ctx: Context, info: GraphQLResolveInfo): BoardCallsRequest |
     const args = getArgumentValues(definition, nested.first, info.variableValues) as AgentCallsArgs;
     if (args.after != null || args.before != null || args.last != null) return undefined;
     const { filter, order, page, read } = childCallKey(ctx, 'agent_id', '', args, readSpecOf(ctx, nested));
+    // The board statement pages each agent's calls by start time; other orders and searches load per field.
+    if (order.field !== 'started_at' || filter.search) return undefined;
     return { filter, order, page, read };
   } catch (error) {
     if (error instanceof GraphQLError) return undefined;
@@ -67,18 +67,25 @@ function boardCalls(ctx: Context, info: GraphQLResolveInfo): BoardCallsRequest |
  */
 export async function rootAgentConnection(ctx: Context, args: QueryAgentsArgs, info: GraphQLResolveInfo): Promise<Connection<AgentListRow>> {
   const filter: AgentFilterSpec = args.filter?.status ? { statuses: args.filter.status.map(toDbEnum) } : {};
-  const page = parsePageArgs(args, AGENT_ORDERING, 'text', ctx.limits);
+  const order = agentOrderSpec(args.orderBy);
+  const ordering = agentOrdering(order);
+  const page = parsePageArgs(args, ordering, AGENT_SORT_KINDS[order.field], ctx.limits);
   const calls = boardCalls(ctx, info);
   let result: Page<AgentListRow>;
   if (calls) {
-    const board = await findAgentsBoard(ctx.scope, filter, page, calls);
+    const board = await findAgentsBoard(ctx.scope, filter, order, page, calls);
     for (const [parentId, callPage] of board.calls) ctx.loaders.callsByAgent.prime({ parentId, ...calls }, callPage);
     result = board.agents;
   } else {
-    result = await findAgentsPage(ctx.scope, filter, page);
+    result = await findAgentsPage(ctx.scope, filter, order, page);
   }
   for (const row of result.rows) ctx.loaders.agentById.prime(row.id, row);
-  return toConnection(result, page, agentCursor, () => countAgents(ctx.scope, filter));
+  return toConnection(
+    result,
+    page,
+    (row) => encodeCursor(ordering, row[order.field], row.id),
+    () => countAgents(ctx.scope, filter),
+  );
 }
 
 export const Agent: AgentResolvers = {

@@ -1,8 +1,19 @@
 import { badUserInput } from '../graphql/errors';
 import { localIdOf } from '../graphql/globalId';
-import type { CallFilter, CallOrder, ContactOrder, DateRangeInput, DateRangePreset, DateTimeRangeInput, InputMaybe } from '../generated/graphql';
+import type {
+  AgentOrder,
+  CallFilter,
+  CallOrder,
+  CallOrderField,
+  ContactOrder,
+  DateRangeInput,
+  DateRangePreset,
+  DateTimeRangeInput,
+  InputMaybe,
+} from '../generated/graphql';
 import type { RangeSpec } from '../stats/periods';
-import type { CallFilterSpec, CallOrderSpec } from '../queries/calls';
+import type { AgentOrderSpec } from '../queries/agents';
+import type { CallFilterSpec, CallOrderSpec, CallSearch, CallSortField } from '../queries/calls';
 import type { ContactOrderSpec, ContactSortField } from '../queries/contacts';
 import { toDbEnum } from './enums';
 
@@ -20,11 +31,77 @@ export function callFilterSpec(filter: InputMaybe<CallFilter>): CallFilterSpec {
   if (filter.hasRecording != null) spec.hasRecording = filter.hasRecording;
   if (filter.outcome) spec.outcomes = filter.outcome.map(toDbEnum);
   if (filter.sentiment) spec.sentiments = filter.sentiment.map(toDbEnum);
+  if (filter.search != null) spec.search = callSearch(filter.search);
+  if (filter.durationMin != null) spec.durationMin = filter.durationMin;
+  if (filter.durationMax != null) spec.durationMax = filter.durationMax;
+  if (spec.durationMin !== undefined && spec.durationMax !== undefined && spec.durationMin > spec.durationMax) {
+    throw badUserInput('filter.durationMin must not exceed filter.durationMax', 'filter.durationMin');
+  }
+  if (filter.costMin != null) spec.costMin = filter.costMin;
+  if (filter.costMax != null) spec.costMax = filter.costMax;
+  if (spec.costMin !== undefined && spec.costMax !== undefined && spec.costMin > spec.costMax) {
+    throw badUserInput('filter.costMin must not exceed filter.costMax', 'filter.costMin');
+  }
+  if (filter.hasTranscript != null) spec.hasTranscript = filter.hasTranscript;
+  if (filter.hasAppointment != null) spec.hasAppointment = filter.hasAppointment;
+  if (filter.agentIds != null) {
+    if (filter.agentIds.length > MAX_AGENT_IDS) throw badUserInput(`filter.agentIds takes at most ${MAX_AGENT_IDS} ids`, 'filter.agentIds');
+    spec.agentIds = filter.agentIds.map((id) => localIdOf('Agent', id, 'filter.agentIds'));
+  }
+  if (filter.contactTag != null) spec.contactTag = filter.contactTag;
   return spec;
 }
 
-export function callOrderSpec(order: InputMaybe<CallOrder>): CallOrderSpec {
-  return { direction: order?.direction === 'ASC' ? 'asc' : 'desc' };
+const MAX_AGENT_IDS = 100;
+const MIN_CALL_SEARCH = 2;
+const MAX_CALL_SEARCH = 200;
+/** Separators people type in phone numbers. */
+const NUMBER_PUNCTUATION = /[\s()+.-]/g;
+const MIN_NUMBER_DIGITS = 3;
+/** Contact matching goes through the trigram index, which needs 3 characters. */
+const MIN_CONTACT_SEARCH = 3;
+const MAX_SEARCH_WORDS = 16;
+
+/**
+ * `filter.search` → what to look for. A search that is a number (digits and
+ * phone punctuation only) looks in from/to numbers; anything else is words,
+ * each a prefix (`word:*`) in a `simple` tsquery. Words are runs of letters and
+ * digits, so nothing the client sends reaches tsquery syntax.
+ */
+export function callSearch(search: string): CallSearch {
+  const trimmed = search.trim();
+  if (trimmed.length < MIN_CALL_SEARCH) throw badUserInput(`filter.search must be at least ${MIN_CALL_SEARCH} characters`, 'filter.search');
+  if (trimmed.length > MAX_CALL_SEARCH) throw badUserInput(`filter.search must be at most ${MAX_CALL_SEARCH} characters`, 'filter.search');
+  const digits = trimmed.replace(NUMBER_PUNCTUATION, '');
+  if (/^\d+$/.test(digits) && digits.length >= MIN_NUMBER_DIGITS) return { kind: 'number', digits };
+  const words = trimmed.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  if (words.length === 0) throw badUserInput('filter.search must contain a letter or a digit', 'filter.search');
+  if (words.length > MAX_SEARCH_WORDS) throw badUserInput(`filter.search takes at most ${MAX_SEARCH_WORDS} words`, 'filter.search');
+  const tsquery = words.map((word) => `${word}:*`).join(' & ');
+  return trimmed.length >= MIN_CONTACT_SEARCH ? { kind: 'text', tsquery, contactLike: trimmed.toLowerCase() } : { kind: 'text', tsquery };
+}
+
+const CALL_SORT_FIELDS: Record<CallOrderField, CallSortField> = {
+  STARTED_AT: 'started_at',
+  DURATION: 'duration_seconds',
+  COST: 'cost',
+  ENDED_AT: 'ended_at',
+  RELEVANCE: 'relevance',
+};
+
+/** No orderBy: newest first, or best match first when searching. RELEVANCE without a search has nothing to rank. */
+export function callOrderSpec(order: InputMaybe<CallOrder>, filter: CallFilterSpec = {}): CallOrderSpec {
+  if (!order) return filter.search ? { field: 'relevance', direction: 'desc' } : { field: 'started_at', direction: 'desc' };
+  const field = CALL_SORT_FIELDS[order.field ?? 'STARTED_AT'];
+  if (field === 'relevance' && !filter.search) throw badUserInput('orderBy RELEVANCE needs filter.search', 'orderBy.field');
+  return { field, direction: order.direction === 'ASC' ? 'asc' : 'desc' };
+}
+
+export function agentOrderSpec(order: InputMaybe<AgentOrder>): AgentOrderSpec {
+  return {
+    field: order?.field === 'CREATED_AT' ? 'created_at' : 'name',
+    direction: order?.direction === 'DESC' ? 'desc' : 'asc',
+  };
 }
 
 export function contactOrderSpec(order: InputMaybe<ContactOrder>): ContactOrderSpec {

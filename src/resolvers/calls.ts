@@ -2,14 +2,16 @@ import { toGlobalId } from '../graphql/globalId';
 import { badUserInput } from '../graphql/errors';
 import type { Context } from '../graphql/context';
 import type { GraphQLResolveInfo } from 'graphql';
-import type { CallResolvers, QueryCallsArgs } from '../generated/graphql';
+import type { CallEdgeResolvers, CallResolvers, QueryCallsArgs } from '../generated/graphql';
 import { connectionNodeSelection, memoisedBy } from '../graphql/selection';
 import { encodeCursor } from '../pagination/cursor';
 import { toConnection, type Connection } from '../pagination/connection';
 import { parsePageArgs } from '../pagination/pageArgs';
 import {
   CALL_LIST_COLUMNS,
+  CALL_SORTS,
   callOrdering,
+  callSortValue,
   countCalls,
   findCallsPage,
   type CallColumn,
@@ -19,6 +21,7 @@ import {
   type CallPage,
   type CallParent,
   type CallReadSpec,
+  type CallSearch,
 } from '../queries/calls';
 import type { CallPageKey } from '../loaders/callPages';
 import { callFilterSpec, callOrderSpec } from './args';
@@ -26,9 +29,30 @@ import { toGraphQLEnum, toGraphQLEnumOrNull } from './enums';
 import { COST_DECIMALS, usd } from './money';
 import { fromProvider } from './provider';
 
+/** A calls connection and the search that produced it (for `CallEdge.highlight`). */
+export type CallConnectionModel = Connection<CallListRow> & { search?: CallSearch };
+export interface CallEdgeModel {
+  cursor: string;
+  node: CallListRow;
+  search: CallSearch | undefined;
+}
+
+export const CallEdge: CallEdgeResolvers = {
+  cursor: (edge) => edge.cursor,
+  node: (edge) => edge.node,
+  highlight: (edge, _args, ctx) =>
+    edge.search?.kind === 'text' ? ctx.loaders.searchHighlight.load({ callId: edge.node.id, tsquery: edge.search.tsquery }) : null,
+};
+
 export function callCursor(order: CallOrderSpec) {
   const ordering = callOrdering(order);
-  return (row: CallListRow) => encodeCursor(ordering, row.started_at, row.id);
+  return (row: CallListRow) => encodeCursor(ordering, callSortValue(row, order.field), row.id);
+}
+
+/** The page request for a calls connection: cursors decoded for the order's sort key. */
+function callPageArgs(ctx: Context, args: QueryCallsArgs, order: CallOrderSpec) {
+  const sort = CALL_SORTS[order.field];
+  return parsePageArgs(args, callOrdering(order), sort.kind, ctx.limits, sort.nullable);
 }
 
 /**
@@ -62,8 +86,8 @@ const CALL_FIELD_COLUMNS: Record<Exclude<keyof CallResolvers, '__isTypeOf'>, rea
   providerConversation: ['provider_call_id'],
 };
 
-/** Cursors need the sort key; `id` is every row's identity. */
-const ALWAYS_READ: readonly CallColumn[] = ['id', 'started_at'];
+/** `id` is every row's identity; the query adds the order's sort column (cursors). */
+const ALWAYS_READ: readonly CallColumn[] = ['id'];
 
 /**
  * What a calls connection's statement reads for the operation's node
@@ -109,14 +133,14 @@ function primeLoaders(ctx: Context, page: CallPage, read: CallReadSpec): void {
 }
 
 /** The root `calls` list (and the `recentCalls` of later panels). */
-export async function rootCallConnection(ctx: Context, args: QueryCallsArgs, info: GraphQLResolveInfo): Promise<Connection<CallListRow>> {
+export async function rootCallConnection(ctx: Context, args: QueryCallsArgs, info: GraphQLResolveInfo): Promise<CallConnectionModel> {
   const filter = callFilterSpec(args.filter);
-  const order = callOrderSpec(args.orderBy);
-  const page = parsePageArgs(args, callOrdering(order), 'timestamp', ctx.limits);
+  const order = callOrderSpec(args.orderBy, filter);
+  const page = callPageArgs(ctx, args, order);
   const read = readSpecOf(ctx, info);
   const result = await findCallsPage(ctx.scope, filter, order, page, read);
   primeLoaders(ctx, result, read);
-  return toConnection(result, page, callCursor(order), () => countCalls(ctx.scope, filter));
+  return { ...toConnection(result, page, callCursor(order), () => countCalls(ctx.scope, filter)), search: filter.search };
 }
 
 /**
@@ -128,8 +152,8 @@ export function childCallKey(ctx: Context, parent: CallParent, parentId: string,
   const filter: CallFilterSpec = callFilterSpec(args.filter);
   if (parent === 'agent_id') delete filter.agentId;
   else delete filter.contactId;
-  const order = callOrderSpec(args.orderBy);
-  const page = parsePageArgs(args, callOrdering(order), 'timestamp', ctx.limits);
+  const order = callOrderSpec(args.orderBy, filter);
+  const page = callPageArgs(ctx, args, order);
   return { parentId, filter, order, page, read };
 }
 
@@ -140,13 +164,13 @@ export async function childCallConnection(
   parentId: string,
   args: QueryCallsArgs,
   info: GraphQLResolveInfo,
-): Promise<Connection<CallListRow>> {
+): Promise<CallConnectionModel> {
   const key = childCallKey(ctx, parent, parentId, args, readSpecOf(ctx, info));
   const [pages, counts] =
     parent === 'agent_id' ? [ctx.loaders.callsByAgent, ctx.loaders.callCountByAgent] : [ctx.loaders.callsByContact, ctx.loaders.callCountByContact];
   const result = await pages.load(key);
   primeLoaders(ctx, result, key.read);
-  return toConnection(result, key.page, callCursor(key.order), () => counts.load({ parentId, filter: key.filter }));
+  return { ...toConnection(result, key.page, callCursor(key.order), () => counts.load({ parentId, filter: key.filter })), search: key.filter.search };
 }
 
 const MIN_URL_TTL = 60;

@@ -52,7 +52,7 @@ export const Contact: ContactResolvers = {
     const page = await ctx.loaders.callsByContact.load({
       parentId: contact.id,
       filter: {},
-      order: { direction: 'desc' },
+      order: { field: 'started_at', direction: 'desc' },
       page: { limit: 1, backward: false, after: undefined, before: undefined },
       read: WHOLE_CALL_ROWS,
     });

@@ -20,6 +20,7 @@ import { Mutation } from './mutations';
 import { Organisation, Query, User, Viewer } from './query';
 import type { AgentListRow } from '../queries/agents';
 import type { CallListRow, TranscriptListRow } from '../queries/calls';
+import { CallEdge, type CallConnectionModel, type CallEdgeModel } from './calls';
 import type { ContactListRow } from '../queries/contacts';
 import type { TranscriptSegment } from '../db/schema';
 import { toGraphQLEnum } from './enums';
@@ -66,7 +67,13 @@ export const resolvers: Resolvers = {
   ProviderTranscriptTurn,
   ProviderUsage,
   SyncProviderAgentsPayload,
-  CallConnection: connectionResolvers<CallListRow>(),
+  CallConnection: {
+    ...connectionResolvers<CallListRow>(),
+    // Edges carry the list's search, for `highlight`.
+    edges: (connection: CallConnectionModel): CallEdgeModel[] =>
+      connection.rows.map((row) => ({ cursor: connection.cursorOf(row), node: row, search: connection.search })),
+  },
+  CallEdge,
   AgentConnection: connectionResolvers<AgentListRow>(),
   ContactConnection: connectionResolvers<ContactListRow>(),
   Transcript: {

@@ -57,6 +57,17 @@ export const HTTP_ERROR_CODES = {
   REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   /** The database is a read-only standby (SQLSTATE 25006); a write may succeed once it is promoted. */
   READ_ONLY: 'READ_ONLY',
+  // Exports (src/server/routes/exports.ts), with the meaning they have in GraphQL answers.
+  /** 401: no bearer token, or one that does not verify. */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** 503: the identity provider's keys cannot be fetched (`retry-after`). */
+  AUTH_UNAVAILABLE: 'AUTH_UNAVAILABLE',
+  /** 403: the token's role may not do this. */
+  FORBIDDEN: 'FORBIDDEN',
+  /** 400: an argument breaks a rule; `argument` names it. */
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  /** 503: as many exports as the server runs at once are running; `retry-after` says when to try again. */
+  EXPORTS_BUSY: 'EXPORTS_BUSY',
 } as const;
 
 export type HttpErrorCode = keyof typeof HTTP_ERROR_CODES;

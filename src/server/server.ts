@@ -18,6 +18,7 @@ import { HttpError, errorBody, fromFrameworkError, sendError, sendGraphQLError }
 import { graphiqlRoutes } from './routes/graphiql';
 import { graphqlRoutes } from './routes/graphql';
 import { healthRoutes } from './routes/health';
+import { exportRoutes } from './routes/exports';
 import { recordingRoutes } from './routes/recordings';
 import { webhookRoutes } from './routes/webhooks';
 import type { Services } from './services';
@@ -192,6 +193,7 @@ export async function createServer(services: Services): Promise<Server> {
     toleranceSeconds: config.webhookToleranceSeconds,
   });
   if (config.recordings.kind === 'local') await fastify.register(recordingRoutes, { dir: config.recordings.dir, secret: config.recordings.secret });
+  await fastify.register(exportRoutes, { services });
   await fastify.register(healthRoutes, { readiness, metrics });
   if (!production) await fastify.register(graphiqlRoutes, { endpoint: '/graphql', devToken: services.hooks.devToken });
   fastify.get('/', async (_request, reply) => reply.redirect(production ? '/graphql' : '/graphiql', 302));
