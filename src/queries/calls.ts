@@ -476,7 +476,7 @@ export async function findAgentsBoard(
   const agentScan = sql.raw(scanDirection(agentPage, agentOrder.direction));
   const agentSort = sql.ref(`a.${agentOrder.field}`);
   const scan = sql.raw(scanDirection(calls.page, calls.order.direction));
-  const spec: CallReadSpec = { ...calls.read, agent: false };
+  const spec: CallReadSpec = withSortColumn({ ...calls.read, agent: false }, calls.order);
   const agentsOf = sql`select ${sql.join(AGENT_COLUMNS.map((column) => sql.ref(`a.${column}`)))},
       row_number() over (order by ${agentSort} ${agentScan}, a.id ${agentScan}) as position
     from agents a where ${and([...agentConditions(orgId, agentFilter), ...keysetBounds(`a.${agentOrder.field}`, 'a.id', agentPage, agentOrder.direction)])}
