@@ -12,6 +12,7 @@ import { seedScale } from '../src/seed/scale';
 import { dashboardFigures } from '../src/stats/dashboard';
 import { analyticsSeries } from '../src/stats/analytics';
 import { agentLeaderboard } from '../src/stats/agents';
+import { percentile } from './percentile';
 
 /**
  * Statistics panels by organisation size (issue 12): organisations of very
@@ -49,10 +50,6 @@ const PANELS: Record<string, Panel> = {
   analytics: (s) => analyticsSeries(s, { kind: 'preset', preset: 'last_90_days' }, 'day', 'none', NOW),
   leaderboard: (s) => agentLeaderboard(s, { kind: 'preset', preset: 'last_30_days' }, 'conversion_rate', 50, NOW),
 };
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 interface PlanNode {
   'Relation Name'?: string;

@@ -15,6 +15,7 @@ import { LocalProvider } from '../src/provider/local/server';
 import { setProviderApiKey } from '../src/queries/providerAccounts';
 import { createServer } from '../src/server/server';
 import { createServices } from '../src/server/services';
+import { percentile } from './percentile';
 
 /**
  * The provider fields under latency and with the provider down (issue 17):
@@ -39,10 +40,6 @@ const log = (line: string) => process.stderr.write(`[bench:provider] ${line}\n`)
 
 const PLAIN = `{ agents(first: 20) { edges { node { id name status } } } }`;
 const WITH_CONFIGURATION = `{ agents(first: 20) { edges { node { id name status configuration { voiceName model language firstMessage stale } } } } }`;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 async function main(): Promise<void> {
   const embedded = await startEmbeddedPostgres({
