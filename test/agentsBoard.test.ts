@@ -1,7 +1,7 @@
 import type { Db } from '../src/db/database';
 import { openTestDb } from './support/db';
 import { createAgent, createCalls, createContact, createOrg, type TestOrg } from './support/factories';
-import { startTestServer, type TestServer } from './support/server';
+import { runOperation, startTestServer, type TestServer } from './support/server';
 
 /**
  * The agents board — a page of agents, each with its first page of calls —
@@ -68,13 +68,7 @@ describe('agents board: agents and their calls in one statement', () => {
     await closeDb();
   });
 
-  async function run(query: string, variables: Record<string, unknown> = {}) {
-    server.operations.length = 0;
-    const response = await server.graphql(query, { token, variables });
-    expect(response.body.errors).toBeUndefined();
-    expect(server.operations).toHaveLength(1);
-    return { data: response.body.data, statements: server.operations[0]!.statements };
-  }
+  const run = (query: string, variables: Record<string, unknown> = {}) => runOperation(server, query, { token, variables });
 
   /** Each agent's calls read on their own, through `agent(id)`: the loader's own statement, no board. */
   async function alone(agentId: string, callsArgs: string, filter: unknown = null): Promise<CallsPage> {

@@ -4,7 +4,7 @@ import { connectionNodeSelection } from '../src/graphql/selection';
 import { callReadSpec } from '../src/resolvers/calls';
 import { openTestDb } from './support/db';
 import { createAgent, createCalls, createContact, createOrg, type TestOrg } from './support/factories';
-import { startTestServer, type TestServer } from './support/server';
+import { runOperation, startTestServer, type TestServer } from './support/server';
 
 /**
  * A list of calls that selects its agent and contact reads them in its own
@@ -65,13 +65,7 @@ describe('list reads: agent and contact joined into the calls statement', () => 
     await closeDb();
   });
 
-  async function run(query: string, variables: Record<string, unknown> = {}) {
-    server.operations.length = 0;
-    const response = await server.graphql(query, { token, variables });
-    expect(response.body.errors).toBeUndefined();
-    expect(server.operations).toHaveLength(1);
-    return { data: response.body.data, statements: server.operations[0]!.statements };
-  }
+  const run = (query: string, variables: Record<string, unknown> = {}) => runOperation(server, query, { token, variables });
 
   const callsPage = `query Page($n: Int!) {
     calls(first: $n) { edges { cursor node { id startedAt status hasRecording agent { id name } contact { id name phone } } } pageInfo { hasNextPage endCursor } }

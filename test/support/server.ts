@@ -146,3 +146,15 @@ export async function startTestServer(
     },
   };
 }
+
+/**
+ * One operation that must succeed and be reported once: its data and the SQL
+ * statements it ran, for specs about the shape of the work.
+ */
+export async function runOperation(server: TestServer, query: string, options: { token: string; variables?: Record<string, unknown> }) {
+  server.operations.length = 0;
+  const response = await server.graphql(query, { token: options.token, variables: options.variables ?? {} });
+  expect(response.body.errors).toBeUndefined();
+  expect(server.operations).toHaveLength(1);
+  return { data: response.body.data, statements: server.operations[0]!.statements };
+}
