@@ -16,7 +16,11 @@ export interface ProviderConfig {
   url: string | undefined;
   /** `PROVIDER_NAME`: what synced agents and phone numbers record as their `provider`. */
   name: string;
-  /** `PROVIDER_LOCAL_PORT`: where `npm start` runs the local provider when PROVIDER_URL is unset (0: any free port). */
+  /**
+   * `PROVIDER_LOCAL_PORT`: where `npm start` runs the local provider when PROVIDER_URL is unset. Default 0, any
+   * free port: the server reaches it in-process by the URL it gets back, so a fixed port would only make a second
+   * `npm start` on the machine fail with EADDRINUSE.
+   */
   localPort: number;
   /** `PROVIDER_BUDGET_MS`: all provider work of one GraphQL request, retries and waits included. */
   budgetMs: number;
@@ -47,7 +51,7 @@ export function providerFromEnv(env: Env = process.env): ProviderConfig {
   return {
     url: read.string('PROVIDER_URL'),
     name: read.string('PROVIDER_NAME') ?? 'elevenlabs',
-    localPort: read.int('PROVIDER_LOCAL_PORT', 4010),
+    localPort: read.int('PROVIDER_LOCAL_PORT', 0),
     budgetMs: read.int('PROVIDER_BUDGET_MS', 1500, positive),
     timeoutMs: read.int('PROVIDER_TIMEOUT_MS', 800, positive),
     maxAttempts: read.int('PROVIDER_MAX_ATTEMPTS', 3, positive),
