@@ -59,6 +59,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   provider.setFaults([]);
+  provider.setAccountSize(5);
   provider.resetStats();
 });
 
@@ -346,6 +347,7 @@ const SYNC = `mutation { syncProviderAgents {
   agentsCreated agentsUpdated phoneNumbersCreated phoneNumbersUpdated
   agents { providerAgentId name phoneNumbers { number } }
   phoneNumbers { number providerNumberId agent { providerAgentId } }
+  userErrors { code }
 } }`;
 
 describe('syncProviderAgents', () => {
@@ -380,6 +382,58 @@ describe('syncProviderAgents', () => {
     expect(after).toEqual(before);
     const bAgents = await server.db.selectFrom('agents').select('provider_agent_id').where('org_id', '=', b.org.id).execute();
     expect(bAgents.every((agent) => agent.provider_agent_id.startsWith(`agent_${b.account}_`))).toBe(true);
+  });
+
+  it('reads every page of a long agent list before writing, and stays idempotent across pages', async () => {
+    provider.setAccountSize(230);
+    const { org, token } = await orgWithProvider(0);
+    const first = await query(token, SYNC);
+    expect(first.body.errors).toBeUndefined();
+    expect(first.body.data.syncProviderAgents).toMatchObject({ agentsCreated: 230, phoneNumbersCreated: 230, userErrors: [] });
+    // 100 per page: three pages, the second and third from the cursor the page before gave.
+    const pages = provider.requestsTo('/v1/convai/agents').filter((request) => !request.path.includes('/agents/'));
+    expect(pages).toHaveLength(3);
+    const count = await server.db
+      .selectFrom('agents')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('org_id', '=', org.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(count.n)).toBe(230);
+
+    const second = await query(token, SYNC);
+    expect(second.body.data.syncProviderAgents).toMatchObject({ agentsCreated: 0, agentsUpdated: 0, phoneNumbersCreated: 0, phoneNumbersUpdated: 0 });
+  });
+
+  it('a failure on a later page writes nothing at all', async () => {
+    provider.setAccountSize(150);
+    const { org, token } = await orgWithProvider(0);
+    provider.setFaults([{ match: 'cursor=', status: 500 }]);
+    const response = await query(token, SYNC);
+    expect(response.status).toBe(503);
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('PROVIDER_UNAVAILABLE');
+    const count = await server.db
+      .selectFrom('agents')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('org_id', '=', org.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(count.n)).toBe(0);
+  });
+
+  it('without an API key answers NOT_CONFIGURED in userErrors, asks the provider nothing and writes nothing', async () => {
+    const org = await createOrg(server.db);
+    const response = await query(
+      await server.tokenFor(org, 'admin'),
+      `mutation { syncProviderAgents {
+      agents { id } agentsCreated userErrors { field code message }
+    } }`,
+    );
+    expect(response.body.errors).toBeUndefined();
+    expect(response.body.data.syncProviderAgents).toEqual({
+      agents: null,
+      agentsCreated: null,
+      userErrors: [{ field: null, code: 'NOT_CONFIGURED', message: expect.stringContaining('No voice provider is configured') }],
+    });
+    expect(provider.requests).toHaveLength(0);
   });
 
   it('needs the ADMIN role; members are refused before the provider is asked', async () => {

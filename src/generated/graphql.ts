@@ -1083,8 +1083,10 @@ export type Mutation = {
    * updated, anything unchanged is left untouched, so running it twice writes
    * nothing the second time. Agents the provider no longer lists are kept
    * (their calls still point at them). Fails with PROVIDER_UNAVAILABLE /
-   * PROVIDER_RATE_LIMITED (nothing written) when the provider cannot be read,
-   * and with BAD_USER_INPUT when no provider or API key is configured.
+   * PROVIDER_RATE_LIMITED (nothing written) when the provider cannot be read.
+   * When no provider or API key is configured, nothing is read or written and
+   * `userErrors` says NOT_CONFIGURED. The provider's whole agent list is read,
+   * page by page (at most 100 pages of 100), before anything is written.
    * Role: ADMIN.
    */
   syncProviderAgents: Maybe<SyncProviderAgentsPayload>;
@@ -1832,18 +1834,23 @@ export type SubscriptionDashboardChangedArgs = {
 /** What `syncProviderAgents` found and changed. */
 export type SyncProviderAgentsPayload = {
   __typename?: 'SyncProviderAgentsPayload';
-  /** Every agent the provider lists, as stored now. */
-  agents: Array<Agent>;
+  /** Every agent the provider lists, as stored now; null when `userErrors` is not empty. */
+  agents: Maybe<Array<Agent>>;
   /** Agents created by this sync. */
-  agentsCreated: Scalars['NonNegativeInt']['output'];
+  agentsCreated: Maybe<Scalars['NonNegativeInt']['output']>;
   /** Existing agents whose name changed. */
-  agentsUpdated: Scalars['NonNegativeInt']['output'];
-  /** Every phone number the provider lists, as stored now. */
-  phoneNumbers: Array<PhoneNumberAssignment>;
+  agentsUpdated: Maybe<Scalars['NonNegativeInt']['output']>;
+  /** Every phone number the provider lists, as stored now; null when `userErrors` is not empty. */
+  phoneNumbers: Maybe<Array<PhoneNumberAssignment>>;
   /** Phone numbers created by this sync. */
-  phoneNumbersCreated: Scalars['NonNegativeInt']['output'];
+  phoneNumbersCreated: Maybe<Scalars['NonNegativeInt']['output']>;
   /** Existing phone numbers whose provider id or agent changed. */
-  phoneNumbersUpdated: Scalars['NonNegativeInt']['output'];
+  phoneNumbersUpdated: Maybe<Scalars['NonNegativeInt']['output']>;
+  /**
+   * Why nothing was synced: NOT_CONFIGURED when the organisation has no voice
+   * provider (PROVIDER_URL and an API key). Empty on success.
+   */
+  userErrors: Array<UserError>;
 };
 
 /** What was said on a call. */
@@ -2015,6 +2022,8 @@ export type UserErrorCode =
   | 'INVALID_STATE'
   /** An update that sets no field. */
   | 'NOTHING_TO_CHANGE'
+  /** Something the operation needs is not set up for this organisation (e.g. no voice provider API key). */
+  | 'NOT_CONFIGURED'
   /** The id names nothing in your organisation. */
   | 'NOT_FOUND'
   /** Null given for a field that may only be omitted. */
@@ -2708,12 +2717,13 @@ export type SubscriptionResolvers<ContextType = Context, ParentType extends Reso
 };
 
 export type SyncProviderAgentsPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SyncProviderAgentsPayload'] = ResolversParentTypes['SyncProviderAgentsPayload']> = {
-  agents?: Resolver<Array<ResolversTypes['Agent']>, ParentType, ContextType>;
-  agentsCreated?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
-  agentsUpdated?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
-  phoneNumbers?: Resolver<Array<ResolversTypes['PhoneNumberAssignment']>, ParentType, ContextType>;
-  phoneNumbersCreated?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
-  phoneNumbersUpdated?: Resolver<ResolversTypes['NonNegativeInt'], ParentType, ContextType>;
+  agents?: Resolver<Maybe<Array<ResolversTypes['Agent']>>, ParentType, ContextType>;
+  agentsCreated?: Resolver<Maybe<ResolversTypes['NonNegativeInt']>, ParentType, ContextType>;
+  agentsUpdated?: Resolver<Maybe<ResolversTypes['NonNegativeInt']>, ParentType, ContextType>;
+  phoneNumbers?: Resolver<Maybe<Array<ResolversTypes['PhoneNumberAssignment']>>, ParentType, ContextType>;
+  phoneNumbersCreated?: Resolver<Maybe<ResolversTypes['NonNegativeInt']>, ParentType, ContextType>;
+  phoneNumbersUpdated?: Resolver<Maybe<ResolversTypes['NonNegativeInt']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
 export type TranscriptResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Transcript'] = ResolversParentTypes['Transcript']> = {

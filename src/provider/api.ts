@@ -56,6 +56,11 @@ export interface ProviderAgentListing {
   name: string;
 }
 
+export interface ProviderAgentsPage {
+  agents: ProviderAgentListing[];
+  nextCursor: string | null;
+}
+
 export interface ProviderPhoneNumber {
   e164: string;
   providerNumberId: string;
@@ -73,7 +78,8 @@ export interface ProviderApi {
   agent(id: string, options: CallOptions): Promise<AgentConfiguration | undefined>;
   conversation(id: string, options: CallOptions): Promise<ProviderConversation | undefined>;
   usage(options: CallOptions): Promise<ProviderUsage>;
-  agents(options: CallOptions): Promise<ProviderAgentListing[]>;
+  /** One page of the account's agents, from `cursor` (null: the first page); `nextCursor` null on the last page. */
+  agentsPage(cursor: string | null, options: CallOptions): Promise<ProviderAgentsPage>;
   phoneNumbers(options: CallOptions): Promise<ProviderPhoneNumber[]>;
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import {
   PROMPT_SUMMARY_LENGTH,
   type AgentConfiguration,
   type CallOptions,
-  type ProviderAgentListing,
+  type ProviderAgentsPage,
   type ProviderApi,
   type ProviderConversation,
   type ProviderPhoneNumber,
@@ -51,18 +51,24 @@ export class HttpProviderApi implements ProviderApi {
     return toUsage(await this.get('usage', '/v1/user/subscription', options, false));
   }
 
-  async agents(options: CallOptions): Promise<ProviderAgentListing[]> {
-    const body = record(await this.get('agents', '/v1/convai/agents?page_size=100', options, false));
+  async agentsPage(cursor: string | null, options: CallOptions): Promise<ProviderAgentsPage> {
+    // 100 is the API's largest page.
+    const query = new URLSearchParams({ page_size: '100', ...(cursor === null ? {} : { cursor }) });
+    const body = record(await this.get('agents', `/v1/convai/agents?${query.toString()}`, options, false));
     const agents = body.agents;
     if (!Array.isArray(agents)) throw malformed('agents');
-    return agents.map((entry) => {
-      const agent = record(entry);
-      return {
-        providerAgentId: requiredString(agent.agent_id, 'agents'),
-        name: requiredString(agent.name, 'agents'),
-        language: optionalString(agent.language),
-      };
-    });
+    const nextCursor = body.has_more === true ? requiredString(body.next_cursor, 'agents') : null;
+    return {
+      agents: agents.map((entry) => {
+        const agent = record(entry);
+        return {
+          providerAgentId: requiredString(agent.agent_id, 'agents'),
+          name: requiredString(agent.name, 'agents'),
+          language: optionalString(agent.language),
+        };
+      }),
+      nextCursor,
+    };
   }
 
   async phoneNumbers(options: CallOptions): Promise<ProviderPhoneNumber[]> {

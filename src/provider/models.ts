@@ -1,3 +1,4 @@
+import type { UserError } from '../generated/graphql';
 import type { AgentListRow, PhoneNumberListRow } from '../queries/agents';
 import type { AgentConfiguration, ProviderConversation, ProviderUsage } from './api';
 import type { Fetched } from './cache';
@@ -7,11 +8,13 @@ export type AgentConfigurationModel = Fetched<AgentConfiguration>;
 export type ProviderConversationModel = Fetched<ProviderConversation>;
 export type ProviderUsageModel = Fetched<ProviderUsage>;
 
+/** A sync's result; every field null when it was refused (`userErrors`). */
 export interface SyncProviderAgentsModel {
-  agents: AgentListRow[];
-  phoneNumbers: PhoneNumberListRow[];
-  agentsCreated: number;
-  agentsUpdated: number;
-  phoneNumbersCreated: number;
-  phoneNumbersUpdated: number;
+  agents: AgentListRow[] | null;
+  phoneNumbers: PhoneNumberListRow[] | null;
+  agentsCreated: number | null;
+  agentsUpdated: number | null;
+  phoneNumbersCreated: number | null;
+  phoneNumbersUpdated: number | null;
+  userErrors: UserError[];
 }

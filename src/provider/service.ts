@@ -9,15 +9,20 @@ import type {
   AgentConfiguration,
   CallOptions,
   ProviderAgentListing,
+  ProviderAgentsPage,
   ProviderApi,
   ProviderConversation,
   ProviderPhoneNumber,
   ProviderUsage,
 } from './api';
 import { ProviderCache, type Fetched } from './cache';
+import { ProviderError } from './errors';
 import { HttpProviderApi, type ProviderOperation } from './http';
 import { createProviderMetrics } from './metrics';
 import { ProviderBudget, ProviderGateway } from './resilience';
+
+/** Sync reads at most this many pages of 100 agents. */
+export const MAX_AGENT_PAGES = 100;
 
 /** `ok`; `degraded` while some account's circuit is open or half-open; `unconfigured` without PROVIDER_URL. */
 export type ProviderReadiness = 'ok' | 'degraded' | 'unconfigured';
@@ -102,8 +107,18 @@ export class RequestProvider {
     const budget = this.requestBudget();
     const call = <T>(operation: ProviderOperation, send: (options: CallOptions) => Promise<T>) =>
       this.service.gateway.call(this.scope.orgId, operation, apiKey, budget, send);
-    // Agents first: the phone numbers' assignments name them.
-    const agents = await call('agents', (options) => api.agents(options));
+    // Agents first: the phone numbers' assignments name them. Each page is its
+    // own retried call; the cap stops a provider whose cursor never ends.
+    const agents: ProviderAgentListing[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; ; page++) {
+      if (page === MAX_AGENT_PAGES) throw new ProviderError('malformed', `provider agents: more than ${MAX_AGENT_PAGES} pages; nothing was synced`);
+      const from: string | null = cursor;
+      const answer: ProviderAgentsPage = await call('agents', (options) => api.agentsPage(from, options));
+      agents.push(...answer.agents);
+      if (answer.nextCursor === null) break;
+      cursor = answer.nextCursor;
+    }
     const phoneNumbers = await call('phone_numbers', (options) => api.phoneNumbers(options));
     return { agents, phoneNumbers };
   }

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { DEFAULT_ACCOUNT_SIZE, accountAgents, accountOf, accountPhoneNumbers, agentDetails, conversationDetails, subscriptionDetails } from './data';
 
 /**
- * One injected fault. A request matching `match` (a substring of its path;
+ * One injected fault. A request matching `match` (a substring of its path and query;
  * every provider path when absent) gets, in order: `latencyMs` of delay, then
  * the first of `reset` (the socket is destroyed: ECONNRESET), `hang` (no answer
  * ever; the socket stays open until the client gives up or the server closes),
@@ -49,6 +49,25 @@ interface Concurrency {
 const CONTROL = '/__control/';
 
 /**
+ * A page of the agents list as ElevenLabs pages it: `page_size` (default 30,
+ * at most 100) and an opaque `cursor`; `has_more` and `next_cursor` say what
+ * follows. The cursor is the next offset, base64url-encoded.
+ */
+function agentsPage(agents: readonly unknown[], params: URLSearchParams): { status: number; body: unknown } {
+  const size = Math.min(100, Math.max(1, Number.parseInt(params.get('page_size') ?? '30', 10) || 30));
+  const cursor = params.get('cursor');
+  const offset = cursor === null ? 0 : Number.parseInt(Buffer.from(cursor, 'base64url').toString(), 10);
+  if (!Number.isSafeInteger(offset) || offset < 0)
+    return { status: 422, body: { detail: { status: 'invalid_cursor', message: 'the cursor is not valid' } } };
+  const page = agents.slice(offset, offset + size);
+  const more = offset + size < agents.length;
+  return {
+    status: 200,
+    body: { agents: page, has_more: more, next_cursor: more ? Buffer.from(String(offset + size)).toString('base64url') : null },
+  };
+}
+
+/**
  * The local provider: a small HTTP server speaking the ElevenLabs-style
  * Conversational AI REST API with deterministic data (./data.ts), started by
  * `npm start` when no PROVIDER_URL is configured, and by the specs and the
@@ -64,11 +83,16 @@ export class LocalProvider {
   private faults: { rule: FaultRule; left: number }[] = [];
   private readonly concurrency = new Map<string, Concurrency>();
   readonly requests: ProviderRequestRecord[] = [];
-  private readonly accountSize: number;
+  private accountSize: number;
 
   constructor(options: LocalProviderOptions = {}) {
     this.accountSize = options.accountSize ?? DEFAULT_ACCOUNT_SIZE;
     this.setFaults(options.faults ?? []);
+  }
+
+  /** How many agents and phone numbers each account owns from now on. */
+  setAccountSize(size: number): void {
+    this.accountSize = size;
   }
 
   /** Replaces every fault rule; `[]` makes the provider healthy again. */
@@ -146,7 +170,7 @@ export class LocalProvider {
     };
     response.once('close', finish);
 
-    const fault = this.faultFor(url.pathname);
+    const fault = this.faultFor(url.pathname + url.search);
     if (fault?.latencyMs) await sleep(fault.latencyMs);
     if (fault?.reset) {
       record.outcome = 'reset';
@@ -187,8 +211,7 @@ export class LocalProvider {
     // Ids starting `missing_` do not exist at the provider: the 404 path, deterministically.
     const known = (value: string) => value.length > 0 && !value.includes('/') && !value.startsWith('missing_');
 
-    if (path === '/v1/convai/agents')
-      return { status: 200, body: { agents: accountAgents(apiKey, this.accountSize), has_more: false, next_cursor: null } };
+    if (path === '/v1/convai/agents') return agentsPage(accountAgents(apiKey, this.accountSize), url.searchParams);
     if (path === '/v1/convai/phone-numbers') return { status: 200, body: accountPhoneNumbers(apiKey, this.accountSize) };
     if (path === '/v1/user/subscription') return { status: 200, body: subscriptionDetails(apiKey) };
     const agentId = id('/v1/convai/agents/');
