@@ -64,7 +64,8 @@ describe('npm start and npm run token', () => {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({
-          query: '{ viewer { organisation { slug } } calls(first: 1) { totalCount } agents { totalCount } contacts { totalCount } }',
+          query: `{ viewer { organisation { slug } } calls(first: 1) { totalCount } agents { totalCount } contacts { totalCount }
+            completed: calls(first: 2, filter: { status: [COMPLETED] }) { nodes { providerConversation { conversationId summary } } } }`,
         }),
       });
       const body = (await response.json()) as {
@@ -73,12 +74,16 @@ describe('npm start and npm run token', () => {
           calls: { totalCount: number };
           agents: { totalCount: number };
           contacts: { totalCount: number };
+          completed: { nodes: { providerConversation: { conversationId: string; summary: string | null } | null }[] };
         };
       };
       expect(body.data.viewer.organisation.slug).toBe('acme');
       expect(body.data.calls.totalCount).toBeGreaterThan(15_000);
       expect(body.data.agents.totalCount).toBeGreaterThanOrEqual(5);
       expect(body.data.contacts.totalCount).toBeGreaterThan(1_500);
+      // The demo's calls carry provider ids the local provider (started by npm start) answers for.
+      expect(body.data.completed.nodes).toHaveLength(2);
+      for (const node of body.data.completed.nodes) expect(node.providerConversation?.conversationId).toMatch(/^\S{20,}$/);
     } finally {
       child.kill('SIGTERM');
     }

@@ -568,6 +568,8 @@ interface PlannedCall {
   summary: string | null;
   audio: number; // index into the org's audio files, -1: none
   metadata: string;
+  /** The provider's id for the call, as a webhook would have stored it (Call.providerConversation reads it). */
+  providerCallId: string;
   /** What the conversation was about, for its transcript; not stored. */
   topic: string;
   slot: string;
@@ -876,7 +878,8 @@ function planCall(
     endedMs = null;
   }
 
-  const metadata: Record<string, unknown> = { provider_call_id: providerCallId(random, agentPlan.spec.provider) };
+  const providerId = providerCallId(random, agentPlan.spec.provider);
+  const metadata: Record<string, unknown> = { provider_call_id: providerId };
   if (status === 'failed') metadata.error = random.pick(['sip_503', 'sip_480', 'carrier_rejected', 'llm_timeout']);
 
   let summary: string | null = null;
@@ -924,6 +927,7 @@ function planCall(
     summary,
     audio: -1,
     metadata: JSON.stringify(metadata),
+    providerCallId: providerId,
     topic,
     slot,
   };
@@ -1307,6 +1311,7 @@ async function writeOrganisation(trx: Transaction<Database>, plan: OrgPlan, reco
       { name: 'summary', type: 'text', values: calls.map((c) => c.summary) },
       { name: 'recording_key', type: 'text', values: calls.map((c) => key(c.audio)) },
       { name: 'metadata', type: 'jsonb', values: calls.map((c) => c.metadata) },
+      { name: 'provider_call_id', type: 'text', values: calls.map((c) => c.providerCallId) },
       { name: 'created_at', type: 'timestamptz', values: calls.map((c) => iso(c.startedMs)) },
       { name: 'updated_at', type: 'timestamptz', values: calls.map((c) => iso(c.endedMs ?? c.startedMs)) },
     ],
