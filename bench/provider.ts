@@ -1,20 +1,17 @@
 import os from 'node:os';
 import path from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { signToken } from '../src/auth/tokens';
-import { cachesOff } from '../src/config/caches';
-import { loadConfig, type Config } from '../src/config/config';
 import { openDatabase } from '../src/db/database';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { migrateToLatest } from '../src/db/migrate';
 import { tenantScope } from '../src/db/tenant';
-import { createLogger } from '../src/logger';
-import { LocalProvider } from '../src/provider/local/server';
+import type { FaultRule } from '../src/provider/local/server';
 import { setProviderApiKey } from '../src/queries/providerAccounts';
-import { createServer } from '../src/server/server';
-import { createServices } from '../src/server/services';
 import { percentile } from './percentile';
 
 /**
@@ -25,6 +22,11 @@ import { percentile } from './percentile';
  * failing and the organisation's circuit open. Sequential requests, so each
  * figure is one request's latency; the scenarios alternate in rounds so
  * machine noise spreads over all of them.
+ *
+ * Everything runs as production does, each in a process of its own: the
+ * built server (`node dist/src/cli/start.js`, NODE_ENV=production, response
+ * and entity caches off) twice (provider cache off / on), and the local
+ * provider (bench/localProvider.ts). Only the client is in this process.
  *
  *   npm run bench:provider -- [--requests 100] [--rounds 3] [--latency 50]
  *
@@ -47,13 +49,16 @@ async function main(): Promise<void> {
     port: Number(process.env.BENCH_PG_PORT ?? 62010),
     persistent: false,
   });
-  const provider = new LocalProvider({ faults: [{ latencyMs: LATENCY }] });
-  const providerUrl = await provider.listen();
-  const logger = createLogger({ level: 'warn' });
-  const stops: (() => Promise<void>)[] = [];
+  log('building (npm run build)');
+  if (spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' }).status !== 0) throw new Error('build failed');
+  const children: ChildProcess[] = [];
   try {
+    const provider = await startLocalProvider(children);
+    await provider.setFaults([{ latencyMs: LATENCY }]);
+    const owner = decodeURIComponent(new URL(embedded.url).username);
     const seeding = openDatabase({ connectionString: embedded.url, max: 2, statementTimeoutMs: 0 });
-    await migrateToLatest(seeding.db);
+    // The bench serves as the owner (as bench/run.ts does): no runtime role to create.
+    await migrateToLatest(seeding.db, { appRole: owner });
     const orgIds: Record<'healthy' | 'down', string> = { healthy: '', down: '' };
     for (const name of ['healthy', 'down'] as const) {
       const org = await seeding.db
@@ -77,32 +82,25 @@ async function main(): Promise<void> {
     }
     await seeding.close();
 
-    const secret = randomBytes(32);
-    const start = async (cacheOn: boolean) => {
-      const base = loadConfig({
-        databaseUrl: embedded.url,
-        auth: { kind: 'hs256', secret, issuer: 'switchboard', audience: 'switchboard-api' },
-        poolSize: 5,
-      });
-      const config: Config = {
-        ...base,
-        caches: cachesOff(base.caches),
+    const secret = randomBytes(32).toString('base64url');
+    const start = (cacheOn: boolean) =>
+      startServer(children, {
+        DATABASE_URL: embedded.url,
+        PG_APP_ROLE: owner,
+        JWT_SECRET: secret,
+        RECORDINGS_SECRET: secret,
+        PG_POOL_SIZE: '5',
+        RESPONSE_CACHE: 'off',
+        ENTITY_CACHE: 'off',
+        PROVIDER_URL: provider.url,
         // The open circuit stays open for the whole run: the breaker-open scenario measures refusals, not probes.
-        provider: { ...base.provider, url: providerUrl, breakerHalfOpenMs: 3_600_000, cacheMaxStaleMs: cacheOn ? 3_600_000 : 0 },
-      };
-      const services = await createServices(config, logger, { database: openDatabase({ connectionString: embedded.url, max: 5 }) });
-      const server = await createServer(services);
-      const { port } = await server.listen(0, '127.0.0.1');
-      stops.push(async () => {
-        await server.close();
-        await services.close();
+        PROVIDER_BREAKER_HALF_OPEN_MS: '3600000',
+        PROVIDER_CACHE_MAX_STALE_SECONDS: cacheOn ? '3600' : '0',
       });
-      return `http://127.0.0.1:${port}/graphql`;
-    };
     const uncached = await start(false);
     const cached = await start(true);
     const token = async (orgId: string) =>
-      signToken(secret, { issuer: 'switchboard', audience: 'switchboard-api' }, { userId: '1', orgId, role: 'admin' });
+      signToken(new TextEncoder().encode(secret), { issuer: 'switchboard', audience: 'switchboard-api' }, { userId: '1', orgId, role: 'admin' });
     const tokens = { healthy: await token(orgIds.healthy), down: await token(orgIds.down) };
 
     const send = async (url: string, bearer: string, query: string): Promise<{ ms: number; errors: number; body: string }> => {
@@ -118,7 +116,7 @@ async function main(): Promise<void> {
     };
 
     // The `down` organisation's agents all fail; open its circuit before measuring.
-    provider.setFaults([{ match: 'down_agent', status: 500 }, { latencyMs: LATENCY }]);
+    await provider.setFaults([{ match: 'down_agent', status: 500 }, { latencyMs: LATENCY }]);
     for (let i = 0; i < 10; i += 1) await send(uncached, tokens.down, WITH_CONFIGURATION);
     const probe = await send(uncached, tokens.down, WITH_CONFIGURATION);
     if (!probe.body.includes('breaker_open')) throw new Error(`the circuit did not open: ${probe.body.slice(0, 300)}`);
@@ -137,7 +135,7 @@ async function main(): Promise<void> {
     ];
     const samples = new Map<string, number[]>(scenarios.map((s) => [s.name, []]));
     for (const scenario of scenarios) for (let i = 0; i < 10; i += 1) await send(scenario.url, scenario.token, scenario.query);
-    provider.resetStats();
+    await provider.resetStats();
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const scenario of scenarios) {
         for (let i = 0; i < REQUESTS; i += 1) {
@@ -148,7 +146,7 @@ async function main(): Promise<void> {
       }
       log(`round ${round + 1}/${ROUNDS} done`);
     }
-    const downRequests = provider.requestsTo('down_agent').length;
+    const downRequests = (await provider.requests()).filter((request) => request.path.includes('down_agent')).length;
     process.stdout.write(
       `\nprovider latency ${LATENCY} ms, ${ROUNDS} rounds × ${REQUESTS} sequential requests per scenario, ${os.cpus().length} cores\n\n`,
     );
@@ -160,9 +158,76 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`\nprovider requests for the down organisation while its circuit was open: ${downRequests}\n`);
   } finally {
-    for (const stop of stops) await stop();
-    await provider.close();
+    for (const child of children) {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    }
     await embedded.stop();
+  }
+}
+
+interface ProviderProcess {
+  url: string;
+  setFaults(rules: FaultRule[]): Promise<void>;
+  resetStats(): Promise<void>;
+  requests(): Promise<{ path: string }[]>;
+}
+
+/** bench/localProvider.ts in a child process, driven over its control endpoints. */
+async function startLocalProvider(children: ChildProcess[]): Promise<ProviderProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/localProvider.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const line = output.split('\n')[0];
+      if (output.includes('\n') && line) resolve(line.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`the local provider exited with ${code}`)));
+  });
+  const control = async (action: string, method: string, body?: unknown): Promise<unknown> => {
+    const response = await fetch(`${url}/__control/${action}`, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    if (!response.ok) throw new Error(`local provider ${action}: ${response.status}`);
+    return response.json();
+  };
+  let faults: FaultRule[] = [];
+  return {
+    url,
+    setFaults: async (rules) => {
+      faults = rules;
+      await control('faults', 'PUT', rules);
+    },
+    resetStats: async () => {
+      // `reset` also drops the faults: put them back.
+      await control('reset', 'POST');
+      await control('faults', 'PUT', faults);
+    },
+    requests: async () => ((await control('stats', 'GET')) as { requests: { path: string }[] }).requests,
+  };
+}
+
+/** The built server, as production runs it, on a free port; its /graphql URL once it is live. */
+async function startServer(children: ChildProcess[], env: Record<string, string>): Promise<string> {
+  const port = 40000 + Math.floor(Math.random() * 20000);
+  const child = spawn(process.execPath, ['dist/src/cli/start.js'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, ...env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+  });
+  children.push(child);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error('the server did not become live');
+    const live = await fetch(`http://127.0.0.1:${port}/health/live`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (live) return `http://127.0.0.1:${port}/graphql`;
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
