@@ -3,6 +3,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
+import { percentile } from './percentile';
 import pg from 'pg';
 import { signToken } from '../src/auth/tokens';
 import { loadConfig } from '../src/config/config';
@@ -45,10 +46,6 @@ const log = (line: string) => console.log(`[bench:search] ${line}`);
 /** Transcript vocabulary: a few common words and many rare ones, so searches span selectivities. */
 const COMMON = ['hello', 'thanks', 'appointment', 'call', 'please', 'yes', 'time', 'today'];
 const RARE = Array.from({ length: 400 }, (_, i) => `term${i.toString(36)}`);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
 
 function summary(name: string, timings: number[]): string {
   const sorted = [...timings].sort((a, b) => a - b);

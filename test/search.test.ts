@@ -4,6 +4,7 @@ import { toGlobalId } from '../src/graphql/globalId';
 import { openTestDb } from './support/db';
 import { createAgent, createAppointment, createCall, createContact, createOrg, createTranscript, type TestOrg } from './support/factories';
 import { startTestServer, type GraphQLResponse, type TestServer } from './support/server';
+import { RELEVANCE_WINDOW } from '../src/queries/calls';
 
 /**
  * Finding calls: by words in the transcript or the summary (ranked, with
@@ -249,5 +250,64 @@ describe('call search and filters', () => {
       expect(response.body.errors).toBeUndefined();
       expect(response.body.data!.agent.calls.nodes.map((node) => node.id)).toEqual([call.confirm]);
     });
+  });
+});
+
+describe('relevance over the newest matches', () => {
+  let db: Db;
+  let closeDb: () => Promise<void>;
+  let server: TestServer;
+  let org: TestOrg;
+  let token: string;
+  // More matches than the window holds.
+  const MATCHES = RELEVANCE_WINDOW + 200;
+
+  beforeAll(async () => {
+    ({ db, close: closeDb } = openTestDb());
+    server = await startTestServer();
+    org = await createOrg(db);
+    token = await server.tokenFor(org, 'viewer');
+    const agent = await createAgent(db, org.id);
+    // One statement for all of them: a word in every transcript, so every call matches.
+    await sql`with made as (
+        insert into calls (org_id, agent_id, direction, status, from_number, to_number, started_at, duration_seconds, cost)
+        select ${org.id}::int8, ${agent}::int8, 'inbound', 'completed', '+15550000001', '+15550000002',
+               timestamptz '2026-01-01' + n * interval '1 minute', 60, 0.1
+        from generate_series(1, ${MATCHES}) n returning id)
+      insert into call_transcripts (org_id, call_id, text) select ${org.id}::int8, id, 'hello, everyone says hello' from made`.execute(db);
+    // What autovacuum would have done by now: the planner knows the word is in every transcript.
+    await sql`analyze calls, call_transcripts`.execute(db);
+  });
+
+  afterAll(async () => {
+    await server.close();
+    await closeDb();
+  });
+
+  it(`pages through exactly the newest ${RELEVANCE_WINDOW} by relevance; other orders and totalCount cover every match`, async () => {
+    let seen = 0;
+    let after: string | null = null;
+    let totalCount = 0;
+    for (;;) {
+      const response = await server.graphql(
+        `query($after: String) { calls(first: 100, after: $after, filter: { search: "hello" }) {
+          totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
+        { token, variables: { after } },
+      );
+      expect(response.body.errors).toBeUndefined();
+      const { calls } = response.body.data as CallsData;
+      seen += calls.edges.length;
+      totalCount = calls.totalCount;
+      if (!calls.pageInfo.hasNextPage) break;
+      after = calls.pageInfo.endCursor;
+    }
+    expect(seen).toBe(RELEVANCE_WINDOW);
+    expect(totalCount).toBe(MATCHES);
+    const oldest = await server.graphql(
+      `{ calls(first: 1, filter: { search: "hello" }, orderBy: { field: STARTED_AT, direction: ASC }) {
+      nodes { startedAt } } }`,
+      { token },
+    );
+    expect(oldest.body.data).toEqual({ calls: { nodes: [{ startedAt: '2026-01-01T00:01:00.000Z' }] } });
   });
 });

@@ -546,8 +546,10 @@ export type CallFilter = {
    * contact's name, email or phone. A number (digits, optionally with spaces,
    * `+`, `-`, `.` or parentheses; at least 3 digits) matches anywhere in the
    * from and to numbers instead. Results are ordered by RELEVANCE unless
-   * `orderBy` says otherwise. Shorter or longer (over 200 characters) text is a
-   * BAD_USER_INPUT error.
+   * `orderBy` says otherwise; RELEVANCE ranks the newest 1,000 matching calls
+   * (newest by when they were recorded), so a search stays fast however common
+   * its words are. Every other order, and `totalCount`, cover every match.
+   * Shorter or longer (over 200 characters) text is a BAD_USER_INPUT error.
    */
   search?: InputMaybe<Scalars['String']['input']>;
   /** Only calls with any of these sentiments (calls without a sentiment never match). */
@@ -576,7 +578,11 @@ export type CallOrderField =
   | 'DURATION'
   /** When the call ended; calls that have not ended come last in either direction. */
   | 'ENDED_AT'
-  /** How well the call matches `filter.search` (best first with DESC); only with a search. */
+  /**
+   * How well the call matches `filter.search` (best first with DESC); only with a
+   * search. Ranks the newest 1,000 matching calls: paging by relevance ends there
+   * (order by STARTED_AT to page through every match).
+   */
   | 'RELEVANCE'
   /** When the call started (ties by id). */
   | 'STARTED_AT';

@@ -212,25 +212,69 @@ function escapeLike(text: string): string {
  * lead with org_id (btree_gin), so a common word in other tenants' calls costs
  * nothing here. Rank: the transcript's and the summary's ts_rank added; a
  * contact or number match counts 1, above any text rank.
+ *
+ * With `window`, only the newest `window` matching calls (by id, i.e. by when
+ * they were recorded) are matched and ranked: ranking every match costs one
+ * ts_rank per match, and a common word matches a third of an organisation's
+ * calls (about 240 ms for 50,000 matches). Each branch then reads its newest
+ * matches through an index in id order and stops after `window` of them.
  */
-function searchMatches(orgId: string, search: CallSearch): RawBuilder<unknown> {
+function searchMatches(orgId: string, search: CallSearch, window?: number): RawBuilder<unknown> {
+  const branches = searchBranches(orgId, search);
+  if (window === undefined) {
+    const ranked = branches.map((branch) => sql`select ${branch.id} as id, ${branch.rank} as rank from ${branch.from} where ${branch.where}`);
+    return sql`select id, sum(rank)::float8 as rank from (${sql.join(ranked, sql` union all `)}) s group by id`;
+  }
+  // Exact for every call in the window: a call among the `window` newest matches has fewer than `window` newer
+  // matches in any one branch, so each branch's own newest `window` rows hold every rank it adds to that call.
+  const newest = branches.map(
+    (branch) => sql`(select ${branch.id} as id, ${branch.rank} as rank from ${branch.from} where ${branch.where}
+      order by ${branch.id} desc limit ${window})`,
+  );
+  return sql`select id, sum(rank)::float8 as rank from (${sql.join(newest, sql` union all `)}) s
+    group by id order by id desc limit ${window}`;
+}
+
+/** One way a call can match a search: its id and rank expressions over `from`, where `where` holds. */
+interface SearchBranch {
+  id: RawBuilder<unknown>;
+  rank: RawBuilder<unknown>;
+  from: RawBuilder<unknown>;
+  where: RawBuilder<unknown>;
+}
+
+function searchBranches(orgId: string, search: CallSearch): SearchBranch[] {
   if (search.kind === 'number') {
-    return sql`select c.id, 1::float8 as rank from calls c
-      where c.org_id = ${orgId}::int8 and ${CALL_NUMBER_DIGITS} like ${`%${search.digits}%`}`;
+    return [{ id: sql`c.id`, rank: sql`1::float8`, from: sql`calls c`, where: sql`c.org_id = ${orgId}::int8 and ${CALL_NUMBER_DIGITS} like ${`%${search.digits}%`}` }];
   }
   const query = sql`to_tsquery('simple', ${search.tsquery})`;
-  const branches: RawBuilder<unknown>[] = [
-    sql`select t.call_id as id, ts_rank(t.search_vector, ${query}) as rank from call_transcripts t
-      where t.org_id = ${orgId}::int8 and t.search_vector @@ ${query}`,
-    sql`select c.id, ts_rank(${CALL_SUMMARY_VECTOR}, ${query}) as rank from calls c
-      where c.org_id = ${orgId}::int8 and ${CALL_SUMMARY_VECTOR} @@ ${query}`,
+  const branches: SearchBranch[] = [
+    {
+      id: sql`t.call_id`,
+      rank: sql`ts_rank(t.search_vector, ${query})`,
+      from: sql`call_transcripts t`,
+      where: sql`t.org_id = ${orgId}::int8 and t.search_vector @@ ${query}`,
+    },
+    {
+      id: sql`c.id`,
+      rank: sql`ts_rank(${CALL_SUMMARY_VECTOR}, ${query})`,
+      from: sql`calls c`,
+      where: sql`c.org_id = ${orgId}::int8 and ${CALL_SUMMARY_VECTOR} @@ ${query}`,
+    },
   ];
   if (search.contactLike) {
-    branches.push(sql`select c.id, 1::real as rank from contacts sc join calls c on c.org_id = ${orgId}::int8 and c.contact_id = sc.id
-      where sc.org_id = ${orgId}::int8 and sc.search_text like ${`%${escapeLike(search.contactLike)}%`}`);
+    branches.push({
+      id: sql`c.id`,
+      rank: sql`1::real`,
+      from: sql`contacts sc join calls c on c.org_id = ${orgId}::int8 and c.contact_id = sc.id`,
+      where: sql`sc.org_id = ${orgId}::int8 and sc.search_text like ${`%${escapeLike(search.contactLike)}%`}`,
+    });
   }
-  return sql`select id, sum(rank)::float8 as rank from (${sql.join(branches, sql` union all `)}) s group by id`;
+  return branches;
 }
+
+/** How many of the newest matches a RELEVANCE-ordered list ranks (docs/search: what RELEVANCE means). */
+export const RELEVANCE_WINDOW = 1000;
 
 /**
  * The expressions the search indexes of migration 0011 are built on; queries
@@ -241,9 +285,9 @@ function searchMatches(orgId: string, search: CallSearch): RawBuilder<unknown> {
 export const CALL_SUMMARY_VECTOR = sql`to_tsvector('simple'::regconfig, coalesce(c.summary, ''))`;
 export const CALL_NUMBER_DIGITS = sql`(regexp_replace(c.from_number, '\\D', '', 'g') || ' ' || regexp_replace(c.to_number, '\\D', '', 'g'))`;
 
-/** `with search_matches as …` when searching, else nothing. */
-function withSearch(orgId: string, filter: CallFilterSpec): RawBuilder<unknown> {
-  return filter.search ? sql`with search_matches as materialized (${searchMatches(orgId, filter.search)}) ` : sql``;
+/** `with search_matches as …` when searching, else nothing; `window` bounds it to the newest matches. */
+function withSearch(orgId: string, filter: CallFilterSpec, window?: number): RawBuilder<unknown> {
+  return filter.search ? sql`with search_matches as materialized (${searchMatches(orgId, filter.search, window)}) ` : sql``;
 }
 
 function callsFrom(filter: CallFilterSpec): RawBuilder<unknown> {
@@ -360,11 +404,13 @@ export async function findCallsPage(
     after: cursorBound(page.after, type),
     before: cursorBound(page.before, type),
   });
+  // A relevance-ordered list ranks the newest matches only; any other order pages through every match.
+  const search = withSearch(orgId, filter, order.field === 'relevance' ? RELEVANCE_WINDOW : undefined);
   // The page is cut first (LIMIT inside), so the joins are index lookups for its rows only, whatever the plan for the filter.
   const statement =
     !spec.agent && !spec.contact
-      ? sql<RawRow>`${withSearch(orgId, filter)}${inner}`
-      : sql<RawRow>`${withSearch(orgId, filter)}select ${joinedSelections(spec, filter)} from (${inner}) as p ${joins(orgId, spec)}
+      ? sql<RawRow>`${search}${inner}`
+      : sql<RawRow>`${search}select ${joinedSelections(spec, filter)} from (${inner}) as p ${joins(orgId, spec)}
     order by ${pageOrder('p', order, page.backward)}`;
   const { rows } = await statement.execute(db);
   const { calls, agents, contacts } = splitJoined(rows, spec);
