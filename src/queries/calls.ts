@@ -245,7 +245,14 @@ interface SearchBranch {
 
 function searchBranches(orgId: string, search: CallSearch): SearchBranch[] {
   if (search.kind === 'number') {
-    return [{ id: sql`c.id`, rank: sql`1::float8`, from: sql`calls c`, where: sql`c.org_id = ${orgId}::int8 and ${CALL_NUMBER_DIGITS} like ${`%${search.digits}%`}` }];
+    return [
+      {
+        id: sql`c.id`,
+        rank: sql`1::float8`,
+        from: sql`calls c`,
+        where: sql`c.org_id = ${orgId}::int8 and ${CALL_NUMBER_DIGITS} like ${`%${search.digits}%`}`,
+      },
+    ];
   }
   const query = sql`to_tsquery('simple', ${search.tsquery})`;
   const branches: SearchBranch[] = [
