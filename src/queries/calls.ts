@@ -5,7 +5,8 @@ import type { CursorPosition, SortValue, SortValueKind } from '../pagination/cur
 import { and, finishPage, keysetBounds, keysetSegments, scanDirection, type KeysetBound, type Page, type SortDirection } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
 import { AGENT_COLUMNS, agentConditions, type AgentFilterSpec, type AgentListRow, type AgentOrderSpec } from './agents';
-import { CONTACT_LIST_COLUMNS, type ContactListRow } from './contacts';
+import { CONTACT_JSON_KINDS, CONTACT_LIST_COLUMNS, type ContactListRow } from './contacts';
+import { decodeJsonTimestamps, jsonSelections, type JsonColumnKind } from './jsonRows';
 
 /**
  * Call queries. Every statement takes the tenant scope first and filters on
@@ -507,17 +508,39 @@ export interface AgentsBoard {
   calls: Map<string, CallPage>;
 }
 
-const PARENT_PREFIX = 'parent.';
-const PARENT_KEYS = AGENT_COLUMNS.map((column) => [column, PARENT_PREFIX + column] as const);
+/** How each list column travels in a JSON-built row (src/queries/jsonRows.ts). */
+const CALL_JSON_KINDS: Record<CallColumn, JsonColumnKind> = {
+  id: 'int8',
+  org_id: 'int8',
+  agent_id: 'int8',
+  contact_id: 'int8',
+  direction: 'plain',
+  status: 'plain',
+  from_number: 'plain',
+  to_number: 'plain',
+  started_at: 'timestamptz',
+  ended_at: 'timestamptz',
+  duration_seconds: 'plain',
+  cost: 'plain',
+  sentiment: 'plain',
+  outcome: 'plain',
+  summary: 'plain',
+  notes: 'plain',
+  recording_key: 'plain',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+  provider_call_id: 'plain',
+};
 
 /**
  * The agents board in ONE statement: a page of agents, and each agent's first
  * page of calls (with their contacts when selected). The agents page is cut
  * and numbered first; each agent on it drives its own index range scan with
- * LIMIT through a LATERAL join, as in findCallsPagesByParent. The look-ahead
- * agent (the row that only tells whether there is a next page) reads no calls:
- * its position gates the lateral scan. A call's own agent is its parent row,
- * never joined again. Agents without calls keep one row with null call columns.
+ * LIMIT, as in findCallsPagesByParent. The look-ahead agent (the row that
+ * only tells whether there is a next page) reads no calls: its position gates
+ * the scan. Each agent's calls come back as one JSON array built by
+ * PostgreSQL, so pg decodes one value per agent (with the native JSON.parse)
+ * instead of a wide row per call repeating the agent's columns.
  */
 export async function findAgentsBoard(
   { db, orgId }: TenantScope,
@@ -537,27 +560,32 @@ export async function findAgentsBoard(
   const callsOf = sql`select ${sql.join(spec.columns.map((column) => sql.ref(`c.${column}`)))} from calls c
     where ${and([...filterConditions(orgId, calls.filter), sql`c.agent_id = a.id`, sql`a.position <= ${agentPage.limit}::int8`])}
     order by c.started_at ${scan}, c.id ${scan} limit ${calls.page.limit + 1}`;
-  const parentColumns = sql.join(AGENT_COLUMNS.map((column) => sql`${sql.ref(`a.${column}`)} as ${sql.id(PARENT_PREFIX + column)}`));
-  const { rows } = await sql<RawRow>`select ${parentColumns}, ${joinedSelections(spec, calls.filter)}
-    from (${agentsOf}) as a left join lateral (${callsOf}) as p on true ${joins(orgId, spec)}
-    order by a.position, p.started_at ${scan}, p.id ${scan}`.execute(db);
+  // Each call an object with the same keys as a joined row (`contact.<column>` for its contact), so splitJoined
+  // reads both alike.
+  const contactColumns = spec.contact ? sql`, ${jsonSelections('ct', CONTACT_LIST_COLUMNS, CONTACT_JSON_KINDS, CONTACT_PREFIX)}` : sql``;
+  const callsJson = sql`(select coalesce(json_agg(x order by x.started_at ${scan}, x.id ${scan}), '[]'::json)
+    from (select ${jsonSelections('p', spec.columns, CALL_JSON_KINDS)}${contactColumns}
+      from (${callsOf}) as p ${joins(orgId, spec)}) as x)`;
+  const { rows } = await sql<AgentListRow & { calls: RawRow[] }>`select
+      ${sql.join(AGENT_COLUMNS.map((column) => sql.ref(`a.${column}`)))}, ${callsJson} as calls
+    from (${agentsOf}) as a order by a.position`.execute(db);
 
   const agentRows: AgentListRow[] = [];
-  const callRows = new Map<string, RawRow[]>();
-  for (const row of rows) {
-    const agentId = row[`${PARENT_PREFIX}id`] as string;
-    let list = callRows.get(agentId);
-    if (!list) {
-      agentRows.push(pick(row, PARENT_KEYS) as AgentListRow);
-      callRows.set(agentId, (list = []));
-    }
-    // The left join's row for an agent without calls has no call id.
-    if (row.id !== null) list.push(row);
+  const callsOfAgent = new Map<string, RawRow[]>();
+  for (const { calls: callRows, ...agent } of rows) {
+    agentRows.push(agent);
+    callsOfAgent.set(agent.id, callRows);
   }
+  // The look-ahead agent is cut here, and with it its (empty) calls.
   const agents = finishPage(agentRows, agentPage);
   const pages = new Map<string, CallPage>();
   for (const agent of agents.rows) {
-    const { calls: callList, contacts } = splitJoined(callRows.get(agent.id) ?? [], spec);
+    const callRows = callsOfAgent.get(agent.id) ?? [];
+    for (const row of callRows) {
+      decodeJsonTimestamps(row, spec.columns, CALL_JSON_KINDS);
+      if (spec.contact) decodeJsonTimestamps(row, CONTACT_LIST_COLUMNS, CONTACT_JSON_KINDS, CONTACT_PREFIX);
+    }
+    const { calls: callList, contacts } = splitJoined(callRows, spec);
     pages.set(agent.id, { ...finishPage(callList, calls.page), agents: [], contacts });
   }
   return { agents, calls: pages };

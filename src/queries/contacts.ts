@@ -4,6 +4,7 @@ import type { ContactRow, ContactStatus } from '../db/schema';
 import { and, finishPage, keysetBounds, scanDirection, type Page, type SortDirection } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
 import type { SortValueKind } from '../pagination/cursor';
+import type { JsonColumnKind } from './jsonRows';
 
 /** Columns a list of contacts reads: metadata is loaded on demand only. */
 export const CONTACT_LIST_COLUMNS = [
@@ -20,6 +21,21 @@ export const CONTACT_LIST_COLUMNS = [
   'last_contacted_at',
 ] as const;
 export type ContactListRow = Pick<ContactRow, (typeof CONTACT_LIST_COLUMNS)[number]>;
+
+/** How each list column travels in a JSON-built row (src/queries/jsonRows.ts). */
+export const CONTACT_JSON_KINDS: Record<(typeof CONTACT_LIST_COLUMNS)[number], JsonColumnKind> = {
+  id: 'int8',
+  org_id: 'int8',
+  name: 'plain',
+  phone: 'plain',
+  email: 'plain',
+  lead_score: 'plain',
+  status: 'plain',
+  tags: 'plain',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+  last_contacted_at: 'timestamptz',
+};
 const contactColumns = CONTACT_LIST_COLUMNS.map((column) => `ct.${column}` as const);
 
 export type LeadTier = 'hot' | 'warm' | 'cold';
