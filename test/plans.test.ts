@@ -184,6 +184,58 @@ describe('statistics plans hold at every organisation size (EXPLAIN ANALYZE)', (
     ['agent stats, last 7 days', `{ agents(first: 20) { nodes { stats(range: { preset: LAST_7_DAYS }) { calls } } } }`, last7],
   ];
 
+  /**
+   * Rows a statement of the server read from the raw tables, run as a prepared statement with the plan
+   * PostgreSQL picks for its values (custom) or the one it may switch to after five runs (generic).
+   */
+  async function rowsReadAs(statement: { sql: string; parameters: readonly unknown[] }, planMode: 'custom' | 'generic'): Promise<number> {
+    return db.connection().execute(async (connection) => {
+      const args = statement.parameters.map(literal).join(', ');
+      await sql`set plan_cache_mode = ${sql.raw(planMode === 'generic' ? 'force_generic_plan' : 'force_custom_plan')}`.execute(connection);
+      try {
+        await sql`prepare plan_spec as ${sql.raw(statement.sql)}`.execute(connection);
+        const { rows } = await sql<{ 'QUERY PLAN': { Plan: PlanNode }[] }>`explain (analyze, format json) execute plan_spec${sql.raw(
+          args ? `(${args})` : '',
+        )}`.execute(connection);
+        return rawRowsRead(rows[0]!['QUERY PLAN'][0]!.Plan);
+      } finally {
+        await sql`deallocate all`.execute(connection);
+        await sql`reset plan_cache_mode`.execute(connection);
+      }
+    });
+  }
+
+  // The unfiltered lists run as named prepared statements (PG_PREPARED_STATEMENTS): their generic plan must read
+  // a page, not the organisation. Allowed: the rows the page(s) hold, plus look-ahead rows.
+  const lists: [string, (token: string) => Promise<string>, number][] = [
+    ['calls page with agent and contact', async () => `{ calls(first: 50) { edges { node { id startedAt agent { name } contact { name } } } } }`, 51],
+    [
+      'calls page after a cursor',
+      async (token) => {
+        const first = await server.graphql(`{ calls(first: 100) { pageInfo { endCursor } } }`, { token });
+        const cursor = (first.body.data as { calls: { pageInfo: { endCursor: string } } }).calls.pageInfo.endCursor;
+        return `{ calls(first: 50, after: "${cursor}") { edges { node { id contact { name } } } } }`;
+      },
+      51,
+    ],
+    ['agents board', async () => `{ agents(first: 10) { nodes { name calls(first: 5) { nodes { id contact { name } } } } } }`, 10 * 6],
+  ];
+
+  describe.each(['custom', 'generic'] as const)('%s plans of the unfiltered lists', (planMode) => {
+    it.each(lists)('%s: reads its page, small and large organisation alike', async (_name, query, pageRows) => {
+      for (const { token } of Object.values(orgs)) {
+        const document = await query(token);
+        server.operations.length = 0;
+        const response = await server.graphql(document, { token });
+        expect(response.body.errors).toBeUndefined();
+        for (const statement of server.operations[0]!.statements.statements!) {
+          const read = await rowsReadAs(statement, planMode);
+          expect({ sql: statement.sql, read: Math.min(read, pageRows + 20) }).toEqual({ sql: statement.sql, read });
+        }
+      }
+    });
+  });
+
   describe.each(['custom', 'generic'] as const)('%s plans', (planMode) => {
     it.each(panels)('%s: rows read from calls stay within the range ends, small and large organisation alike', async (_name, query, ends) => {
       for (const { org, token } of Object.values(orgs)) {
@@ -193,20 +245,7 @@ describe('statistics plans hold at every organisation size (EXPLAIN ANALYZE)', (
         const statements = server.operations[0]!.statements.statements!;
         const allowed = (await callsNear(org.id, ends)) * 2 + 50;
         for (const statement of statements) {
-          const read = await db.connection().execute(async (connection) => {
-            const args = statement.parameters.map(literal).join(', ');
-            await sql`set plan_cache_mode = ${sql.raw(planMode === 'generic' ? 'force_generic_plan' : 'force_custom_plan')}`.execute(connection);
-            try {
-              await sql`prepare plan_spec as ${sql.raw(statement.sql)}`.execute(connection);
-              const { rows } = await sql<{ 'QUERY PLAN': { Plan: PlanNode }[] }>`explain (analyze, format json) execute plan_spec${sql.raw(
-                args ? `(${args})` : '',
-              )}`.execute(connection);
-              return rawRowsRead(rows[0]!['QUERY PLAN'][0]!.Plan);
-            } finally {
-              await sql`deallocate all`.execute(connection);
-              await sql`reset plan_cache_mode`.execute(connection);
-            }
-          });
+          const read = await rowsReadAs(statement, planMode);
           expect({ sql: statement.sql, read: Math.min(read, allowed) }).toEqual({ sql: statement.sql, read });
         }
       }

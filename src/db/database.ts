@@ -140,8 +140,14 @@ const MARKED = /^\s*\/\* prepared \*\//;
  */
 export const PREPARED = sql.raw(PREPARED_MARK);
 
-/** Names by statement text: the set of marked texts is fixed by the code, so this never grows past it. */
+/**
+ * Names by statement text. The marked texts are fixed by the code, up to the
+ * columns a list selects; past MAX_PREPARED_TEXTS texts (each prepared once
+ * per pooled connection) further ones run unnamed, so neither this map nor
+ * the server's per-connection statement cache can grow without bound.
+ */
 const preparedNames = new Map<string, string>();
+const MAX_PREPARED_TEXTS = 200;
 
 /**
  * The prepared-statement name of a marked statement (a digest of its text,
@@ -151,6 +157,7 @@ export function preparedStatementName(text: string): string | undefined {
   if (!MARKED.test(text)) return undefined;
   let name = preparedNames.get(text);
   if (name === undefined) {
+    if (preparedNames.size >= MAX_PREPARED_TEXTS) return undefined;
     name = `sb_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
     preparedNames.set(text, name);
   }

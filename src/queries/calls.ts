@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
+import { PREPARED } from '../db/database';
 import type { TenantScope } from '../db/tenant';
 import type { CallDirection, CallOutcome, CallRow, CallStatus, Sentiment, TranscriptRow } from '../db/schema';
 import type { CursorPosition, SortValue, SortValueKind } from '../pagination/cursor';
@@ -293,6 +294,22 @@ export const RELEVANCE_WINDOW = 1000;
 export const CALL_SUMMARY_VECTOR = sql`to_tsvector('simple'::regconfig, coalesce(c.summary, ''))`;
 export const CALL_NUMBER_DIGITS = sql`(regexp_replace(c.from_number, '\\D', '', 'g') || ' ' || regexp_replace(c.to_number, '\\D', '', 'g'))`;
 
+/**
+ * An organisation's plain list (no filter: the dashboard's default views) runs
+ * as a named prepared statement where the pool allows it (PG_PREPARED_STATEMENTS):
+ * PostgreSQL then skips parsing and planning it (a third of the board
+ * statement's time), and its generic plan is the same index range for every
+ * organisation. A filtered list stays unnamed: a generic plan chosen for one
+ * filter value could be the wrong index for a rarer one.
+ */
+function isUnfiltered(filter: CallFilterSpec): boolean {
+  return Object.keys(filter).length === 0;
+}
+
+function preparedIfUnfiltered(filter: CallFilterSpec): RawBuilder<unknown> {
+  return isUnfiltered(filter) ? PREPARED : sql``;
+}
+
 /** `with search_matches as …` when searching, else nothing; `window` bounds it to the newest matches. */
 function withSearch(orgId: string, filter: CallFilterSpec, window?: number): RawBuilder<unknown> {
   return filter.search ? sql`with search_matches as materialized (${searchMatches(orgId, filter.search, window)}) ` : sql``;
@@ -417,8 +434,8 @@ export async function findCallsPage(
   // The page is cut first (LIMIT inside), so the joins are index lookups for its rows only, whatever the plan for the filter.
   const statement =
     !spec.agent && !spec.contact
-      ? sql<RawRow>`${search}${inner}`
-      : sql<RawRow>`${search}select ${joinedSelections(spec, filter)} from (${inner}) as p ${joins(orgId, spec)}
+      ? sql<RawRow>`${preparedIfUnfiltered(filter)}${search}${inner}`
+      : sql<RawRow>`${preparedIfUnfiltered(filter)}${search}select ${joinedSelections(spec, filter)} from (${inner}) as p ${joins(orgId, spec)}
     order by ${pageOrder('p', order, page.backward)}`;
   const { rows } = await statement.execute(db);
   const { calls, agents, contacts } = splitJoined(rows, spec);
@@ -566,7 +583,8 @@ export async function findAgentsBoard(
   const callsJson = sql`(select coalesce(json_agg(x order by x.started_at ${scan}, x.id ${scan}), '[]'::json)
     from (select ${jsonSelections('p', spec.columns, CALL_JSON_KINDS)}${contactColumns}
       from (${callsOf}) as p ${joins(orgId, spec)}) as x)`;
-  const { rows } = await sql<AgentListRow & { calls: RawRow[] }>`select
+  const prepared = isUnfiltered(calls.filter) && Object.keys(agentFilter).length === 0 ? PREPARED : sql``;
+  const { rows } = await sql<AgentListRow & { calls: RawRow[] }>`${prepared}select
       ${sql.join(AGENT_COLUMNS.map((column) => sql.ref(`a.${column}`)))}, ${callsJson} as calls
     from (${agentsOf}) as a order by a.position`.execute(db);
 
