@@ -174,6 +174,16 @@ describe('auth: only a verified token of ours opens the API', () => {
     expect(after.body.data ?? null).toBeNull();
   });
 
+  it('refuses a token it accepted before, once the token has expired (remembering verified tokens never outlives exp)', async () => {
+    // exp 1 s from now, plus the 5 s of clock tolerance every verification allows.
+    const token = await jwt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 1)
+      .sign(secret);
+    expect((await post(bearer(token))).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 7_000));
+    expectRejected(await post(bearer(token)));
+  }, 15_000);
+
   it('rejects a token naming a user who is not a member of the organisation', async () => {
     const stranger = await createOrg(db);
     const token = await signToken(secret, { issuer, audience }, { userId: stranger.users.admin, orgId: org.id, role: 'admin' });

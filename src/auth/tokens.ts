@@ -1,5 +1,6 @@
 import { createSecretKey } from 'node:crypto';
 import { SignJWT, errors, jwtVerify, type JWTVerifyResult } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { AuthConfig } from '../config/config';
 import type { Role } from '../db/schema';
 import { KeySourceUnavailableError, type JwksKeySet } from './jwks';
@@ -17,6 +18,10 @@ export interface Principal {
 const ROLES: readonly Role[] = ['admin', 'member', 'viewer'];
 const BIGINT_ID = /^[1-9][0-9]{0,17}$/;
 const CLOCK_TOLERANCE_SECONDS = 5;
+/** Verified HS256 tokens remembered (one per active session is plenty). */
+const VERIFIED_TOKENS = 10_000;
+/** lru-cache measures TTLs on a monotonic clock; re-checking at least hourly keeps a wall-clock step from stretching one far. */
+const MAX_VERIFIED_TTL_MS = 3_600_000;
 
 /** The token itself is bad (malformed, bad signature, expired, wrong issuer or audience, unknown key): 401. */
 export class InvalidTokenError extends Error {}
@@ -40,22 +45,33 @@ export function createTokenVerifier(config: AuthConfig, keySet?: JwksKeySet): To
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
   };
   let verifyJwt: (token: string) => Promise<JWTVerifyResult>;
+  // HS256 only: with one fixed secret, verifying the same token again gives the same answer until it expires, so
+  // a dashboard's repeated requests skip the HMAC and the claim checks. A JWKS token is verified every time: its
+  // key may be rotated out at the issuer, and that must show at the next key-set refresh.
+  let verified: LRUCache<string, Principal> | undefined;
   if (config.kind === 'hs256') {
     // Imported once: given raw bytes, jose builds a KeyObject on every verify (about 2 % of a cached answer's CPU).
     const key = createSecretKey(config.secret);
     verifyJwt = (token) => jwtVerify(token, key, options);
+    verified = new LRUCache<string, Principal>({ max: VERIFIED_TOKENS });
   } else if (keySet) verifyJwt = (token) => jwtVerify(token, keySet.getKey, options);
   else throw new Error('a JWKS verifier needs its key set');
 
   return {
     async verify(token) {
+      const known = verified?.get(token);
+      if (known) return known;
       try {
         const { payload } = await verifyJwt(token);
         const { sub, org, role } = payload as { sub?: unknown; org?: unknown; role?: unknown };
         if (typeof sub !== 'string' || !BIGINT_ID.test(sub)) throw new InvalidTokenError('token has no valid sub');
         if (typeof org !== 'string' || !BIGINT_ID.test(org)) throw new InvalidTokenError('token has no valid org');
         if (typeof role !== 'string' || !ROLES.includes(role as Role)) throw new InvalidTokenError('token has no valid role');
-        return { userId: sub, orgId: org, role: role as Role };
+        const principal: Principal = { userId: sub, orgId: org, role: role as Role };
+        // Kept exactly as long as jose would accept it: until `exp` plus the clock tolerance, measured on the same clock.
+        const ttl = (payload.exp ?? 0) * 1000 + CLOCK_TOLERANCE_SECONDS * 1000 - Date.now();
+        if (verified && ttl > 0) verified.set(token, principal, { ttl: Math.min(ttl, MAX_VERIFIED_TTL_MS) });
+        return principal;
       } catch (error) {
         if (error instanceof InvalidTokenError || error instanceof KeySourceUnavailableError) throw error;
         if (error instanceof errors.JWTExpired) throw new InvalidTokenError('token has expired');
