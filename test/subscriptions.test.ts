@@ -330,6 +330,69 @@ describe('subscriptions over WebSocket', () => {
     });
   });
 
+  describe('one LISTEN connection per instance', () => {
+    /** The instance's backends that LISTEN: its pool never does, so these are its listener connections. */
+    const listeningBackends = async (server: TestServer) => {
+      const { rows } = await sql<{ pid: number }>`select pid from pg_stat_activity
+        where application_name like ${`${server.applicationName}-%`} and query ilike 'listen %'`.execute(db);
+      return rows.map((row) => row.pid);
+    };
+
+    it('caches and subscribers hear every write through the same one connection, also after it is lost and back', async () => {
+      const cached = await startTestServer({ caches: true, configure: (config) => ({ ...config, auth: serverA.config.auth }) });
+      try {
+        const org = await createOrg(db);
+        const agentId = await createAgent(db, org.id);
+        const callId = await createCall(db, org.id, { agentId, status: 'in_progress' });
+        expect(cached.services.caches.trusted()).toBe(true);
+        const [listenerPid] = await listeningBackends(cached);
+        expect(listenerPid).toBe(cached.services.caches.listener!.backendPid);
+
+        const live = await connectAs(cached, org);
+        const subscriptions = [live.subscribe(CALLS_IN_PROGRESS), live.subscribe(CALL_UPDATED, { id: toGlobalId('Call', callId) })];
+        for (const subscription of subscriptions) await subscription.waitForEvents(1);
+        expect(await listeningBackends(cached)).toEqual([listenerPid]);
+
+        const generation = cached.services.caches.generationOf(org.id);
+        await sql`update calls set duration_seconds = 7 where id = ${callId}`.execute(db);
+        for (const subscription of subscriptions) await subscription.waitForEvents(2);
+        expect(cached.services.caches.generationOf(org.id)).not.toBe(generation);
+
+        // Lost: both flush or resync, and both come back on the one new connection.
+        await sql`select pg_terminate_backend(${listenerPid!})`.execute(db);
+        await waitFor('the listener back', () => cached.services.caches.trusted() && cached.services.caches.listener!.connections === 2);
+        const backAgain = await listeningBackends(cached);
+        expect(backAgain).toHaveLength(1);
+        expect(backAgain).not.toEqual([listenerPid]);
+        const before = cached.services.caches.generationOf(org.id);
+        await sql`update calls set duration_seconds = 8 where id = ${callId}`.execute(db);
+        await waitFor('the subscriber to hear it', () =>
+          subscriptions[0]!.events.some((event) => event.data?.callsInProgress?.call?.durationSeconds === 8),
+        );
+        await waitFor('the caches to hear it', () => cached.services.caches.generationOf(org.id) !== before);
+        expect(await listeningBackends(cached)).toEqual(backAgain);
+      } finally {
+        await cached.close();
+      }
+    });
+
+    it('without caches, the first subscription opens the one connection and later ones share it', async () => {
+      const uncached = await startTestServer({ configure: (config) => ({ ...config, auth: serverA.config.auth }) });
+      try {
+        const org = await createOrg(db);
+        await createCall(db, org.id, { agentId: await createAgent(db, org.id), status: 'in_progress' });
+        expect(await listeningBackends(uncached)).toEqual([]);
+        const first = (await connectAs(uncached, org)).subscribe(CALLS_IN_PROGRESS);
+        await first.waitForEvents(1);
+        const second = (await connectAs(uncached, org)).subscribe(CALLS_IN_PROGRESS);
+        await second.waitForEvents(1);
+        expect(await listeningBackends(uncached)).toHaveLength(1);
+      } finally {
+        await uncached.close();
+      }
+    });
+  });
+
   describe('over Server-Sent Events (/graphql/stream)', () => {
     it('the same subscription reaches a graphql-sse client; a missing token is a 401', async () => {
       const org = await createOrg(db);
