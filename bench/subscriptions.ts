@@ -15,6 +15,7 @@ import { createServer } from '../src/server/server';
 import { createServices } from '../src/server/services';
 import { createOrg, createProviderAgent, createWebhookSecret, type ProviderAgent, type TestOrg } from '../test/support/factories';
 import { callEvent, deliver, newCallScript } from '../test/support/webhooks';
+import { percentile } from './percentile';
 
 /**
  * `npm run bench:live`: SUBSCRIBERS WebSocket subscribers (callsInProgress)
@@ -84,8 +85,6 @@ async function runClients(): Promise<void> {
     });
   });
 }
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function main(): Promise<void> {
   let base = process.env.BENCH_DATABASE_URL;

@@ -9,7 +9,7 @@ import { dashboardFigures } from '../src/stats/dashboard';
 import type { RangeSpec } from '../src/stats/periods';
 import { rollupDifferences } from '../src/stats/rollupCheck';
 import { openTestDb } from './support/db';
-import { createAgent, createAppointment, createContact, createOrg, type TestOrg } from './support/factories';
+import { createAgent, createAppointment, createAppointments, createContact, createOrg, type TestOrg } from './support/factories';
 
 /**
  * Property: whatever writes happen — inserts, updates that move calls between
@@ -236,5 +236,43 @@ describe('rollup tables are keyed for replication and sharding', () => {
     ]);
     for (const row of rows)
       expect({ table: row.table, key: row.key }).toEqual({ table: row.table, key: expect.stringMatching(/^PRIMARY KEY \(org_id, /) });
+  });
+});
+
+describe('bulk writes', () => {
+  let db: Db;
+  let closeDb: () => Promise<void>;
+  beforeAll(() => {
+    ({ db, close: closeDb } = openTestDb());
+  });
+  afterAll(() => closeDb());
+
+  it('calls and appointments have only statement-level triggers, so a bulk write pays each trigger once, not once per row', async () => {
+    const { rows } = await sql<{ table: string; trigger: string }>`
+      select c.relname as table, t.tgname as trigger
+      from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = current_schema() and c.relname in ('calls', 'appointments') and not t.tgisinternal
+        and t.tgtype & 1 = 1 -- TRIGGER_TYPE_ROW
+      order by 1, 2`.execute(db);
+    expect(rows).toEqual([]);
+  });
+
+  it('10,000 appointments booked in two statements land in the rollups exactly as raw aggregation counts them', async () => {
+    const org = await createOrg(db, { timezone: 'America/New_York' });
+    const agentId = await createAgent(db, org.id);
+    const contactId = await createContact(db, org.id);
+    const ids = await createAppointments(
+      db,
+      org.id,
+      Array.from({ length: 10_000 }, (_, i) => ({
+        contactId,
+        agentId: i % 3 === 0 ? null : agentId,
+        status: i % 4 === 0 ? ('cancelled' as const) : ('scheduled' as const),
+        value: i % 500,
+        createdAt: new Date(Date.UTC(2026, 2, 1) + i * 600_000),
+      })),
+    );
+    expect(new Set(ids).size).toBe(10_000);
+    expect(await rollupDifferences(db, org.id)).toEqual([]);
   });
 });

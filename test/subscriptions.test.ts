@@ -330,7 +330,180 @@ describe('subscriptions over WebSocket', () => {
     });
   });
 
+  describe('keep-alive (graphql-ws ping/pong)', () => {
+    let pinging: TestServer;
+    beforeAll(async () => {
+      pinging = await startTestServer({
+        configure: (config) => ({ ...config, auth: serverA.config.auth, live: { ...config.live, keepAliveMs: 150 } }),
+      });
+    });
+    afterAll(() => pinging.close());
+
+    /** A bare graphql-transport-ws socket, acknowledged, counting the server's pings. */
+    const openSocket = async (autoPong: boolean) => {
+      const socket = new WebSocket(`${pinging.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws', { autoPong });
+      const state = { pings: 0, closed: undefined as number | undefined };
+      socket.on('ping', () => void (state.pings += 1));
+      socket.on('close', (code) => void (state.closed = code));
+      await new Promise((resolve) => socket.once('open', resolve));
+      const token = await pinging.tokenFor(org, 'viewer');
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+      await new Promise<void>((resolve) => socket.once('message', () => resolve()));
+      return { socket, state };
+    };
+
+    it('pings every LIVE_KEEPALIVE_MS and keeps a socket that answers open', async () => {
+      const { socket, state } = await openSocket(true);
+      try {
+        await waitFor('three pings', () => state.pings >= 3, 5000);
+        expect(state.closed).toBeUndefined();
+        expect(socket.readyState).toBe(WebSocket.OPEN);
+      } finally {
+        socket.close();
+      }
+    });
+
+    it('cuts a socket that does not answer a ping by the next one', async () => {
+      const { socket, state } = await openSocket(false);
+      await waitFor('the silent socket cut', () => state.closed !== undefined, 5000);
+      expect(state.pings).toBeGreaterThanOrEqual(1);
+      // Terminated, not closed with a handshake: the peer is presumed gone.
+      expect(state.closed).toBe(1006);
+      expect(socket.readyState).toBe(WebSocket.CLOSED);
+    });
+  });
+
+  describe('one LISTEN connection per instance', () => {
+    /** The instance's backends that LISTEN: its pool never does, so these are its listener connections. */
+    const listeningBackends = async (server: TestServer) => {
+      const { rows } = await sql<{ pid: number }>`select pid from pg_stat_activity
+        where application_name like ${`${server.applicationName}-%`} and query ilike 'listen %'`.execute(db);
+      return rows.map((row) => row.pid);
+    };
+
+    it('caches and subscribers hear every write through the same one connection, also after it is lost and back', async () => {
+      const cached = await startTestServer({ caches: true, configure: (config) => ({ ...config, auth: serverA.config.auth }) });
+      try {
+        const org = await createOrg(db);
+        const agentId = await createAgent(db, org.id);
+        const callId = await createCall(db, org.id, { agentId, status: 'in_progress' });
+        expect(cached.services.caches.trusted()).toBe(true);
+        const [listenerPid] = await listeningBackends(cached);
+        expect(listenerPid).toBe(cached.services.caches.listener!.backendPid);
+
+        const live = await connectAs(cached, org);
+        const subscriptions = [live.subscribe(CALLS_IN_PROGRESS), live.subscribe(CALL_UPDATED, { id: toGlobalId('Call', callId) })];
+        for (const subscription of subscriptions) await subscription.waitForEvents(1);
+        expect(await listeningBackends(cached)).toEqual([listenerPid]);
+
+        const generation = cached.services.caches.generationOf(org.id);
+        await sql`update calls set duration_seconds = 7 where id = ${callId}`.execute(db);
+        for (const subscription of subscriptions) await subscription.waitForEvents(2);
+        expect(cached.services.caches.generationOf(org.id)).not.toBe(generation);
+
+        // Lost: both flush or resync, and both come back on the one new connection.
+        await sql`select pg_terminate_backend(${listenerPid!})`.execute(db);
+        await waitFor('the listener back', () => cached.services.caches.trusted() && cached.services.caches.listener!.connections === 2);
+        const backAgain = await listeningBackends(cached);
+        expect(backAgain).toHaveLength(1);
+        expect(backAgain).not.toEqual([listenerPid]);
+        const before = cached.services.caches.generationOf(org.id);
+        await sql`update calls set duration_seconds = 8 where id = ${callId}`.execute(db);
+        await waitFor('the subscriber to hear it', () =>
+          subscriptions[0]!.events.some((event) => event.data?.callsInProgress?.call?.durationSeconds === 8),
+        );
+        await waitFor('the caches to hear it', () => cached.services.caches.generationOf(org.id) !== before);
+        expect(await listeningBackends(cached)).toEqual(backAgain);
+      } finally {
+        await cached.close();
+      }
+    });
+
+    it('without caches, the first subscription opens the one connection and later ones share it', async () => {
+      const uncached = await startTestServer({ configure: (config) => ({ ...config, auth: serverA.config.auth }) });
+      try {
+        const org = await createOrg(db);
+        await createCall(db, org.id, { agentId: await createAgent(db, org.id), status: 'in_progress' });
+        expect(await listeningBackends(uncached)).toEqual([]);
+        const first = (await connectAs(uncached, org)).subscribe(CALLS_IN_PROGRESS);
+        await first.waitForEvents(1);
+        const second = (await connectAs(uncached, org)).subscribe(CALLS_IN_PROGRESS);
+        await second.waitForEvents(1);
+        expect(await listeningBackends(uncached)).toHaveLength(1);
+      } finally {
+        await uncached.close();
+      }
+    });
+  });
+
   describe('over Server-Sent Events (/graphql/stream)', () => {
+    /** A raw graphql-sse stream (distinct connections mode), read as it arrives: how it ends is the point. */
+    const openStream = async (server: TestServer, token: string, query: string) => {
+      const response = await fetch(`${server.url}/graphql/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query }),
+      });
+      const state = { text: '', ended: undefined as 'done' | 'cut' | undefined };
+      const reader = response.body!.getReader();
+      const decoder = new TextDecoder();
+      void (async () => {
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) return void (state.ended = 'done');
+            state.text += decoder.decode(value, { stream: true });
+          }
+        } catch {
+          state.ended = 'cut';
+        }
+      })();
+      return { response, state, cancel: () => reader.cancel().catch(() => {}) };
+    };
+
+    it('ends the stream when the token expires while it is open', async () => {
+      const token = await serverB.tokenFor(org, 'viewer', { expiresInSeconds: 2 });
+      const started = Date.now();
+      const { response, state, cancel } = await openStream(serverB, token, `subscription { callsInProgress { change } }`);
+      try {
+        expect(response.status).toBe(200);
+        await waitFor('the stream to end', () => state.ended !== undefined, 5000);
+        expect(state.ended).toBe('done');
+        expect(Date.now() - started).toBeGreaterThan(500);
+      } finally {
+        await cancel();
+      }
+    });
+
+    it('cuts a consumer whose events pile up past the limit', async () => {
+      const bounded = await startTestServer({
+        configure: (config) => ({ ...config, auth: serverA.config.auth, live: { ...config.live, maxQueuedEvents: 5 } }),
+      });
+      try {
+        const org = await createOrg(db);
+        const agentId = await createAgent(db, org.id);
+        const { state, cancel } = await openStream(
+          bounded,
+          await bounded.tokenFor(org, 'viewer'),
+          `subscription { callsInProgress { change call { id } } }`,
+        );
+        await waitFor('the subscription to start', () => bounded.services.live.count === 1);
+        // Twenty calls at once: more than the five events a subscription may have waiting.
+        await createCalls(
+          db,
+          org.id,
+          Array.from({ length: 20 }, () => ({ agentId, status: 'in_progress' as const })),
+        );
+        await waitFor('the stream cut', () => state.ended !== undefined, 5000);
+        await cancel();
+        expect(state.ended).toBe('cut');
+        expect(state.text.split('event: next').length - 1).toBeLessThan(20);
+        await waitFor('the subscriber gone from the hub', () => bounded.services.live.count === 0);
+      } finally {
+        await bounded.close();
+      }
+    });
+
     it('the same subscription reaches a graphql-sse client; a missing token is a 401', async () => {
       const org = await createOrg(db);
       const agentId = await createAgent(db, org.id);

@@ -69,7 +69,10 @@ export interface ListenerOptions {
 }
 
 /**
- * The instance's one dedicated LISTEN connection: a pg.Client of its own,
+ * The instance's one dedicated LISTEN connection, shared by everything that
+ * needs to hear writes (the caches, live subscriptions: src/server/services.ts
+ * subscribes both), so each notification is received and parsed once per
+ * instance however many parts use it. A pg.Client of its own,
  * never a pool connection (a pooled connection would be handed to requests and
  * LISTEN would be lost on release), on DATABASE_DIRECT_URL.
  *
@@ -97,11 +100,12 @@ export class InvalidationListener {
   /** PostgreSQL backend pid of the current connection, if any. */
   backendPid: number | undefined;
   private readonly warnConnectFailed: ThrottledWarn;
+  private readonly subscribers = new Set<ListenerHandlers>();
+  private started: Promise<void> | undefined;
 
   constructor(
     private readonly connection: pg.ClientConfig,
     private readonly options: ListenerOptions,
-    private readonly handlers: ListenerHandlers,
   ) {
     this.warnConnectFailed = throttledWarn(
       options.logger,
@@ -115,9 +119,24 @@ export class InvalidationListener {
     return this.client !== undefined;
   }
 
-  /** Starts connecting; resolves after the first attempt, whatever its outcome (a down database must not stop the server starting). */
+  /**
+   * Adds a receiver of every invalidation and connection change from now on;
+   * the returned function removes it. A subscriber added while the listener
+   * already hears gets no onConnected: nothing was missed since it joined.
+   */
+  subscribe(handlers: ListenerHandlers): () => void {
+    this.subscribers.add(handlers);
+    return () => void this.subscribers.delete(handlers);
+  }
+
+  /**
+   * Starts connecting, once however many parts call it; resolves after the
+   * first attempt, whatever its outcome (a down database must not stop the
+   * server starting).
+   */
   start(): Promise<void> {
-    return this.connect();
+    this.started ??= this.connect();
+    return this.started;
   }
 
   async stop(): Promise<void> {
@@ -142,7 +161,7 @@ export class InvalidationListener {
       }
       if (client !== this.client) return;
       const invalidation = parseInvalidation(message.payload);
-      if (invalidation) this.handlers.onInvalidation(invalidation);
+      if (invalidation) for (const handlers of [...this.subscribers]) handlers.onInvalidation(invalidation);
       else this.options.logger.warn({ payload: message.payload }, 'unrecognised cache invalidation');
     });
     try {
@@ -180,7 +199,8 @@ export class InvalidationListener {
     const wasDown = this.downReason;
     this.downReason = undefined;
     if (this.connections > 1 || wasDown !== 'connecting') this.options.logger.info('cache invalidation listener hears again; caches in use');
-    this.handlers.onConnected(randomUUID());
+    const sessionId = randomUUID();
+    for (const handlers of [...this.subscribers]) handlers.onConnected(sessionId);
   }
 
   /**
@@ -223,7 +243,7 @@ export class InvalidationListener {
     if (this.stopped) return;
     if (reason === 'lost') this.options.logger.warn({ err: error }, 'cache invalidation listener lost; caches flushed and bypassed until it is back');
     this.setDown(reason);
-    this.handlers.onLost();
+    for (const handlers of [...this.subscribers]) handlers.onLost();
     this.scheduleReconnect();
   }
 

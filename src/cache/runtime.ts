@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
-import type pg from 'pg';
 import type { CacheConfig } from '../config/caches';
 import type { Logger } from '../logger';
 import type { AgentListRow, PhoneNumberListRow } from '../queries/agents';
 import type { OrganisationListRow, UserListRow } from '../queries/organisations';
 import { EntityCache } from './entityCache';
 import { LruKeyValueCache, TolerantKeyValueCache, createRedisStore, type CacheClock, type RedisStore } from './keyValue';
-import { InvalidationListener, type Invalidation } from './listener';
+import type { InvalidationListener, Invalidation } from './listener';
 import { CacheStats } from './stats';
 import { throttledWarn } from '../observability/throttledWarn';
 
@@ -29,7 +28,8 @@ export interface EntityCaches {
 
 /**
  * Everything cached by one server instance, and what keeps it honest: the
- * LISTEN connection (listener.ts) and the per-organisation generations it
+ * instance's LISTEN connection (listener.ts, shared with live subscriptions)
+ * and the per-organisation generations it
  * learns from the database.
  *
  * Generations: the response cache key of an organisation carries
@@ -47,7 +47,9 @@ export class CacheRuntime {
   /** Undefined when RESPONSE_CACHE=off. */
   readonly responseCache: KeyValueCache | undefined;
   readonly apqCache: KeyValueCache;
+  /** The instance's listener, when a cache needs it (undefined with every invalidated cache off). */
   readonly listener: InvalidationListener | undefined;
+  private readonly unsubscribe: (() => void) | undefined;
   private readonly inMemory: LruKeyValueCache[] = [];
   private readonly redis: RedisStore | undefined;
   private readonly generations = new Map<string, string>();
@@ -55,15 +57,10 @@ export class CacheRuntime {
 
   constructor(
     readonly config: CacheConfig,
-    /**
-     * The server's pool: sends the listener's probe NOTIFYs, and lends the LISTEN
-     * connection its settings (the connection is not taken from it).
-     */
-    pool: pg.Pool,
-    private readonly logger: Logger,
+    /** The instance's one LISTEN connection (owned and stopped by the caller); subscribed to only when a cache needs it. */
+    listener: InvalidationListener,
+    logger: Logger,
     clock?: CacheClock,
-    /** Where to LISTEN (DATABASE_DIRECT_URL) when it is not the pool's own database URL. */
-    listenUrl?: string,
   ) {
     const needsListener = config.responseCache || config.entityCache;
     const usable = () => config.entityCache && this.trusted();
@@ -105,32 +102,16 @@ export class CacheRuntime {
     this.apqCache = store('apq', config.apqCacheMaxBytes, true);
 
     if (needsListener) {
-      this.listener = new InvalidationListener(
-        {
-          ...(pool.options as pg.ClientConfig),
-          ...(listenUrl ? { connectionString: listenUrl } : {}),
-          application_name: `switchboard-listener-${randomUUID().slice(0, 8)}`,
+      this.listener = listener;
+      this.unsubscribe = listener.subscribe({
+        onInvalidation: (invalidation) => this.apply(invalidation),
+        onConnected: (sessionId) => {
+          // Anything cached before this point may have missed notifications.
+          this.flush();
+          this.sessionId = sessionId;
         },
-        {
-          backoffMs: config.listenerBackoffMs,
-          backoffMaxMs: config.listenerBackoffMaxMs,
-          pingMs: config.listenerPingMs,
-          probeTimeoutMs: config.listenerProbeTimeoutMs,
-          sendProbe: (channel, payload) => pool.query('select pg_notify($1, $2)', [channel, payload]),
-          logger,
-          logIntervalMs: CACHE_ERROR_LOG_INTERVAL_MS,
-          ...(clock ? { clock } : {}),
-        },
-        {
-          onInvalidation: (invalidation) => this.apply(invalidation),
-          onConnected: (sessionId) => {
-            // Anything cached before this point may have missed notifications.
-            this.flush();
-            this.sessionId = sessionId;
-          },
-          onLost: () => this.flush(),
-        },
-      );
+        onLost: () => this.flush(),
+      });
     }
   }
 
@@ -138,8 +119,9 @@ export class CacheRuntime {
     await this.listener?.start();
   }
 
+  /** Stops hearing (the listener itself is its owner's to stop) and closes the shared cache. */
   async close(): Promise<void> {
-    await this.listener?.stop();
+    this.unsubscribe?.();
     await this.redis?.close();
   }
 

@@ -1,9 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
 import { GraphQLError } from 'graphql';
-import { InvalidationListener, type Invalidation } from '../cache/listener';
+import type { Invalidation, InvalidationListener } from '../cache/listener';
 import type { EntityCaches } from '../cache/runtime';
-import type { CacheConfig } from '../config/caches';
 import type { Db } from '../db/database';
 import { tenantScope, type TenantScope } from '../db/tenant';
 import { createLoaders, type Loaders } from '../loaders';
@@ -57,12 +54,8 @@ export interface LiveSubscriber {
 
 export interface LiveHubOptions {
   db: Db;
-  /** Sends the listener's probe NOTIFYs and lends it its connection settings. */
-  pool: pg.Pool;
-  /** DATABASE_DIRECT_URL, when it is not the pool's own URL. */
-  listenUrl: string | undefined;
-  /** Listener backoff and probe timings: the same as the cache listener's. */
-  timings: Pick<CacheConfig, 'listenerBackoffMs' | 'listenerBackoffMaxMs' | 'listenerPingMs' | 'listenerProbeTimeoutMs'>;
+  /** The instance's one LISTEN connection, shared with the caches (owned and stopped by the caller); started by the first subscription if the caches have not. */
+  listener: InvalidationListener;
   entities: EntityCaches | undefined;
   batching: boolean;
   maxSubscriptionsPerOrg: number;
@@ -88,8 +81,9 @@ interface FiguresState {
 }
 
 /**
- * The instance's side of live subscriptions: one LISTEN connection of its own
- * on the cache-invalidation channel (started with the first subscription),
+ * The instance's side of live subscriptions: a subscription to the
+ * instance's one LISTEN connection on the cache-invalidation channel (shared
+ * with the caches; started with the first subscription if they have not),
  * and the subscribers by organisation.
  *
  * Notifications are gathered per organisation until the end of the current
@@ -110,8 +104,7 @@ export class LiveHub {
   private pending = new Map<string, PendingCalls>();
   private readonly figures = new Map<string, FiguresState>();
   private flushScheduled = false;
-  private listener: InvalidationListener | undefined;
-  private starting: Promise<void> | undefined;
+  private unsubscribe: (() => void) | undefined;
   private missedSomething = false;
   private closed = false;
   /** Subscriptions open on this instance. */
@@ -124,37 +117,19 @@ export class LiveHub {
   /** Starts LISTENing if nothing has yet; whether the listener hears now. */
   async ensureListening(): Promise<boolean> {
     if (this.closed) return false;
-    if (!this.listener) {
-      const { pool, listenUrl, timings, logger } = this.options;
-      this.listener = new InvalidationListener(
-        {
-          ...(pool.options as pg.ClientConfig),
-          ...(listenUrl ? { connectionString: listenUrl } : {}),
-          application_name: `switchboard-live-${randomUUID().slice(0, 8)}`,
-        },
-        {
-          backoffMs: timings.listenerBackoffMs,
-          backoffMaxMs: timings.listenerBackoffMaxMs,
-          pingMs: timings.listenerPingMs,
-          probeTimeoutMs: timings.listenerProbeTimeoutMs,
-          sendProbe: (channel, payload) => pool.query('select pg_notify($1, $2)', [channel, payload]),
-          logger,
-        },
-        {
-          onInvalidation: (invalidation) => this.heard(invalidation),
-          onConnected: () => {
-            if (this.missedSomething) this.resyncAll();
-            this.missedSomething = false;
-          },
-          onLost: () => {
-            this.missedSomething = true;
-          },
-        },
-      );
-      this.starting = this.listener.start();
-    }
-    await this.starting;
-    return this.listener.listening;
+    const { listener } = this.options;
+    this.unsubscribe ??= listener.subscribe({
+      onInvalidation: (invalidation) => this.heard(invalidation),
+      onConnected: () => {
+        if (this.missedSomething) this.resyncAll();
+        this.missedSomething = false;
+      },
+      onLost: () => {
+        this.missedSomething = true;
+      },
+    });
+    await listener.start();
+    return listener.listening;
   }
 
   /** Registers a subscriber; the returned function removes it. Throws TOO_MANY_SUBSCRIPTIONS past the organisation's limit. */
@@ -206,7 +181,7 @@ export class LiveHub {
     for (const set of this.subscribers.values()) {
       for (const subscriber of set) subscriber.onFailure(liveError('SHUTTING_DOWN', 'The server is shutting down'));
     }
-    await this.listener?.stop();
+    this.unsubscribe?.();
   }
 
   private heard(invalidation: Invalidation): void {

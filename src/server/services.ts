@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import { JwksKeySet } from '../auth/jwks';
 import { createTokenVerifier, type TokenVerifier } from '../auth/tokens';
 import type { CacheClock } from '../cache/keyValue';
-import { CacheRuntime } from '../cache/runtime';
+import { CACHE_ERROR_LOG_INTERVAL_MS, CacheRuntime } from '../cache/runtime';
+import { InvalidationListener } from '../cache/listener';
 import { DEFAULT_JWKS_TIMING, type Config } from '../config/config';
 import { openDatabase, poolOptionsFor, type DatabaseHandle } from '../db/database';
 import { ReplicaRouter } from '../db/replicas';
@@ -53,7 +56,7 @@ export interface Services {
   database: DatabaseHandle;
   /** DATABASE_READ_URL's replicas and which one a query of an organisation may read; `configured` false without any. */
   replicas: ReplicaRouter;
-  /** Response, entity and APQ caches, and the LISTEN connection that invalidates them. */
+  /** Response, entity and APQ caches; `caches.listener` is the instance's one LISTEN connection when a cache needs it. */
   caches: CacheRuntime;
   metrics: Metrics;
   webhookMetrics: WebhookMetrics;
@@ -64,7 +67,7 @@ export interface Services {
   persisted: PersistedSettings;
   /** The voice provider's API (src/provider): gateway, cache, metrics; fields resolve to null without PROVIDER_URL. */
   provider: ProviderService;
-  /** Subscriptions: the instance's LISTEN connection for them (opened by the first) and their subscribers (src/live). */
+  /** Subscriptions and their subscribers (src/live), fed by the same LISTEN connection as the caches. */
   live: LiveHub;
   /** Test and development hooks (see ServiceOptions). */
   hooks: Pick<ServiceOptions, 'devToken' | 'onOperation' | 'clock'>;
@@ -98,15 +101,33 @@ export async function createServices(config: Config, logger: Logger, options: Se
   await replicas.start();
   // LISTEN needs a session: DATABASE_DIRECT_URL when it differs from the (possibly pooled) DATABASE_URL.
   const listenUrl = config.databaseDirectUrl !== config.databaseUrl ? config.databaseDirectUrl : undefined;
-  const caches = new CacheRuntime(config.caches, database.pool, logger, options.cacheClock, listenUrl);
+  // ONE LISTEN connection per instance, heard by the caches and live subscriptions alike: opened at start
+  // when a cache needs it, else by the first subscription (an instance with neither holds none).
+  const listener = new InvalidationListener(
+    {
+      ...(database.pool.options as pg.ClientConfig),
+      ...(listenUrl ? { connectionString: listenUrl } : {}),
+      // The pool's name first, so an instance's listener is found next to its pool in pg_stat_activity.
+      application_name: `${database.pool.options.application_name ?? 'switchboard'}-listener-${randomUUID().slice(0, 8)}`,
+    },
+    {
+      backoffMs: config.caches.listenerBackoffMs,
+      backoffMaxMs: config.caches.listenerBackoffMaxMs,
+      pingMs: config.caches.listenerPingMs,
+      probeTimeoutMs: config.caches.listenerProbeTimeoutMs,
+      // Another session than the listener's own: see ListenerOptions.sendProbe.
+      sendProbe: (channel, payload) => database.pool.query('select pg_notify($1, $2)', [channel, payload]),
+      logger,
+      logIntervalMs: CACHE_ERROR_LOG_INTERVAL_MS,
+      ...(options.cacheClock ? { clock: options.cacheClock } : {}),
+    },
+  );
+  const caches = new CacheRuntime(config.caches, listener, logger, options.cacheClock);
   registerCacheMetrics(metrics.registry, caches);
   await caches.start();
-  // Its own LISTEN connection, opened by the first subscription: an instance nobody subscribes to holds none.
   const live = new LiveHub({
     db: database.db,
-    pool: database.pool,
-    listenUrl,
-    timings: config.caches,
+    listener,
     entities: caches.entities,
     batching: config.batching,
     maxSubscriptionsPerOrg: config.live.maxSubscriptionsPerOrg,
@@ -144,6 +165,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
       closed ??= (async () => {
         await live.close();
         await caches.close();
+        await listener.stop();
         await provider.close();
         stopObservingCommits();
         await replicas.close();
