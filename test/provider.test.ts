@@ -279,6 +279,31 @@ describe('circuit breaker (per provider account)', () => {
     );
     expect(server.services.provider.gateway.breakerState(failing.org.id)).toBe('closed');
   });
+
+  it('while open, every field gets its own error at its own path, the same code and message, and no stack (the refusal is one shared error, not one per field)', async () => {
+    const { token } = await orgWithProvider(3);
+    provider.setFaults([{ status: 500 }]);
+    await waitFor(
+      'the circuit to open',
+      async () => (await query(token, AGENTS_WITH_CONFIGURATION, { first: 5 })).body.errors?.[0]?.extensions?.reason === 'breaker_open',
+      HALF_OPEN_MS * 10,
+      1,
+    );
+
+    // Right after it opened: well inside the half-open delay, so no probe goes out.
+    const response = await query(token, AGENTS_WITH_CONFIGURATION, { first: 5 });
+    const errors = response.body.errors ?? [];
+    expect(errors.map((error) => error.path).sort()).toEqual([0, 1, 2].map((index) => ['agents', 'edges', index, 'node', 'configuration']));
+    for (const error of errors) {
+      expect(error).toEqual({
+        message: 'The voice provider is unavailable (breaker open)',
+        locations: [expect.objectContaining({ line: 2 })],
+        path: expect.any(Array),
+        extensions: { code: 'PROVIDER_UNAVAILABLE', reason: 'breaker_open' },
+      });
+    }
+    expect(response.body.data.agents.edges.map((edge: { node: { configuration: unknown } }) => edge.node.configuration)).toEqual([null, null, null]);
+  });
 });
 
 describe('cache: stale-while-revalidate per organisation', () => {

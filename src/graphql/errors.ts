@@ -62,16 +62,34 @@ export function forbidden(message = 'Your role does not allow this'): GraphQLErr
 export function providerFailure(error: ProviderError): GraphQLError {
   const rateLimited = error.failure === 'rate_limited';
   const retryAfterSeconds = error.retryAfterMs !== undefined ? Math.max(1, Math.ceil(error.retryAfterMs / 1000)) : undefined;
-  return new GraphQLError(
-    rateLimited
-      ? 'The voice provider is rate limiting this organisation; retry later'
-      : `The voice provider is unavailable (${error.failure.replace('_', ' ')})`,
-    {
-      extensions: {
-        code: rateLimited ? 'PROVIDER_RATE_LIMITED' : 'PROVIDER_UNAVAILABLE',
-        reason: error.failure,
-        ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+  // Without a Retry-After the error is the same for every field and every organisation (no id, no tenant data),
+  // so one shared instance serves them all: graphql-jit wraps each field's error in its own located error and
+  // copies `originalError.stack`, and a fresh error's stack would be captured and formatted per field (20 fields
+  // of an open circuit, every request). Its stack is never sent (includeStacktraceInErrorResponses is off).
+  if (retryAfterSeconds === undefined) {
+    let shared = sharedProviderFailures.get(error.failure);
+    if (!shared) {
+      shared = newProviderFailure(error.failure, undefined);
+      sharedProviderFailures.set(error.failure, shared);
+    }
+    return shared;
+  }
+  return newProviderFailure(error.failure, retryAfterSeconds);
+  function newProviderFailure(failure: ProviderError['failure'], retryAfter: number | undefined): GraphQLError {
+    return new GraphQLError(
+      rateLimited
+        ? 'The voice provider is rate limiting this organisation; retry later'
+        : `The voice provider is unavailable (${failure.replace('_', ' ')})`,
+      {
+        extensions: {
+          code: rateLimited ? 'PROVIDER_RATE_LIMITED' : 'PROVIDER_UNAVAILABLE',
+          reason: failure,
+          ...(retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : {}),
+        },
       },
-    },
-  );
+    );
+  }
 }
+
+/** One per failure kind (a handful): see providerFailure. */
+const sharedProviderFailures = new Map<ProviderError['failure'], GraphQLError>();

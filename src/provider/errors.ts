@@ -34,6 +34,22 @@ export class ProviderError extends Error {
   }
 }
 
+/**
+ * The refusal of an open circuit, one per operation: the same for every field
+ * and organisation, and thrown for every uncached provider field while the
+ * circuit is open, so it is not worth a stack capture each time.
+ */
+export function breakerOpen(operation: string): ProviderError {
+  let error = breakerOpenErrors.get(operation);
+  if (!error) {
+    error = new ProviderError('breaker_open', `provider ${operation}: circuit open, not called`);
+    breakerOpenErrors.set(operation, error);
+  }
+  return error;
+}
+
+const breakerOpenErrors = new Map<string, ProviderError>();
+
 /** Failures worth another attempt: the request is a GET, so repeating it is safe. */
 export function isRetryable(error: unknown): error is ProviderError {
   if (!(error instanceof ProviderError)) return false;

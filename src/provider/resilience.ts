@@ -17,7 +17,7 @@ import {
 } from 'cockatiel';
 import type { ProviderConfig } from '../config/provider';
 import type { CallOptions } from './api';
-import { ProviderError, isProviderFault, isRetryable } from './errors';
+import { ProviderError, breakerOpen, isProviderFault, isRetryable } from './errors';
 import type { ProviderOperation } from './http';
 import type { BreakerState, ProviderMetrics } from './metrics';
 
@@ -129,7 +129,7 @@ export class ProviderGateway {
   /** Counts a call refused by `refuses`, as the gateway counts its own refusals. */
   refused(operation: ProviderOperation): ProviderError {
     this.metrics.call(operation, 'breaker_open');
-    return new ProviderError('breaker_open', `provider ${operation}: circuit open, not called`);
+    return breakerOpen(operation);
   }
 
   breakerState(orgId: string): BreakerState {
@@ -229,7 +229,7 @@ function stateName(state: CircuitState): BreakerState {
 
 function toProviderError(error: unknown, operation: ProviderOperation): ProviderError {
   if (error instanceof ProviderError) return error;
-  if (error instanceof BrokenCircuitError) return new ProviderError('breaker_open', `provider ${operation}: circuit open, not called`);
+  if (error instanceof BrokenCircuitError) return breakerOpen(operation);
   if (error instanceof BulkheadRejectedError) return new ProviderError('overloaded', `provider ${operation}: too many calls waiting`);
   if (error instanceof TaskCancelledError) return new ProviderError('timeout', `provider ${operation}: the request's provider budget ran out`);
   return new ProviderError('connection', `provider ${operation}: failed`);
