@@ -239,7 +239,7 @@ describe('observability', () => {
         expect(slow.length).toBeGreaterThanOrEqual(2);
         for (const line of slow) {
           expect(line.level).toBe(40);
-          expect(line.sql).toMatch(/^select /i);
+          expect(line.sql).toMatch(/^(\/\* prepared \*\/\s*)?select /i);
           expect(line.durationMs).toEqual(expect.any(Number));
           expect(line).not.toHaveProperty('parameters');
         }
