@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../src/db/database';
 import { openTestDb } from './support/db';
 import { createAgent, createCalls, createContact, createOrg, type TestOrg } from './support/factories';
@@ -96,6 +97,26 @@ describe('agents board: agents and their calls in one statement', () => {
     expect(sizes).toEqual([15, 15, 0, 15, 15]);
     expect(small.statements.count).toBe(1);
     expect(large.statements.count).toBe(1);
+  });
+
+  it('orders calls that started at the same instant by id as numbers, also where the id gains a digit', async () => {
+    const tied = await createOrg(db);
+    const agent = await createAgent(db, tied.id, { name: 'Tied' });
+    // The next two call ids are 10^k - 1 and 10^k: compared as text, 10^k would sort below 10^k - 1.
+    const { rows } = await sql<{ next: string }>`select last_value + 10 as next from calls_id_seq`.execute(db);
+    const boundary = 10n ** BigInt(rows[0]!.next.length);
+    await sql`select setval('calls_id_seq', ${String(boundary - 2n)}::int8)`.execute(db);
+    const at = new Date(Date.UTC(2026, 5, 2));
+    await createCalls(db, tied.id, [
+      { agentId: agent, startedAt: at },
+      { agentId: agent, startedAt: at },
+    ]);
+    const board = await runOperation(server, `{ agents(first: 1) { nodes { calls(first: 2) { nodes { id } } } } }`, {
+      token: await server.tokenFor(tied),
+    });
+    expect(board.statements.count).toBe(1);
+    const ids = (board.data.agents.nodes[0].calls.nodes as { id: string }[]).map((call) => localId(call.id));
+    expect(ids).toEqual([String(boundary), String(boundary - 1n)]);
   });
 
   it('answers each agent’s calls exactly as reading them alone does, with a filter, cursors and page info', async () => {

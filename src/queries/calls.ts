@@ -580,7 +580,8 @@ export async function findAgentsBoard(
   // Each call an object with the same keys as a joined row (`contact.<column>` for its contact), so splitJoined
   // reads both alike.
   const contactColumns = spec.contact ? sql`, ${jsonSelections('ct', CONTACT_LIST_COLUMNS, CONTACT_JSON_KINDS, CONTACT_PREFIX)}` : sql``;
-  const callsJson = sql`(select coalesce(json_agg(x order by x.started_at ${scan}, x.id ${scan}), '[]'::json)
+  // x.id is text here (int8 travels as text): ordered as the number it is.
+  const callsJson = sql`(select coalesce(json_agg(x order by x.started_at ${scan}, x.id::int8 ${scan}), '[]'::json)
     from (select ${jsonSelections('p', spec.columns, CALL_JSON_KINDS)}${contactColumns}
       from (${callsOf}) as p ${joins(orgId, spec)}) as x)`;
   const prepared = isUnfiltered(calls.filter) && Object.keys(agentFilter).length === 0 ? PREPARED : sql``;
