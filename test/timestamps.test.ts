@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../src/db/database';
 import { timestamptzToIso } from '../src/db/types';
+import { isoFromJsonTimestamp } from '../src/queries/jsonRows';
 import { DateTime } from '../src/graphql/dateTime';
 import { openTestDb } from './support/db';
 
@@ -30,6 +31,16 @@ describe('timestamps: decoded to RFC 3339 text', () => {
     ['2026-05-31 23:00:00-10:30', '2026-06-01T09:30:00.000Z'],
   ])('%s reads as %s', (text, iso) => {
     expect(timestamptzToIso(text)).toBe(iso);
+  });
+
+  it('reads PostgreSQL’s JSON text of every precision as its text protocol reads the same instant', async () => {
+    const { rows } = await sql<{ json: { at: string }; at: string }>`
+      select json_build_object('at', t) as json, t as at
+      from unnest(array['2026-06-01T09:30:00Z', '2026-06-01T09:30:00.5Z', '2026-06-01T09:30:00.123456Z', '0099-01-01T00:00:00Z',
+                        '1999-12-31T23:59:59.999999Z']::timestamptz[]) t`.execute(db);
+    for (const row of rows) expect(isoFromJsonTimestamp(row.json.at)).toBe(row.at);
+    expect(isoFromJsonTimestamp('2026-06-01T11:30:00.25+02:00')).toBe('2026-06-01T09:30:00.250Z');
+    expect(isoFromJsonTimestamp('infinity')).toBe('infinity');
   });
 
   it('hands infinity on as written, for the DateTime scalar to refuse', () => {

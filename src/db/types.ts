@@ -17,13 +17,26 @@ import pg from 'pg';
 // pg-types declares every parser as returning any; the text one takes the column's text.
 const parseWithDate = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text') as (text: string) => unknown;
 
+/**
+ * `YYYY-MM-DD?HH:MM:SS[.f{1,6}]<utcSuffix>`, with `separator` (a char code) at
+ * position 10, as RFC 3339 with milliseconds (fraction truncated), by string
+ * operations; undefined when the text is not in that form. PostgreSQL writes
+ * UTC instants this way in its text protocol (' ', '+00') and in JSON ('T',
+ * '+00:00', src/queries/jsonRows.ts).
+ */
+export function utcTextToIso(text: string, separator: number, utcSuffix: string): string | undefined {
+  const end = text.length - utcSuffix.length;
+  if (end < 19 || text.charCodeAt(4) !== 45 || text.charCodeAt(10) !== separator || !text.endsWith(utcSuffix)) return undefined;
+  if (end === 19) return `${text.slice(0, 10)}T${text.slice(11, 19)}.000Z`;
+  if (text.charCodeAt(19) === 46) return `${text.slice(0, 10)}T${text.slice(11, 19)}.${`${text.slice(20, end)}00`.slice(0, 3)}Z`;
+  return undefined;
+}
+
+const SPACE = 32;
+
 export function timestamptzToIso(text: string): string {
-  const length = text.length;
-  // 'YYYY-MM-DD HH:MM:SS' + optional '.f{1,6}' + '+00'
-  if (length >= 22 && text.charCodeAt(4) === 45 && text.charCodeAt(10) === 32 && text.endsWith('+00')) {
-    if (length === 22) return `${text.slice(0, 10)}T${text.slice(11, 19)}.000Z`;
-    if (text.charCodeAt(19) === 46) return `${text.slice(0, 10)}T${text.slice(11, 19)}.${`${text.slice(20, length - 3)}00`.slice(0, 3)}Z`;
-  }
+  const fast = utcTextToIso(text, SPACE, '+00');
+  if (fast !== undefined) return fast;
   const parsed: unknown = parseWithDate(text);
   // ±infinity are not instants: handed on as PostgreSQL wrote them, so the DateTime scalar refuses them with an error.
   return parsed instanceof Date && !Number.isNaN(parsed.getTime()) ? parsed.toISOString() : text;

@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
+import { utcTextToIso } from '../db/types';
 
 /**
  * Rows built as JSON by PostgreSQL, for statements that return nested lists
@@ -25,19 +26,18 @@ function columnExpression(alias: string, column: string, kind: JsonColumnKind): 
 /**
  * PostgreSQL's JSON text of a timestamptz in a UTC session
  * (`2026-06-01T09:30:00.123456+00:00`) as the API's RFC 3339 text, by string
- * operations as timestamptzToIso does for the text protocol (to_char in SQL
+ * operations, as timestamptzToIso does for the text protocol (to_char in SQL
  * doubled the board statement's time). Anything else goes through Date;
  * ±infinity is handed on as written, and the DateTime scalar refuses it.
  */
 export function isoFromJsonTimestamp(text: string): string {
-  const length = text.length;
-  if (length >= 25 && text.charCodeAt(10) === 84 && text.endsWith('+00:00')) {
-    if (length === 25) return `${text.slice(0, 19)}.000Z`;
-    if (text.charCodeAt(19) === 46) return `${text.slice(0, 19)}.${`${text.slice(20, length - 6)}00`.slice(0, 3)}Z`;
-  }
+  const fast = utcTextToIso(text, LATIN_T, '+00:00');
+  if (fast !== undefined) return fast;
   const date = new Date(text);
   return Number.isNaN(date.getTime()) ? text : date.toISOString();
 }
+
+const LATIN_T = 84;
 
 /** Turns the timestamptz columns of a row built from jsonSelections into the API's text, in place. */
 export function decodeJsonTimestamps<Column extends string>(
