@@ -7,7 +7,7 @@ import { and, finishPage, keysetBounds, keysetSegments, scanDirection, type Keys
 import type { PageRequest } from '../pagination/pageArgs';
 import { AGENT_COLUMNS, agentConditions, type AgentFilterSpec, type AgentListRow, type AgentOrderSpec } from './agents';
 import { CONTACT_JSON_KINDS, CONTACT_LIST_COLUMNS, type ContactListRow } from './contacts';
-import { decodeJsonTimestamps, jsonSelections, type JsonColumnKind } from './jsonRows';
+import { decodeJsonTimestamps, jsonSelections, jsonTimestampKeys, type JsonColumnKind } from './jsonRows';
 
 /**
  * Call queries. Every statement takes the tenant scope first and filters on
@@ -302,7 +302,8 @@ export const CALL_NUMBER_DIGITS = sql`(regexp_replace(c.from_number, '\\D', '', 
  * organisation. A filtered list stays unnamed: a generic plan chosen for one
  * filter value could be the wrong index for a rarer one.
  */
-function isUnfiltered(filter: CallFilterSpec): boolean {
+function isUnfiltered(filter: CallFilterSpec | AgentFilterSpec): boolean {
+  // The specs hold only the conditions given (see callFilterSpec): no key, no condition.
   return Object.keys(filter).length === 0;
 }
 
@@ -584,7 +585,7 @@ export async function findAgentsBoard(
   const callsJson = sql`(select coalesce(json_agg(x order by x.started_at ${scan}, x.id::int8 ${scan}), '[]'::json)
     from (select ${jsonSelections('p', spec.columns, CALL_JSON_KINDS)}${contactColumns}
       from (${callsOf}) as p ${joins(orgId, spec)}) as x)`;
-  const prepared = isUnfiltered(calls.filter) && Object.keys(agentFilter).length === 0 ? PREPARED : sql``;
+  const prepared = isUnfiltered(calls.filter) && isUnfiltered(agentFilter) ? PREPARED : sql``;
   const { rows } = await sql<AgentListRow & { calls: RawRow[] }>`${prepared}select
       ${sql.join(AGENT_COLUMNS.map((column) => sql.ref(`a.${column}`)))}, ${callsJson} as calls
     from (${agentsOf}) as a order by a.position`.execute(db);
@@ -597,13 +598,14 @@ export async function findAgentsBoard(
   }
   // The look-ahead agent is cut here, and with it its (empty) calls.
   const agents = finishPage(agentRows, agentPage);
+  const timestamps = [
+    ...jsonTimestampKeys(spec.columns, CALL_JSON_KINDS),
+    ...(spec.contact ? jsonTimestampKeys(CONTACT_LIST_COLUMNS, CONTACT_JSON_KINDS, CONTACT_PREFIX) : []),
+  ];
   const pages = new Map<string, CallPage>();
   for (const agent of agents.rows) {
     const callRows = callsOfAgent.get(agent.id) ?? [];
-    for (const row of callRows) {
-      decodeJsonTimestamps(row, spec.columns, CALL_JSON_KINDS);
-      if (spec.contact) decodeJsonTimestamps(row, CONTACT_LIST_COLUMNS, CONTACT_JSON_KINDS, CONTACT_PREFIX);
-    }
+    for (const row of callRows) decodeJsonTimestamps(row, timestamps);
     const { calls: callList, contacts } = splitJoined(callRows, spec);
     pages.set(agent.id, { ...finishPage(callList, calls.page), agents: [], contacts });
   }

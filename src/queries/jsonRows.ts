@@ -39,17 +39,20 @@ export function isoFromJsonTimestamp(text: string): string {
 
 const LATIN_T = 84;
 
-/** Turns the timestamptz columns of a row built from jsonSelections into the API's text, in place. */
-export function decodeJsonTimestamps<Column extends string>(
-  row: Record<string, unknown>,
+/** The keys of the timestamptz columns in rows built by jsonSelections with the same arguments: computed once per statement. */
+export function jsonTimestampKeys<Column extends string>(
   columns: readonly Column[],
   kinds: Readonly<Record<Column, JsonColumnKind>>,
   prefix = '',
-): void {
-  for (const column of columns) {
-    if (kinds[column] !== 'timestamptz') continue;
-    const value = row[prefix + column];
-    if (typeof value === 'string') row[prefix + column] = isoFromJsonTimestamp(value);
+): string[] {
+  return columns.filter((column) => kinds[column] === 'timestamptz').map((column) => prefix + column);
+}
+
+/** Turns the timestamps under `keys` (jsonTimestampKeys) of a row built from jsonSelections into the API's text, in place. */
+export function decodeJsonTimestamps(row: Record<string, unknown>, keys: readonly string[]): void {
+  for (const key of keys) {
+    const value = row[key];
+    if (typeof value === 'string') row[key] = isoFromJsonTimestamp(value);
   }
 }
 
