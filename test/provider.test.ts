@@ -74,6 +74,16 @@ async function orgWithProvider(agents = 1): Promise<{ org: TestOrg; key: string;
   return { org, key, account: accountOf(key), agentIds, token: await server.tokenFor(org, 'admin') };
 }
 
+/** How many agents the organisation has in the database. */
+async function agentCount(orgId: string): Promise<number> {
+  const { n } = await server.db
+    .selectFrom('agents')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('org_id', '=', orgId)
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
 async function query(token: string, document: string, variables?: Record<string, unknown>): Promise<GraphQLResponse> {
   const response = await server.graphql(document, { token, ...(variables ? { variables } : {}) });
   responses.push(response.text);
@@ -388,12 +398,7 @@ describe('syncProviderAgents', () => {
     const second = await query(token, SYNC);
     expect(second.body.data.syncProviderAgents).toMatchObject({ agentsCreated: 0, agentsUpdated: 0, phoneNumbersCreated: 0, phoneNumbersUpdated: 0 });
     expect(second.body.data.syncProviderAgents.agents).toEqual(payload.agents);
-    const count = await server.db
-      .selectFrom('agents')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('org_id', '=', org.id)
-      .executeTakeFirstOrThrow();
-    expect(Number(count.n)).toBe(5);
+    expect(await agentCount(org.id)).toBe(5);
   });
 
   it('is tenant-scoped: each organisation gets its own account’s agents, and nothing of the other changes', async () => {
@@ -418,12 +423,7 @@ describe('syncProviderAgents', () => {
     // 100 per page: three pages, the second and third from the cursor the page before gave.
     const pages = provider.requestsTo('/v1/convai/agents').filter((request) => !request.path.includes('/agents/'));
     expect(pages).toHaveLength(3);
-    const count = await server.db
-      .selectFrom('agents')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('org_id', '=', org.id)
-      .executeTakeFirstOrThrow();
-    expect(Number(count.n)).toBe(230);
+    expect(await agentCount(org.id)).toBe(230);
 
     const second = await query(token, SYNC);
     expect(second.body.data.syncProviderAgents).toMatchObject({ agentsCreated: 0, agentsUpdated: 0, phoneNumbersCreated: 0, phoneNumbersUpdated: 0 });
@@ -436,12 +436,7 @@ describe('syncProviderAgents', () => {
     const response = await query(token, SYNC);
     expect(response.status).toBe(503);
     expect(response.body.errors?.[0]?.extensions?.code).toBe('PROVIDER_UNAVAILABLE');
-    const count = await server.db
-      .selectFrom('agents')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('org_id', '=', org.id)
-      .executeTakeFirstOrThrow();
-    expect(Number(count.n)).toBe(0);
+    expect(await agentCount(org.id)).toBe(0);
   });
 
   it('without an API key answers NOT_CONFIGURED in userErrors, asks the provider nothing and writes nothing', async () => {
@@ -474,12 +469,7 @@ describe('syncProviderAgents', () => {
     const response = await query(token, SYNC);
     expect(response.status).toBe(503);
     expect(response.body.errors?.[0]?.extensions?.code).toBe('PROVIDER_UNAVAILABLE');
-    const count = await server.db
-      .selectFrom('agents')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('org_id', '=', org.id)
-      .executeTakeFirstOrThrow();
-    expect(Number(count.n)).toBe(0);
+    expect(await agentCount(org.id)).toBe(0);
   });
 });
 
