@@ -13,6 +13,7 @@ import { tenantScope } from '../src/db/tenant';
 import type { FaultRule } from '../src/provider/local/server';
 import { setProviderApiKey } from '../src/queries/providerAccounts';
 import { percentile } from './percentile';
+import { freePort, untilLive } from './processes';
 
 /**
  * The provider fields under latency and with the provider down (issue 17):
@@ -212,23 +213,14 @@ async function startLocalProvider(children: ChildProcess[]): Promise<ProviderPro
 
 /** The built server, as production runs it, on a free port; its /graphql URL once it is live. */
 async function startServer(children: ChildProcess[], env: Record<string, string>): Promise<string> {
-  const port = 40000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const child = spawn(process.execPath, ['dist/src/cli/start.js'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, ...env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
   });
   children.push(child);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error('the server did not become live');
-    const live = await fetch(`http://127.0.0.1:${port}/health/live`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (live) return `http://127.0.0.1:${port}/graphql`;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await untilLive(child, port, 'the server');
+  return `http://127.0.0.1:${port}/graphql`;
 }
 
 main().then(

@@ -1,7 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +22,7 @@ import { createServices } from '../src/server/services';
 import { callOrdering } from '../src/queries/calls';
 import { seedScale } from '../src/seed/scale';
 import { measureMixed, type MixedResult } from './mixed';
+import { freePort, untilLive } from './processes';
 import { summariseProfile, type ProfileSummary } from './profile';
 import { formatReport, type ScenarioResult, type SideBySide, type SideResult } from './report';
 import { PEER_SCENARIOS, loadScenarios, variablesFor, type DatasetFacts, type Scenario } from './scenarios';
@@ -374,29 +374,8 @@ async function startProcess(
       ENTITY_CACHE: entityCaches ? 'on' : 'off',
     },
   });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${config} exited with ${child.exitCode}`);
-    if (Date.now() > deadline) throw new Error(`${config} did not become live`);
-    const live = await fetch(`http://127.0.0.1:${port}/health/live`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (live) return child;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** A port nothing listens on right now, so a run never collides with a dev server. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
+  await untilLive(child, port, config);
+  return child;
 }
 
 function peakRssMb(pid: number | undefined): number | null {
