@@ -8,6 +8,7 @@ import { createDb, createPool } from '../src/db/database';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { migrateToLatest } from '../src/db/migrate';
 import { seedScale } from '../src/seed/scale';
+import { freePort } from './processes';
 
 /**
  * What the cache-invalidation triggers (migration 0008) cost a bulk write:
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   const calls = Number(process.argv[2] ?? 200_000);
   const orgs = Number(process.argv[3] ?? 4);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-notify-'));
-  const server = await startEmbeddedPostgres({ dir, port: 52000 + Math.floor(Math.random() * 3000), persistent: false });
+  const server = await startEmbeddedPostgres({ dir, port: await freePort(), persistent: false });
   const admin = createPool({ connectionString: server.url, max: 1, statementTimeoutMs: 0 });
   const adminDb = createDb(admin);
   const listener = new pg.Client({ connectionString: server.url });

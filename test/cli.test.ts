@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { toGlobalId } from '../src/graphql/globalId';
 import { testDatabaseUrl } from './support/db';
+import { freePort } from './support/waiting';
 
 /**
  * The commands a developer types, run as real processes: `npm start` (through
@@ -34,7 +35,7 @@ describe('npm start and npm run token', () => {
   });
 
   it('start migrates, seeds the demo organisations, serves GraphiQL and the API, and stops cleanly on SIGTERM', async () => {
-    const port = 47000 + Math.floor(Math.random() * 2000);
+    const port = await freePort();
     // tsx as a loader in one process: the signal reaches our handler, not a wrapper's.
     const child = spawn(process.execPath, ['--import', 'tsx', START], { env: { ...env(), PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -111,8 +112,8 @@ describe('npm start and npm run token', () => {
 describe('npm start on the embedded PostgreSQL (no DATABASE_URL)', () => {
   it('finishes a request in flight at SIGTERM before it stops PostgreSQL, then exits 0', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-cli-embedded-'));
-    const port = 49000 + Math.floor(Math.random() * 1000);
-    const pgPort = 55000 + Math.floor(Math.random() * 900);
+    const port = await freePort();
+    const pgPort = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_ENV: 'development',

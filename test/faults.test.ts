@@ -8,7 +8,7 @@ import { createDb, createPool, poolOptionsFor, type Db } from '../src/db/databas
 import { migrateToLatest } from '../src/db/migrate';
 import { startTestServer, type TestServer, type GraphQLResponse } from './support/server';
 import { activeStatements, openTestDb, testDatabaseUrl } from './support/db';
-import { sleep, waitFor } from './support/waiting';
+import { freePort, sleep, waitFor } from './support/waiting';
 import { startRestartablePostgres, type RestartablePostgres } from './support/restartablePostgres';
 import { createAgent, createCalls, createOrg, type TestOrg } from './support/factories';
 
@@ -185,13 +185,12 @@ describe('fault behaviour', () => {
 
   describe('the database stopped and started again under load', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-faults-pg-'));
-    const port = 52000 + Math.floor(Math.random() * 3000);
     let postgres: RestartablePostgres | undefined;
     let server: TestServer;
     let token: string;
 
     beforeAll(async () => {
-      postgres = await startRestartablePostgres(dir, port);
+      postgres = await startRestartablePostgres(dir, await freePort());
       const setup = createPool({ connectionString: postgres.url, max: 1 });
       const ownDb = createDb(setup);
       await migrateToLatest(ownDb);

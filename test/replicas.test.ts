@@ -5,7 +5,7 @@ import { createContact, createOrg, createProviderAgent, createWebhookSecret, typ
 import { envWith, startServer } from './support/processes';
 import { startReplicaPair, type ReplicaPair } from './support/replicaPair';
 import { startTestServer, type TestServer } from './support/server';
-import { waitFor } from './support/waiting';
+import { freePort, waitFor } from './support/waiting';
 import { callEvent, deliver, newCallScript } from './support/webhooks';
 
 /**
@@ -26,10 +26,8 @@ describe('read replicas', () => {
   let org: TestOrg;
   let token: string;
 
-  const base = 59500 + Math.floor(Math.random() * 240) * 2;
-
   beforeAll(async () => {
-    pair = await startReplicaPair(base, base + 1);
+    pair = await startReplicaPair(await freePort(), await freePort());
     primary = openDatabase({ connectionString: pair.primaryUrl, max: 2 });
     replicaAdmin = new pg.Client({ connectionString: pair.replicaUrl });
     // Stopping the replica ends this connection; its later queries are never made.

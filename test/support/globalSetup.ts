@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded';
+import { freePort } from './waiting';
 import { applyConnectionDefaults, createDb, createPool } from '../../src/db/database';
 import { migrateToLatest } from '../../src/db/migrate';
 import { ensureAppRole, urlAs } from '../../src/db/roles';
@@ -27,7 +28,7 @@ export default async function globalSetup(): Promise<void> {
     appUrl = await runtimeRoleOn(url);
   } else {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-test-pg-'));
-    const port = 56000 + Math.floor(Math.random() * 4000);
+    const port = await freePort();
     const server = await startEmbeddedPostgres({ dir, port, persistent: false, database: 'switchboard_test' });
     globalThis.__embeddedPostgres = server;
     url = server.url;

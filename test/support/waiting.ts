@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
 /** Small waiting helpers for specs that poll real servers: every wait is bounded. */
@@ -13,16 +14,41 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   }
 }
 
-/** A loopback port nothing listens on right now (the kernel's pick, released at once). */
+/**
+ * A loopback port nothing listens on right now, chosen below the kernel's
+ * ephemeral range. A port from that range (the kernel's own pick, or a random
+ * one in it) can be taken at any moment as the local end of some outgoing
+ * connection, and then a server started on it fails with "Address already in
+ * use": CI saw it for a PostgreSQL started on a random 52xxx port, and a spec
+ * that stops and starts a server on the same port is exposed for as long as it
+ * is down. Below the range only another listener can take it.
+ */
 export async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', resolve);
+  const lowest = 20_000;
+  const ceiling = ephemeralRangeStart();
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = lowest + Math.floor(Math.random() * (ceiling - lowest));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port between ${lowest} and ${ceiling}`);
+}
+
+/** Linux's net.ipv4.ip_local_port_range starts at 32768 unless an operator changed it. */
+function ephemeralRangeStart(): number {
+  try {
+    const start = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(start) && start > 21_000 ? start : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
   });
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 /** Whether something accepts connections on the loopback port right now. */
