@@ -3,7 +3,7 @@ import type { Db } from '../src/db/database';
 import { connectionNodeSelection } from '../src/graphql/selection';
 import { callReadSpec } from '../src/resolvers/calls';
 import { openTestDb } from './support/db';
-import { createAgent, createCalls, createContact, createOrg, type TestOrg } from './support/factories';
+import { createAgent, createAppointments, createCalls, createContact, createOrg, type TestOrg } from './support/factories';
 import { runOperation, startTestServer, type TestServer } from './support/server';
 
 /**
@@ -110,6 +110,62 @@ describe('list reads: agent and contact joined into the calls statement', () => 
     });
   });
 
+  it('reads of the joined agent and contact only the columns their own selections ask for', async () => {
+    const { data, statements } = await run(`{ calls(first: 10) { nodes { agent { name } contact { name tier } } } }`);
+    expect(data.calls.nodes).toHaveLength(10);
+    expect(statements.count).toBe(1);
+    const text = statements.statements![0]!.sql;
+    for (const column of ['"a"."id"', '"a"."name"', '"ct"."id"', '"ct"."name"', '"ct"."lead_score"']) expect(text).toContain(column);
+    for (const column of ['language', 'provider_agent_id', 'created_at', 'updated_at']) expect(text).not.toContain(`"a"."${column}"`);
+    for (const column of ['email', 'phone', 'tags', 'created_at', 'last_contacted_at']) expect(text).not.toContain(`"ct"."${column}"`);
+  });
+
+  it('a row joined narrowly never answers another path to the same call, agent or contact in the operation', async () => {
+    // Appointments reach their call, contact and agent through the by-id loaders, after the list has run:
+    // a narrow joined row kept by those loaders would answer them with fields missing.
+    const newest = await run(`{ calls(first: 3) { nodes { id } } }`);
+    const callIds = (newest.data.calls.nodes as { id: string }[]).map((call) => Buffer.from(call.id, 'base64url').toString().split(':')[1]!);
+    const rows = await db
+      .selectFrom('calls')
+      .select(['id', 'agent_id', 'contact_id'])
+      .where('org_id', '=', org.id)
+      .where('id', 'in', callIds)
+      .execute();
+    const withContact = rows.filter((row) => row.contact_id !== null);
+    expect(withContact.length).toBeGreaterThan(0);
+    await createAppointments(
+      db,
+      org.id,
+      withContact.map((row) => ({ callId: row.id, contactId: row.contact_id!, agentId: row.agent_id })),
+    );
+
+    const { data } = await run(`{
+      calls(first: 3) { nodes { ${CALL_SCALARS} agent { name } contact { name }
+        appointment { call { ${CALL_SCALARS} agent { ${AGENT_FIELDS} } contact { ${CONTACT_FIELDS} } } agent { ${AGENT_FIELDS} } contact { ${CONTACT_FIELDS} } } } }
+    }`);
+    interface Whole {
+      id: string;
+      agent: Record<string, unknown>;
+      contact: Record<string, unknown> | null;
+    }
+    const nodes = data.calls.nodes as (Whole & {
+      appointment: { call: Whole; agent: Record<string, unknown>; contact: Record<string, unknown> } | null;
+    })[];
+    const booked = nodes.filter((call) => call.appointment);
+    expect(booked).toHaveLength(withContact.length);
+    const byId = await run(
+      `query ById($calls: [ID!]!) { nodes(ids: $calls) { ... on Call { ${CALL_SCALARS} agent { ${AGENT_FIELDS} } contact { ${CONTACT_FIELDS} } } } }`,
+      { calls: booked.map((call) => call.id) },
+    );
+    booked.forEach((call, index) => {
+      const loaded = byId.data.nodes[index] as Whole;
+      expect(call.appointment!.call).toEqual(loaded);
+      expect(call.appointment!.agent).toEqual(loaded.agent);
+      expect(call.appointment!.contact).toEqual(loaded.contact);
+      expect(call.contact).toEqual({ name: loaded.contact!.name });
+    });
+  });
+
   it('joins only rows of the caller organisation', async () => {
     const { data, statements } = await run(`{ calls(first: 100) { nodes { agent { id } contact { id } } } }`);
     const ownAgents = new Set(agents.map((id) => Buffer.from(`Agent:${id}`).toString('base64url')));
@@ -207,13 +263,18 @@ describe('connection node selection', () => {
     expect(selectionOf(`{ calls { totalCount pageInfo { hasNextPage } } }`).fields.size).toBe(0);
   });
 
-  it('turns into the columns and joins a calls statement needs', () => {
-    expect(callReadSpec(new Set(['id', 'status', 'agent', 'hasRecording']))).toEqual({
+  it('turns into the columns and joins a calls statement needs, joined rows narrowed to their own selection', () => {
+    expect(callReadSpec(selectionOf(`{ calls { nodes { id status agent { name } hasRecording } } }`))).toEqual({
       columns: ['id', 'agent_id', 'status', 'recording_key'],
-      agent: true,
-      contact: false,
+      agent: ['id', 'name'],
+      contact: null,
+    });
+    expect(callReadSpec(selectionOf(`{ calls { nodes { contact { ...C tier } } } } fragment C on Contact { phone calls { totalCount } }`))).toEqual({
+      columns: ['id', 'contact_id'],
+      agent: null,
+      contact: ['id', 'phone', 'lead_score'],
     });
     // A field no resolver reads a column for still gets the identity and the cursor's sort key.
-    expect(callReadSpec(new Set(['__typename', 'metadata']))).toEqual({ columns: ['id'], agent: false, contact: false });
+    expect(callReadSpec(selectionOf(`{ calls { nodes { __typename metadata } } }`))).toEqual({ columns: ['id'], agent: null, contact: null });
   });
 });

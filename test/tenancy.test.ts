@@ -4,7 +4,9 @@ import type { Db } from '../src/db/database';
 import { tenantScope } from '../src/db/tenant';
 import { toGlobalId, type NodeType } from '../src/graphql/globalId';
 import { createLoaders, type Loaders } from '../src/loaders';
+import { AGENT_COLUMNS } from '../src/queries/agents';
 import { WHOLE_CALL_ROWS } from '../src/queries/calls';
+import { CONTACT_LIST_COLUMNS } from '../src/queries/contacts';
 import { openTestDb } from './support/db';
 import {
   createAgent,
@@ -326,7 +328,7 @@ describe("tenancy by construction: loaders made from one organisation's scope se
   const absent = '987654321987';
   const page = { limit: 5, backward: false, after: undefined, before: undefined };
   // Call pages that join their agent and contact: the joins are scoped as well.
-  const joiningRead = { ...WHOLE_CALL_ROWS, agent: true, contact: true };
+  const joiningRead = { ...WHOLE_CALL_ROWS, agent: AGENT_COLUMNS, contact: CONTACT_LIST_COLUMNS };
 
   /** For each loader, its key for a row id (or parent id). Typed by Loaders: a new loader without a probe does not compile. */
   const keyFor: { [Name in keyof Loaders]: (id: string) => Parameters<Loaders[Name]['load']>[0] } = {

@@ -14,6 +14,8 @@ import { Kind, type FieldNode, type FragmentDefinitionNode, type GraphQLResolveI
 export interface NodeSelection {
   /** Field names (aliases folded) selected on the node type. */
   fields: ReadonlySet<string>;
+  /** For each of those fields, the field names selected under it (all its aliases merged); empty for a leaf. */
+  children: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 type Fragments = GraphQLResolveInfo['fragments'];
@@ -67,7 +69,10 @@ export function connectionNodeFields(fieldNodes: readonly FieldNode[], fragments
 
 /** The node selection of connection fields given as field nodes (all merged nodes of one response key). */
 export function connectionNodeSelection(fieldNodes: readonly FieldNode[], fragments: Fragments): NodeSelection {
-  return { fields: new Set(connectionNodeFields(fieldNodes, fragments).keys()) };
+  const nodeFields = connectionNodeFields(fieldNodes, fragments);
+  const children = new Map<string, ReadonlySet<string>>();
+  for (const [name, nodes] of nodeFields) children.set(name, new Set(collectFields(subSelections(nodes), fragments, new Map()).keys()));
+  return { fields: new Set(nodeFields.keys()), children };
 }
 
 /**

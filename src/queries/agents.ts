@@ -6,7 +6,8 @@ import { and, finishPage, keysetBounds, scanDirection, type Page, type SortDirec
 import type { PageRequest } from '../pagination/pageArgs';
 
 export const AGENT_COLUMNS = ['id', 'org_id', 'name', 'status', 'provider', 'provider_agent_id', 'language', 'created_at', 'updated_at'] as const;
-export type AgentListRow = Pick<AgentRow, (typeof AGENT_COLUMNS)[number]>;
+export type AgentColumn = (typeof AGENT_COLUMNS)[number];
+export type AgentListRow = Pick<AgentRow, AgentColumn>;
 const agentColumns = AGENT_COLUMNS.map((column) => `a.${column}` as const);
 
 export interface AgentFilterSpec {

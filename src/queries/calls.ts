@@ -5,8 +5,8 @@ import type { CallDirection, CallOutcome, CallRow, CallStatus, Sentiment, Transc
 import type { CursorPosition, SortValue, SortValueKind } from '../pagination/cursor';
 import { and, finishPage, keysetBounds, keysetSegments, scanDirection, type KeysetBound, type Page, type SortDirection } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
-import { AGENT_COLUMNS, agentConditions, type AgentFilterSpec, type AgentListRow, type AgentOrderSpec } from './agents';
-import { CONTACT_JSON_KINDS, CONTACT_LIST_COLUMNS, type ContactListRow } from './contacts';
+import { AGENT_COLUMNS, agentConditions, type AgentColumn, type AgentFilterSpec, type AgentListRow, type AgentOrderSpec } from './agents';
+import { CONTACT_JSON_KINDS, CONTACT_LIST_COLUMNS, type ContactColumn, type ContactListRow } from './contacts';
 import { decodeJsonTimestamps, jsonSelections, jsonTimestampKeys, type JsonColumnKind } from './jsonRows';
 
 /**
@@ -40,28 +40,46 @@ export const CALL_LIST_COLUMNS = [
   'provider_call_id',
 ] as const;
 export type CallColumn = (typeof CALL_LIST_COLUMNS)[number];
-/** `search_rank`: only on rows of a searched list (the RELEVANCE sort key). */
-export type CallListRow = Pick<CallRow, CallColumn> & { search_rank?: number };
+/**
+ * `search_rank`: only on rows of a searched list (the RELEVANCE sort key).
+ * `joinedAgent` / `joinedContact`: the rows a list statement joined for this
+ * call, with the columns its selection of `agent` / `contact` reads
+ * (CallReadSpec), so Call.agent and Call.contact answer without a load.
+ */
+export type CallListRow = Pick<CallRow, CallColumn> & { search_rank?: number; joinedAgent?: AgentListRow; joinedContact?: ContactListRow | null };
 
 const listColumns = CALL_LIST_COLUMNS.map((column) => `c.${column}` as const);
 
 /**
  * What a list of calls reads: which of its columns, and which relations it
- * joins in the same statement. A list reads fewer columns only for rows that
- * go to fields needing no others (the resolver's selection says which); such
- * rows are typed as whole rows but must never be handed to the by-id loader.
+ * joins in the same statement with which of theirs. A list reads fewer
+ * columns only for rows that go to fields needing no others (the resolver's
+ * selection says which, src/resolvers/columns.ts); such rows, and calls
+ * carrying such joined rows, are typed as whole rows but must never be
+ * handed to a by-id loader.
  */
 export interface CallReadSpec {
   /** Must include `id` (the sort column is added for cursors) and `agent_id` / `contact_id` for the joins asked for. */
   columns: readonly CallColumn[];
-  agent: boolean;
-  contact: boolean;
+  /** The joined agent's columns (with `id`), or null for no join. */
+  agent: readonly AgentColumn[] | null;
+  /** The joined contact's columns (with `id`), or null for no join. */
+  contact: readonly ContactColumn[] | null;
 }
 
 /** Every list column, no joins: what `call(id)` would read. */
-export const WHOLE_CALL_ROWS: CallReadSpec = { columns: CALL_LIST_COLUMNS, agent: false, contact: false };
+export const WHOLE_CALL_ROWS: CallReadSpec = { columns: CALL_LIST_COLUMNS, agent: null, contact: null };
 
-/** A page of calls with the agent and contact rows its statement joined (complete rows, as by-id loads read them). */
+/** Whether a list read this way gives rows a by-id loader may keep: whole call rows, and joined rows (if any) whole too. */
+export function readsWholeRows(spec: CallReadSpec): boolean {
+  return (
+    spec.columns.length === CALL_LIST_COLUMNS.length &&
+    (spec.agent === null || spec.agent.length === AGENT_COLUMNS.length) &&
+    (spec.contact === null || spec.contact.length === CONTACT_LIST_COLUMNS.length)
+  );
+}
+
+/** A page of calls with the distinct agent and contact rows its statement joined (with the spec's columns). */
 export interface CallPage extends Page<CallListRow> {
   agents: AgentListRow[];
   contacts: ContactListRow[];
@@ -74,8 +92,8 @@ const CONTACT_PREFIX = 'contact.';
 function joinedSelections(spec: CallReadSpec, filter: CallFilterSpec): RawBuilder<unknown> {
   const selections: RawBuilder<unknown>[] = spec.columns.map((column) => sql`${sql.ref(`p.${column}`)}`);
   if (filter.search) selections.push(sql`p.search_rank`);
-  if (spec.agent) for (const column of AGENT_COLUMNS) selections.push(sql`${sql.ref(`a.${column}`)} as ${sql.id(AGENT_PREFIX + column)}`);
-  if (spec.contact) for (const column of CONTACT_LIST_COLUMNS) selections.push(sql`${sql.ref(`ct.${column}`)} as ${sql.id(CONTACT_PREFIX + column)}`);
+  if (spec.agent) for (const column of spec.agent) selections.push(sql`${sql.ref(`a.${column}`)} as ${sql.id(AGENT_PREFIX + column)}`);
+  if (spec.contact) for (const column of spec.contact) selections.push(sql`${sql.ref(`ct.${column}`)} as ${sql.id(CONTACT_PREFIX + column)}`);
   return sql.join(selections);
 }
 
@@ -93,8 +111,10 @@ function joins(orgId: string, spec: CallReadSpec): RawBuilder<unknown> {
 
 type RawRow = Record<string, unknown>;
 
-const AGENT_KEYS = AGENT_COLUMNS.map((column) => [column, AGENT_PREFIX + column] as const);
-const CONTACT_KEYS = CONTACT_LIST_COLUMNS.map((column) => [column, CONTACT_PREFIX + column] as const);
+/** Each joined column with its key in a result row. */
+function prefixedKeys(columns: readonly string[], prefix: string): (readonly [string, string])[] {
+  return columns.map((column) => [column, prefix + column] as const);
+}
 
 /** The columns of a joined row out of a result row. */
 function pick(raw: RawRow, keys: readonly (readonly [string, string])[]): RawRow {
@@ -104,23 +124,37 @@ function pick(raw: RawRow, keys: readonly (readonly [string, string])[]): RawRow
 }
 
 /**
- * Splits joined rows into calls, distinct agents and distinct contacts. The
- * casts are the statement's contract: its selection lists are built from the
- * same column lists, and pg decodes each column as the unjoined statements do.
+ * Splits joined rows into calls, each carrying its joined agent and contact,
+ * and the distinct agents and contacts. The casts are the statement's
+ * contract: its selection lists are built from the spec's column lists, and
+ * pg decodes each column as the unjoined statements do.
  */
 function splitJoined(raw: RawRow[], spec: CallReadSpec): { calls: CallListRow[]; agents: AgentListRow[]; contacts: ContactListRow[] } {
   const calls: CallListRow[] = [];
   const agents = new Map<string, AgentListRow>();
   const contacts = new Map<string, ContactListRow>();
+  const agentKeys = spec.agent && prefixedKeys(spec.agent, AGENT_PREFIX);
+  const contactKeys = spec.contact && prefixedKeys(spec.contact, CONTACT_PREFIX);
   for (const row of raw) {
     // The result row itself is the call row: copying its call columns out cost 3 % of a calls page's CPU
     // (profile). Its extra prefixed keys are invisible to every reader of a call row.
-    calls.push(row as CallListRow);
-    const agentId = row[`${AGENT_PREFIX}id`];
-    if (spec.agent && typeof agentId === 'string' && !agents.has(agentId)) agents.set(agentId, pick(row, AGENT_KEYS) as AgentListRow);
-    const contactId = row[`${CONTACT_PREFIX}id`];
-    if (spec.contact && typeof contactId === 'string' && !contacts.has(contactId)) {
-      contacts.set(contactId, pick(row, CONTACT_KEYS) as ContactListRow);
+    const call = row as CallListRow;
+    calls.push(call);
+    if (agentKeys) {
+      const id = row[`${AGENT_PREFIX}id`] as string;
+      let agent = agents.get(id);
+      if (!agent) agents.set(id, (agent = pick(row, agentKeys) as AgentListRow));
+      call.joinedAgent = agent;
+    }
+    if (contactKeys) {
+      const id = row[`${CONTACT_PREFIX}id`];
+      // A left join: a call without a contact has null columns.
+      if (typeof id !== 'string') call.joinedContact = null;
+      else {
+        let contact = contacts.get(id);
+        if (!contact) contacts.set(id, (contact = pick(row, contactKeys) as ContactListRow));
+        call.joinedContact = contact;
+      }
     }
   }
   return { calls, agents: [...agents.values()], contacts: [...contacts.values()] };
@@ -570,7 +604,7 @@ export async function findAgentsBoard(
   const agentScan = sql.raw(scanDirection(agentPage, agentOrder.direction));
   const agentSort = sql.ref(`a.${agentOrder.field}`);
   const scan = sql.raw(scanDirection(calls.page, calls.order.direction));
-  const spec: CallReadSpec = withSortColumn({ ...calls.read, agent: false }, calls.order);
+  const spec: CallReadSpec = withSortColumn({ ...calls.read, agent: null }, calls.order);
   const agentsOf = sql`select ${sql.join(AGENT_COLUMNS.map((column) => sql.ref(`a.${column}`)))},
       row_number() over (order by ${agentSort} ${agentScan}, a.id ${agentScan}) as position
     from agents a where ${and([...agentConditions(orgId, agentFilter), ...keysetBounds(`a.${agentOrder.field}`, 'a.id', agentPage, agentOrder.direction)])}
@@ -580,7 +614,7 @@ export async function findAgentsBoard(
     order by c.started_at ${scan}, c.id ${scan} limit ${calls.page.limit + 1}`;
   // Each call an object with the same keys as a joined row (`contact.<column>` for its contact), so splitJoined
   // reads both alike.
-  const contactColumns = spec.contact ? sql`, ${jsonSelections('ct', CONTACT_LIST_COLUMNS, CONTACT_JSON_KINDS, CONTACT_PREFIX)}` : sql``;
+  const contactColumns = spec.contact ? sql`, ${jsonSelections('ct', spec.contact, CONTACT_JSON_KINDS, CONTACT_PREFIX)}` : sql``;
   // x.id is text here (int8 travels as text): ordered as the number it is.
   const callsJson = sql`(select coalesce(json_agg(x order by x.started_at ${scan}, x.id::int8 ${scan}), '[]'::json)
     from (select ${jsonSelections('p', spec.columns, CALL_JSON_KINDS)}${contactColumns}
@@ -600,7 +634,7 @@ export async function findAgentsBoard(
   const agents = finishPage(agentRows, agentPage);
   const timestamps = [
     ...jsonTimestampKeys(spec.columns, CALL_JSON_KINDS),
-    ...(spec.contact ? jsonTimestampKeys(CONTACT_LIST_COLUMNS, CONTACT_JSON_KINDS, CONTACT_PREFIX) : []),
+    ...(spec.contact ? jsonTimestampKeys(spec.contact, CONTACT_JSON_KINDS, CONTACT_PREFIX) : []),
   ];
   const pages = new Map<string, CallPage>();
   for (const agent of agents.rows) {

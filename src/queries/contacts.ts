@@ -20,7 +20,8 @@ export const CONTACT_LIST_COLUMNS = [
   'updated_at',
   'last_contacted_at',
 ] as const;
-export type ContactListRow = Pick<ContactRow, (typeof CONTACT_LIST_COLUMNS)[number]>;
+export type ContactColumn = (typeof CONTACT_LIST_COLUMNS)[number];
+export type ContactListRow = Pick<ContactRow, ContactColumn>;
 
 /** How each list column travels in a JSON-built row (src/queries/jsonRows.ts). */
 export const CONTACT_JSON_KINDS: Record<(typeof CONTACT_LIST_COLUMNS)[number], JsonColumnKind> = {

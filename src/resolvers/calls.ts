@@ -3,18 +3,19 @@ import { badUserInput } from '../graphql/errors';
 import type { Context } from '../graphql/context';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { CallEdgeResolvers, CallResolvers, QueryCallsArgs } from '../generated/graphql';
-import { connectionNodeSelection, memoisedBy } from '../graphql/selection';
+import { connectionNodeSelection, memoisedBy, type NodeSelection } from '../graphql/selection';
 import { encodeCursor } from '../pagination/cursor';
 import { toConnection, type Connection } from '../pagination/connection';
 import { parsePageArgs } from '../pagination/pageArgs';
+import { AGENT_COLUMNS, type AgentListRow } from '../queries/agents';
+import { CONTACT_LIST_COLUMNS } from '../queries/contacts';
 import {
-  CALL_LIST_COLUMNS,
   CALL_SORTS,
   callOrdering,
   callSortValue,
   countCalls,
   findCallsPage,
-  type CallColumn,
+  readsWholeRows,
   type CallFilterSpec,
   type CallListRow,
   type CallOrderSpec,
@@ -25,6 +26,7 @@ import {
 } from '../queries/calls';
 import type { CallPageKey } from '../loaders/callPages';
 import { callFilterSpec, callOrderSpec } from './args';
+import { agentColumnsFor, callColumnsFor, contactColumnsFor } from './columns';
 import { toGraphQLEnum, toGraphQLEnumOrNull } from './enums';
 import { COST_DECIMALS, usd } from './money';
 import { fromProvider } from './provider';
@@ -56,59 +58,22 @@ function callPageArgs(ctx: Context, args: QueryCallsArgs, order: CallOrderSpec) 
 }
 
 /**
- * The columns each Call field's resolver reads (below). Every field of the
- * type must be listed — the type fails to compile otherwise — so a list
- * statement that reads only its selection's columns can never starve a field.
- */
-const CALL_FIELD_COLUMNS: Record<Exclude<keyof CallResolvers, '__isTypeOf'>, readonly CallColumn[]> = {
-  id: [],
-  direction: ['direction'],
-  status: ['status'],
-  fromNumber: ['from_number'],
-  toNumber: ['to_number'],
-  startedAt: ['started_at'],
-  endedAt: ['ended_at'],
-  durationSeconds: ['duration_seconds'],
-  cost: ['cost'],
-  sentiment: ['sentiment'],
-  outcome: ['outcome'],
-  summary: ['summary'],
-  notes: ['notes'],
-  updatedAt: ['updated_at'],
-  agent: ['agent_id'],
-  contact: ['contact_id'],
-  appointment: [],
-  hasRecording: ['recording_key'],
-  recordingUrl: ['recording_key'],
-  transcript: [],
-  metadata: [],
-  providerCost: ['cost'],
-  providerConversation: ['provider_call_id'],
-};
-
-/** `id` is every row's identity; the query adds the order's sort column (cursors). */
-const ALWAYS_READ: readonly CallColumn[] = ['id'];
-
-/**
  * What a calls connection's statement reads for the operation's node
- * selection: the columns its fields need (in list order, so equal selections
- * give equal statements) and the agent / contact joins when those are selected.
+ * selection: the columns its fields need, and the agent / contact joins with
+ * the columns their own selections need, when those are selected.
  */
-export function callReadSpec(fields: ReadonlySet<string>): CallReadSpec {
-  const needed = new Set<CallColumn>(ALWAYS_READ);
-  for (const field of fields) {
-    const columns: readonly CallColumn[] | undefined = (CALL_FIELD_COLUMNS as Partial<Record<string, readonly CallColumn[]>>)[field];
-    if (columns) for (const column of columns) needed.add(column);
-  }
+export function callReadSpec(selection: NodeSelection): CallReadSpec {
+  const { fields, children } = selection;
+  const none: ReadonlySet<string> = new Set();
   return {
-    columns: CALL_LIST_COLUMNS.filter((column) => needed.has(column)),
-    agent: fields.has('agent'),
-    contact: fields.has('contact'),
+    columns: callColumnsFor(fields),
+    agent: fields.has('agent') ? agentColumnsFor(children.get('agent') ?? none) : null,
+    contact: fields.has('contact') ? contactColumnsFor(children.get('contact') ?? none) : null,
   };
 }
 
 const selectionReadSpec: (info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>) => CallReadSpec = memoisedBy((info) =>
-  callReadSpec(connectionNodeSelection(info.fieldNodes, info.fragments).fields),
+  callReadSpec(connectionNodeSelection(info.fieldNodes, info.fragments)),
 );
 
 /**
@@ -117,19 +82,20 @@ const selectionReadSpec: (info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragmen
  */
 export function readSpecOf(ctx: Context, info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): CallReadSpec {
   const read = selectionReadSpec(info);
-  return read.agent && ctx.agentsCached ? { ...read, agent: false } : read;
+  return read.agent && ctx.agentsCached ? { ...read, agent: null } : read;
 }
 
 /**
- * Rows read by a list go to the by-id loaders: whole call rows are the rows
- * `call(id)` would read (narrower ones are not handed on), and the joined
- * agents and contacts are complete rows, so their field resolvers find them
- * in the loader's memo instead of running a statement.
+ * Whole rows read by a list go to the by-id loaders, so a later `call(id)`,
+ * `agent(id)` or `contact(id)` in the same operation finds them in the
+ * loader's memo. Narrower rows are never handed on: they hold only what this
+ * list's selection reads (the joined ones answer Call.agent / Call.contact
+ * from the call row itself).
  */
 function primeLoaders(ctx: Context, page: CallPage, read: CallReadSpec): void {
-  if (read.columns.length === CALL_LIST_COLUMNS.length) for (const row of page.rows) ctx.loaders.callById.prime(row.id, row);
-  for (const agent of page.agents) ctx.loaders.agentById.prime(agent.id, agent);
-  for (const contact of page.contacts) ctx.loaders.contactById.prime(contact.id, contact);
+  if (readsWholeRows(read)) for (const row of page.rows) ctx.loaders.callById.prime(row.id, row);
+  if (read.agent?.length === AGENT_COLUMNS.length) for (const agent of page.agents) ctx.loaders.agentById.prime(agent.id, agent);
+  if (read.contact?.length === CONTACT_LIST_COLUMNS.length) for (const contact of page.contacts) ctx.loaders.contactById.prime(contact.id, contact);
 }
 
 /** The root `calls` list (and the `recentCalls` of later panels). */
@@ -173,6 +139,13 @@ export async function childCallConnection(
   return { ...toConnection(result, key.page, callCursor(key.order), () => counts.load({ parentId, filter: key.filter })), search: key.filter.search };
 }
 
+async function agentOfCall(ctx: Context, call: CallListRow): Promise<AgentListRow> {
+  const agent = await ctx.loaders.agentById.load(call.agent_id);
+  // The composite foreign key guarantees the agent exists in this organisation.
+  if (!agent) throw new Error(`call ${call.id} has no agent ${call.agent_id}`);
+  return agent;
+}
+
 const MIN_URL_TTL = 60;
 const MAX_URL_TTL = 86_400;
 
@@ -191,13 +164,11 @@ export const Call: CallResolvers = {
   summary: (call) => call.summary,
   notes: (call) => call.notes,
   updatedAt: (call) => call.updated_at,
-  agent: async (call, _args, ctx) => {
-    const agent = await ctx.loaders.agentById.load(call.agent_id);
-    // The composite foreign key guarantees the agent exists in this organisation.
-    if (!agent) throw new Error(`call ${call.id} has no agent ${call.agent_id}`);
-    return agent;
+  agent: (call, _args, ctx) => call.joinedAgent ?? agentOfCall(ctx, call),
+  contact: (call, _args, ctx) => {
+    if (call.joinedContact !== undefined) return call.joinedContact;
+    return call.contact_id ? ctx.loaders.contactById.load(call.contact_id) : null;
   },
-  contact: (call, _args, ctx) => (call.contact_id ? ctx.loaders.contactById.load(call.contact_id) : null),
   appointment: (call, _args, ctx) => ctx.loaders.appointmentByCallId.load(call.id),
   hasRecording: (call) => call.recording_key !== null,
   recordingUrl: async (call, { expiresInSeconds }, ctx) => {
