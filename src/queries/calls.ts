@@ -101,11 +101,25 @@ function joinedSelections(spec: CallReadSpec, filter: CallFilterSpec): RawBuilde
  * The joins, scoped by the caller's organisation as well as by the composite
  * foreign keys (calls.(org_id, agent_id) → agents.(org_id, id)), so a joined
  * row of another organisation is impossible twice over.
+ *
+ * Each is a LATERAL lookup with LIMIT 1, which the planner cannot flatten
+ * into a plain join: a primary-key probe per row of the page, whatever the
+ * organisation's size. As plain joins, a narrow selection (a contact's id and
+ * name) fits an index, and the generic plan of a prepared page then hashed
+ * the whole organisation's contacts, read index-only, to join 51 rows
+ * (2,000 contacts: 1.2 ms against 0.2 ms; it grows with the organisation).
  */
 function joins(orgId: string, spec: CallReadSpec): RawBuilder<unknown> {
   const parts: RawBuilder<unknown>[] = [];
-  if (spec.agent) parts.push(sql`join agents a on a.org_id = ${orgId}::int8 and a.id = p.agent_id`);
-  if (spec.contact) parts.push(sql`left join contacts ct on ct.org_id = ${orgId}::int8 and ct.id = p.contact_id`);
+  const columns = (alias: string, list: readonly string[]) => sql.join(list.map((column) => sql.ref(`${alias}.${column}`)));
+  if (spec.agent) {
+    parts.push(sql`cross join lateral (select ${columns('a', spec.agent)} from agents a
+      where a.org_id = ${orgId}::int8 and a.id = p.agent_id limit 1) as a`);
+  }
+  if (spec.contact) {
+    parts.push(sql`left join lateral (select ${columns('ct', spec.contact)} from contacts ct
+      where ct.org_id = ${orgId}::int8 and ct.id = p.contact_id limit 1) as ct on true`);
+  }
   return sql.join(parts, sql` `);
 }
 
