@@ -102,15 +102,19 @@ describe('agents board: agents and their calls in one statement', () => {
   it('orders calls that started at the same instant by id as numbers, also where the id gains a digit', async () => {
     const tied = await createOrg(db);
     const agent = await createAgent(db, tied.id, { name: 'Tied' });
-    // The next two call ids are 10^k - 1 and 10^k: compared as text, 10^k would sort below 10^k - 1.
-    const { rows } = await sql<{ next: string }>`select last_value + 10 as next from calls_id_seq`.execute(db);
-    const boundary = 10n ** BigInt(rows[0]!.next.length);
-    await sql`select setval('calls_id_seq', ${String(boundary - 2n)}::int8)`.execute(db);
+    // Two calls with ids 10^k - 1 and 10^k: compared as text, 10^k would sort below 10^k - 1. 10^k is at least
+    // ten times the ids used so far, and the sequence is moved past it first (only ever forward: other specs
+    // insert at the same time), so no call of theirs can take either id.
+    const { rows } = await sql<{ last: string }>`select last_value::text as last from calls_id_seq`.execute(db);
+    const boundary = 10n ** BigInt(rows[0]!.last.length + 1);
+    await sql`select setval('calls_id_seq', greatest((select last_value from calls_id_seq), ${String(boundary)}::int8))`.execute(db);
     const at = new Date(Date.UTC(2026, 5, 2));
-    await createCalls(db, tied.id, [
-      { agentId: agent, startedAt: at },
-      { agentId: agent, startedAt: at },
-    ]);
+    await sql`insert into calls (id, org_id, agent_id, direction, status, from_number, to_number, started_at)
+      overriding system value
+      values (${String(boundary - 1n)}::int8, ${tied.id}::int8, ${agent}::int8, 'outbound', 'completed', '+15550000001', '+15550000002', ${at}),
+             (${String(boundary)}::int8, ${tied.id}::int8, ${agent}::int8, 'outbound', 'completed', '+15550000001', '+15550000002', ${at})`.execute(
+      db,
+    );
     const board = await runOperation(server, `{ agents(first: 1) { nodes { calls(first: 2) { nodes { id } } } } }`, {
       token: await server.tokenFor(tied),
     });
