@@ -3,11 +3,11 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config/config';
-import { openDatabase, type Db } from '../src/db/database';
+import { bindRequest, openDatabase, type Db } from '../src/db/database';
 import { startEmbeddedPostgres } from '../src/db/embedded';
 import { migrateToLatest } from '../src/db/migrate';
 import { tenantScope, type TenantScope } from '../src/db/tenant';
-import { withStatementLog } from '../src/db/statementLog';
+import { newStatementLog } from '../src/db/statementLog';
 import { seedScale } from '../src/seed/scale';
 import { dashboardFigures } from '../src/stats/dashboard';
 import { analyticsSeries } from '../src/stats/analytics';
@@ -125,10 +125,9 @@ async function main(): Promise<void> {
               times.push(performance.now() - t0);
             }
             times.sort((a, b) => a - b);
-            const statement = await withStatementLog(true, async (recorded) => {
-              await panel(scope);
-              return recorded.statements?.at(-1);
-            });
+            const recorded = newStatementLog(true);
+            await panel(tenantScope(bindRequest(handle.db, { requestId: 'bench', statements: recorded }), orgId));
+            const statement = recorded.statements?.at(-1);
             const read = statement ? await rowsRead(handle.db, statement) : undefined;
             lines.push(
               `| ${name} | ${calls.toLocaleString('en')} | ${mode} | ${percentile(times, 50).toFixed(1)} | ${percentile(times, 99).toFixed(1)} | ${

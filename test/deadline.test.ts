@@ -2,10 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { loadConfig } from '../src/config/config';
-import { createDb, createPool, type Db } from '../src/db/database';
-import { withStatementLog, type StatementRecord } from '../src/db/statementLog';
+import { bindRequest, createDb, createPool, type Db } from '../src/db/database';
+import { newStatementLog, type OperationStatements, type StatementRecord } from '../src/db/statementLog';
 import { toGlobalId } from '../src/graphql/globalId';
-import { withRequestContext } from '../src/observability/requestContext';
 import { activeStatements, openTestDb, testDatabaseUrl } from './support/db';
 import { sleep, waitFor } from './support/waiting';
 import {
@@ -270,16 +269,17 @@ describe('request deadline (REQUEST_TIMEOUT_MS)', () => {
     });
     afterEach(() => pool.end());
 
-    const inRequest = <T>(remainingMs: number, fn: () => Promise<T>) =>
-      withRequestContext({ requestId: 'spec', deadline: performance.now() + remainingMs }, fn);
+    /** Runs `fn` on `handle` bound to a request with `remainingMs` of budget left. */
+    const inRequest = <T>(remainingMs: number, fn: (db: Db) => Promise<T>, handle: Db = ownDb, statements?: OperationStatements) =>
+      fn(bindRequest(handle, { requestId: 'spec', deadline: performance.now() + remainingMs, ...(statements ? { statements } : {}) }));
     // Parameterised, so this statement's own text does not name the setting.
     const currentTimeout = (handle: Db) =>
       sql<{ ms: number }>`select setting::int as ms from pg_settings where name = ${'statement_timeout'}`.execute(handle).then((r) => r.rows[0]!.ms);
 
     it('fails at once, without touching the database, once the budget is spent', async () => {
-      const spent = () => inRequest(-1, () => ownDb.selectFrom('organisations').select('id').execute());
+      const spent = () => inRequest(-1, (db) => db.selectFrom('organisations').select('id').execute());
       await expect(spent()).rejects.toMatchObject({ code: 'REQUEST_TIMEOUT' });
-      await expect(inRequest(-1, () => ownDb.transaction().execute((trx) => currentTimeout(trx)))).rejects.toMatchObject({ code: 'REQUEST_TIMEOUT' });
+      await expect(inRequest(-1, (db) => db.transaction().execute((trx) => currentTimeout(trx)))).rejects.toMatchObject({ code: 'REQUEST_TIMEOUT' });
       // No connection was ever opened.
       expect(pool.totalCount).toBe(0);
     });
@@ -287,7 +287,7 @@ describe('request deadline (REQUEST_TIMEOUT_MS)', () => {
     it('runs each statement under the remaining budget when it is shorter, and the startup value again afterwards, through commits and rollbacks', async () => {
       expect(await currentTimeout(ownDb)).toBe(300);
       // One statement with 150 ms left: the session value follows the budget…
-      const short = await inRequest(150, () => currentTimeout(ownDb));
+      const short = await inRequest(150, (db) => currentTimeout(db));
       expect(short).toBeLessThanOrEqual(150);
       expect(short).toBeGreaterThan(50);
       // …and the next statement outside any request has the startup value again.
@@ -295,8 +295,8 @@ describe('request deadline (REQUEST_TIMEOUT_MS)', () => {
 
       // In a transaction the value is LOCAL: neither rollback nor commit leaves it behind.
       let inside = Number.NaN;
-      const rolledBack = inRequest(150, () =>
-        ownDb.transaction().execute(async (trx) => {
+      const rolledBack = inRequest(150, (db) =>
+        db.transaction().execute(async (trx) => {
           inside = await currentTimeout(trx);
           throw new Error('roll back');
         }),
@@ -305,39 +305,39 @@ describe('request deadline (REQUEST_TIMEOUT_MS)', () => {
       expect(inside).toBeLessThanOrEqual(150);
       expect(inside).toBeGreaterThan(50);
       expect(await currentTimeout(ownDb)).toBe(300);
-      const committed = await inRequest(150, () => ownDb.transaction().execute((trx) => currentTimeout(trx)));
+      const committed = await inRequest(150, (db) => db.transaction().execute((trx) => currentTimeout(trx)));
       expect(committed).toBeLessThanOrEqual(150);
-      expect(await inRequest(10_000, () => currentTimeout(ownDb))).toBe(300);
+      expect(await inRequest(10_000, (db) => currentTimeout(db))).toBe(300);
 
       // A statement cancelled at the budget, not at statement_timeout, is REQUEST_TIMEOUT…
-      await expect(inRequest(100, () => sql`select pg_sleep(1)`.execute(ownDb))).rejects.toMatchObject({
+      await expect(inRequest(100, (db) => sql`select pg_sleep(1)`.execute(db))).rejects.toMatchObject({
         code: 'REQUEST_TIMEOUT',
         cause: { code: '57014' },
       });
       // …and one cancelled at statement_timeout stays STATEMENT_TIMEOUT's 57014.
-      await expect(inRequest(10_000, () => sql`select pg_sleep(1)`.execute(ownDb))).rejects.toMatchObject({ code: '57014' });
+      await expect(inRequest(10_000, (db) => sql`select pg_sleep(1)`.execute(db))).rejects.toMatchObject({ code: '57014' });
     });
 
     it('sets the value only when it must: no extra statement when the limit is the role default and the budget is longer', async () => {
       // A pool whose limit is the role's default in the database (5000 ms, applyConnectionDefaults in globalSetup).
       const defaultPool = createPool({ connectionString: testDatabaseUrl(), max: 1, statementTimeoutMs: 5000 });
       const defaultDb = createDb(defaultPool);
-      const statementsIn = (remainingMs: number, work: () => Promise<unknown>) =>
-        withStatementLog(true, async (log) => {
-          await inRequest(remainingMs, work);
-          return log.statements!;
-        });
+      const statementsIn = async (remainingMs: number, handle: Db, work: (db: Db) => Promise<unknown>) => {
+        const log = newStatementLog(true);
+        await inRequest(remainingMs, work, handle, log);
+        return log.statements!;
+      };
       try {
-        const ample = await statementsIn(10_000, () => defaultDb.transaction().execute((trx) => currentTimeout(trx)));
+        const ample = await statementsIn(10_000, defaultDb, (db) => db.transaction().execute((trx) => currentTimeout(trx)));
         expect(ample.filter(isTimeoutSetting)).toEqual([]);
-        const tight = await statementsIn(200, () => defaultDb.transaction().execute((trx) => currentTimeout(trx)));
+        const tight = await statementsIn(200, defaultDb, (db) => db.transaction().execute((trx) => currentTimeout(trx)));
         // begin needs no limit; the statement in the transaction gets a LOCAL one, which commit drops.
         expect(tight.filter(isTimeoutSetting).map((s) => s.sql)).toEqual(['set statement_timeout (local)']);
-        const again = await statementsIn(10_000, () => currentTimeout(defaultDb));
+        const again = await statementsIn(10_000, defaultDb, (db) => currentTimeout(db));
         expect(again.filter(isTimeoutSetting)).toEqual([]);
         expect(again).toHaveLength(1);
         // A limit other than the default costs one LOCAL set per transaction, and a single statement is wrapped in one.
-        const other = await statementsIn(10_000, () => ownDb.transaction().execute((trx) => currentTimeout(trx)));
+        const other = await statementsIn(10_000, ownDb, (db) => db.transaction().execute((trx) => currentTimeout(trx)));
         expect(other.filter(isTimeoutSetting).map((s) => s.sql)).toEqual(['set statement_timeout (local)']);
       } finally {
         await defaultPool.end();

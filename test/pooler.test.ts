@@ -2,11 +2,10 @@ import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { loadConfig } from '../src/config/config';
-import { createDb, createPool, type Db } from '../src/db/database';
+import { bindRequest, createDb, createPool, type Db } from '../src/db/database';
 import { databaseFailure } from '../src/db/failures';
 import { migrateToLatest } from '../src/db/migrate';
 import { toGlobalId } from '../src/graphql/globalId';
-import { withRequestContext } from '../src/observability/requestContext';
 import { afterInvalidation, eventually, metricValue } from './support/caches';
 import { openTestDb, testAppDatabaseUrl, testDatabaseUrl } from './support/db';
 import { createAgent, createCalls, createOrg, createProviderAgent, createWebhookSecret, type TestOrg } from './support/factories';
@@ -83,9 +82,7 @@ describeBehindPgBouncer('behind PgBouncer in transaction mode', () => {
       const ample = createPool({ connectionString: bouncer.url, max: 2 });
       try {
         const started = performance.now();
-        const short = withRequestContext({ requestId: 'spec', deadline: performance.now() + 150 }, () =>
-          sql`select pg_sleep(2)`.execute(createDb(ample)),
-        );
+        const short = sql`select pg_sleep(2)`.execute(bindRequest(createDb(ample), { requestId: 'spec', deadline: performance.now() + 150 }));
         await expect(short).rejects.toMatchObject({ code: 'REQUEST_TIMEOUT', cause: { code: '57014' } });
         expect(performance.now() - started).toBeLessThan(1500);
       } finally {

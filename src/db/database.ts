@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { Kysely, PostgresDialect, sql, type CompiledQuery, type ConnectionProvider, type DatabaseConnection, type QueryResult } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config/config';
-import { remainingBudgetMs } from '../observability/requestContext';
+import { remainingBudgetMs, type RequestContext } from '../observability/requestContext';
 import { RequestTimeoutError, isQueryCanceled } from './failures';
 import { TransactionLockAdapter } from './migrationLock';
 import type { Database } from './schema';
@@ -164,11 +164,16 @@ export function preparedStatementName(text: string): string | undefined {
   return name;
 }
 
+/** A pooled client as the connections below use it: every statement runs for a request (or for none). */
+interface BoundClient {
+  query: Send;
+  release(): void;
+}
+
 /**
- * The pool as Kysely sees it: sends marked statements as named (prepared)
- * ones when the pool allows it, and keeps every pool wait and statement inside
- * the current request's deadline (REQUEST_TIMEOUT_MS;
- * src/observability/requestContext.ts).
+ * The pool as the request-bound connections see it: sends marked statements
+ * as named (prepared) ones when the pool allows it, and keeps every pool wait
+ * and statement inside the request's deadline (REQUEST_TIMEOUT_MS).
  *
  * - Budget already spent: fail with RequestTimeoutError at once, without
  *   touching the database (except `rollback`, which must always run so a
@@ -179,10 +184,10 @@ export function preparedStatementName(text: string): string | undefined {
  * - Statement: PostgreSQL cancels it at min(PG_STATEMENT_TIMEOUT_MS,
  *   remaining budget). See `statementTimeouts`.
  */
-function preparingPool(pool: pg.Pool): PostgresPool {
+function preparingPool(pool: pg.Pool): { connect(request: RequestContext | undefined): Promise<BoundClient> } {
   const limits = poolLimits.get(pool);
   const connectTimeout = pool.options.connectionTimeoutMillis ?? 0;
-  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrappers = new WeakMap<pg.PoolClient, BoundClient>();
   // The role's statement_timeout in this database, as every server connection starts with it: read once.
   let serverDefault: Promise<number> | undefined;
   const defaultOn = (client: pg.PoolClient) => {
@@ -193,20 +198,21 @@ function preparingPool(pool: pg.Pool): PostgresPool {
     serverDefault.catch(() => (serverDefault = undefined));
     return serverDefault;
   };
-  const wrap = (client: pg.PoolClient, known: number | undefined): PostgresPoolClient => {
-    const send = (text: string, values: unknown[]) => {
+  const wrap = (client: pg.PoolClient, known: number | undefined): BoundClient => {
+    const send: Send = (text, readonlyValues) => {
+      // pg reads the values (prepareValue maps them into a new array); it never writes them.
+      const values = readonlyValues as unknown[];
       const name = limits?.preparedStatements ? preparedStatementName(text) : undefined;
       return name ? client.query({ name, text, values }) : client.query(text, values);
     };
     // Pools not made by createPool: their limit is unknown, so only the budget checks apply.
     const query =
       limits === undefined || known === undefined ? withBudgetCheck(send) : statementTimeouts(client, limits.statementTimeoutMs, known, send);
-    // The cast drops the cursor overload: Kysely only uses it when a cursor is configured, and none is.
-    return { query: query as unknown as PostgresPoolClient['query'], release: () => client.release() };
+    return { query, release: () => client.release() };
   };
   return {
-    async connect() {
-      const remaining = remainingBudgetMs();
+    async connect(request) {
+      const remaining = remainingBudgetMs(request?.deadline);
       if (remaining !== undefined && remaining <= 0) throw new RequestTimeoutError('before a statement');
       const pending = pool.connect();
       // pg-pool's connect timeout fires first when it is the shorter bound (DATABASE_BUSY, as without a deadline).
@@ -225,11 +231,10 @@ function preparingPool(pool: pg.Pool): PostgresPool {
       }
       return wrapper;
     },
-    end: () => pool.end(),
   };
 }
 
-type Send = (text: string, values: unknown[]) => Promise<pg.QueryResult>;
+type Send = (text: string, values: readonly unknown[], request?: RequestContext) => Promise<pg.QueryResult>;
 
 const ROLLBACK = /^\s*rollback\b/i;
 /** Transaction control: needs no limit of its own, so it never costs a SET (commit keeps the last statement's). */
@@ -248,8 +253,8 @@ function mayStart(remaining: number | undefined, text: string): boolean {
 }
 
 function withBudgetCheck(send: Send): Send {
-  return (text, values) => {
-    if (!mayStart(remainingBudgetMs(), text)) return Promise.reject(new RequestTimeoutError('before a statement'));
+  return (text, values, request) => {
+    if (!mayStart(remainingBudgetMs(request?.deadline), text)) return Promise.reject(new RequestTimeoutError('before a statement'));
     return send(text, values);
   };
 }
@@ -282,7 +287,7 @@ function withBudgetCheck(send: Send): Send {
 function statementTimeouts(client: pg.PoolClient, limit: number, serverDefault: number, send: Send): Send {
   // The LOCAL value of the current transaction; NaN: unknown (set by the statement itself).
   let local: number | undefined;
-  const setLocal = async (needed: number) => {
+  const setLocal = async (needed: number, request: RequestContext | undefined) => {
     const started = performance.now();
     local = needed;
     try {
@@ -291,10 +296,10 @@ function statementTimeouts(client: pg.PoolClient, limit: number, serverDefault: 
       local = Number.NaN;
       throw error;
     }
-    recordStatement('set statement_timeout (local)', [needed], performance.now() - started);
+    if (request?.statements) recordStatement(request.statements, 'set statement_timeout (local)', [needed], performance.now() - started);
   };
-  return async (text, values) => {
-    const remaining = remainingBudgetMs();
+  return async (text, values, request) => {
+    const remaining = remainingBudgetMs(request?.deadline);
     if (!mayStart(remaining, text)) throw new RequestTimeoutError('before a statement');
     const status = client.getTransactionStatus();
     // Idle: whatever transaction there was has ended, and with it any LOCAL value.
@@ -311,11 +316,11 @@ function statementTimeouts(client: pg.PoolClient, limit: number, serverDefault: 
       if (status === 'T') {
         // Outside a request, only a transaction that has not chosen its own value gets the limit.
         const settable = !own && (remaining !== undefined || local === undefined);
-        if ((local ?? serverDefault) !== needed && settable) await setLocal(needed);
+        if ((local ?? serverDefault) !== needed && settable) await setLocal(needed, request);
         return await send(text, values);
       }
       if (status === 'E' || own || needed === serverDefault || NO_TRANSACTION.test(text)) return await send(text, values);
-      return await wrapped(needed, () => send(text, values));
+      return await wrapped(needed, request, () => send(text, values));
     } catch (error) {
       throw mapError(error);
     } finally {
@@ -323,10 +328,10 @@ function statementTimeouts(client: pg.PoolClient, limit: number, serverDefault: 
     }
   };
 
-  async function wrapped(needed: number, run: () => Promise<pg.QueryResult>): Promise<pg.QueryResult> {
+  async function wrapped(needed: number, request: RequestContext | undefined, run: () => Promise<pg.QueryResult>): Promise<pg.QueryResult> {
     await client.query('begin');
     try {
-      await setLocal(needed);
+      await setLocal(needed, request);
       const result = await run();
       await client.query('commit');
       return result;
@@ -373,6 +378,8 @@ export interface QueryEvent {
   sql: string;
   durationMs: number;
   failed: boolean;
+  /** The request it ran for (bindRequest), if any. */
+  requestId: string | undefined;
 }
 
 export type QueryListener = (event: QueryEvent) => void;
@@ -384,18 +391,107 @@ class SwitchboardDialect extends PostgresDialect {
   }
 }
 
+const AFFECTING = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
+
 /**
- * A Kysely instance over the pool. `onEvent`, when given, sees every
- * statement it runs (after the per-request statement log has counted it).
+ * A pooled client lent to Kysely for one request (or none): each statement
+ * runs within the request's deadline and is counted in its statement log,
+ * then reported to `onEvent`. What Kysely's own PostgresConnection does
+ * otherwise: rows as pg decoded them, affected rows for writes.
+ */
+class RequestConnection implements DatabaseConnection {
+  constructor(
+    private readonly client: BoundClient,
+    private readonly request: RequestContext | undefined,
+    private readonly onEvent: QueryListener | undefined,
+  ) {}
+
+  async executeQuery<Row>(compiled: CompiledQuery): Promise<QueryResult<Row>> {
+    const started = performance.now();
+    let failed = true;
+    try {
+      const result = await this.client.query(compiled.sql, compiled.parameters, this.request);
+      failed = false;
+      return {
+        rows: (result.rows as Row[] | undefined) ?? [],
+        numAffectedRows: AFFECTING.has(result.command) ? BigInt(result.rowCount ?? 0) : undefined,
+      };
+    } finally {
+      const durationMs = performance.now() - started;
+      if (this.request?.statements) recordStatement(this.request.statements, compiled.sql, compiled.parameters, durationMs);
+      this.onEvent?.({ sql: compiled.sql, durationMs, failed, requestId: this.request?.requestId });
+    }
+  }
+
+  // eslint-disable-next-line require-yield -- no statement streams its rows (exports use COPY, src/db/copyOut.ts)
+  async *streamQuery<Row>(): AsyncIterableIterator<QueryResult<Row>> {
+    throw new Error('streaming query results is not supported; exports use COPY (src/db/copyOut.ts)');
+  }
+}
+
+/** Lends each statement (or transaction) a connection from the pool, on behalf of one request or of none. */
+class RequestConnectionProvider implements ConnectionProvider {
+  constructor(
+    private readonly source: ReturnType<typeof preparingPool>,
+    private readonly request: RequestContext | undefined,
+    private readonly onEvent: QueryListener | undefined,
+  ) {}
+
+  async provideConnection<T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> {
+    const client = await this.source.connect(this.request);
+    try {
+      return await consumer(new RequestConnection(client, this.request, this.onEvent));
+    } finally {
+      client.release();
+    }
+  }
+}
+
+/** How each Kysely instance made by createDb makes its request-bound siblings. */
+const requestBinders = new WeakMap<Db, (request: RequestContext) => Db>();
+/** Each request-bound instance's createDb instance: what identifies the database (unboundDb). */
+const unbound = new WeakMap<Db, Db>();
+
+/**
+ * A Kysely instance over the pool, for work outside any request (caches,
+ * readiness, migrations, seeding, subscriptions). `onEvent`, when given, sees
+ * every statement it and its request-bound siblings (bindRequest) run.
  */
 export function createDb(pool: pg.Pool, onEvent?: QueryListener): Db {
-  return new Kysely<Database>({
-    dialect: new SwitchboardDialect({ pool: preparingPool(pool) }),
-    log(event) {
-      recordStatement(event.query.sql, event.query.parameters, event.queryDurationMillis);
-      onEvent?.({ sql: event.query.sql, durationMs: event.queryDurationMillis, failed: event.level === 'error' });
-    },
+  const source = preparingPool(pool);
+  const dialect = new SwitchboardDialect({ pool });
+  // Kysely's compiler and adapter, with our connections: the dialect's own driver only opens and closes
+  // transactions on them (begin, commit, savepoints); it never takes a connection from the pool itself.
+  const base = new Kysely<Database>({ dialect });
+  const driver = dialect.createDriver();
+  const withRequest = (request: RequestContext | undefined): Db =>
+    new Kysely<Database>({
+      config: { dialect },
+      dialect,
+      driver,
+      executor: base.getExecutor().withConnectionProvider(new RequestConnectionProvider(source, request, onEvent)),
+    });
+  const db = withRequest(undefined);
+  requestBinders.set(db, (request) => {
+    const bound = withRequest(request);
+    unbound.set(bound, db);
+    return bound;
   });
+  return db;
+}
+
+/**
+ * `db` for one request: its statements wait for a connection and run only
+ * within the request's deadline, count in its statement log and carry its id
+ * to the slow-statement log. A Db not made by createDb is returned as it is.
+ */
+export function bindRequest(db: Db, request: RequestContext): Db {
+  return requestBinders.get(db)?.(request) ?? db;
+}
+
+/** The createDb instance a request-bound one came from (or `db` itself): who watches a database keys by it. */
+export function unboundDb(db: Db): Db {
+  return unbound.get(db) ?? db;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Db } from './database';
+import { unboundDb, type Db } from './database';
 import { durableTransaction } from './durable';
 
 /** Declared, never created: no module can write this key, so only tenantScope() makes a TenantScope. */
@@ -44,7 +44,7 @@ export function tenantScope(db: Db, orgId: string): TenantScope {
  */
 export async function durableTenantTransaction<T>(scope: TenantScope, work: (tx: TenantScope) => Promise<T>): Promise<T> {
   const result = await durableTransaction(scope.db, (trx) => work(tenantScope(trx, scope.orgId)));
-  await commitObservers.get(scope.db)?.(scope.orgId);
+  await commitObservers.get(unboundDb(scope.db))?.(scope.orgId);
   return result;
 }
 

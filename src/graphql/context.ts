@@ -5,6 +5,7 @@ import type { Loaders } from '../loaders';
 import type { LiveHub } from '../live/hub';
 import type { RecordingSigner } from '../recordings/signer';
 import type { RequestProvider } from '../provider/service';
+import type { RequestContext } from '../observability/requestContext';
 
 /**
  * Everything a resolver may use, built per request after the token is
@@ -30,6 +31,8 @@ export interface Context extends Principal {
    * since a warm cache serves them without a statement or any decoding.
    */
   agentsCached: boolean;
+  /** The HTTP request a query or mutation serves: its id, deadline and statement log. Absent on a subscription's context. */
+  request?: RequestContext;
   /** The voice provider for this request and organisation (src/provider/service.ts): lazy, batched, within one budget. */
   provider: RequestProvider;
   /**

@@ -1,10 +1,9 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
-import { currentStatements } from '../db/statementLog';
 import type { Context } from '../graphql/context';
 import type { Logger } from '../logger';
 import type { Metrics } from './metrics';
-import { currentRequestId } from './requestContext';
+import { requestIdOfError, tagErrorWithRequest } from './requestContext';
 
 /**
  * One structured log line and one set of metric observations per GraphQL
@@ -19,7 +18,7 @@ export function operationPlugin(metrics: Metrics, logger: Logger): ApolloServerP
     const code = typeof extensions.code === 'string' ? extensions.code : 'INTERNAL_SERVER_ERROR';
     const http = extensions.http as { status?: number } | undefined;
     metrics.countErrors([code]);
-    logger.info({ requestId: currentRequestId(), status: http?.status ?? null, errors: [code] }, 'graphql request rejected');
+    logger.info({ requestId: requestIdOfError(error), status: http?.status ?? null, errors: [code] }, 'graphql request rejected');
   };
   return {
     contextCreationDidFail: async (failure) => rejected(failure),
@@ -33,15 +32,20 @@ export function operationPlugin(metrics: Metrics, logger: Logger): ApolloServerP
           name = operationName ?? undefined;
           type = operation?.operation;
         },
-        async willSendResponse({ response }) {
+        // formatError sees an error without its request: tagged here for it (src/server/apollo.ts).
+        async didEncounterErrors({ contextValue, errors }) {
+          const requestId = contextValue.request?.requestId;
+          if (requestId !== undefined) for (const error of errors) tagErrorWithRequest(error, requestId);
+        },
+        async willSendResponse({ response, contextValue }) {
           const durationMs = performance.now() - started;
-          const statements = currentStatements();
+          const statements = contextValue.request?.statements;
           const errors = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
           const errorCodes = errors.map((error) => (typeof error.extensions?.code === 'string' ? error.extensions.code : 'UNKNOWN'));
           metrics.observeOperation({ name, type, durationMs, statements: statements?.count ?? 0, errorCodes });
           logger.info(
             {
-              requestId: currentRequestId(),
+              requestId: contextValue.request?.requestId,
               operation: name ?? null,
               type: type ?? null,
               status: response.http.status ?? 200,

@@ -1,11 +1,14 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
+import type { OperationStatements } from '../db/statementLog';
 
 /**
- * The HTTP request being served, reachable from anywhere in its async call
- * tree (error formatting, slow-statement logs, the database adapter's
- * deadline) without threading it through every signature. DataLoader batches
- * run in the async context of the load that scheduled them, so they see it too.
+ * The HTTP request being served, as the layers below the handler need it:
+ * its id (error formatting, slow-statement logs), its deadline and, for a
+ * GraphQL operation, the statements it runs. Handed down explicitly — a
+ * request-bound Kysely (bindRequest in src/db/database.ts), the provider's
+ * per-request handle — rather than through AsyncLocalStorage: its promise
+ * hooks tax every promise of the process, about 8 % of the agents board's
+ * CPU per request (issue 12, A/B in BENCHMARKS.md).
  */
 export interface RequestContext {
   requestId: string;
@@ -15,16 +18,8 @@ export interface RequestContext {
    * and statements run on its behalf never outlast it.
    */
   deadline?: number;
-}
-
-const storage = new AsyncLocalStorage<RequestContext>();
-
-export function withRequestContext<T>(context: RequestContext, fn: () => T): T {
-  return storage.run(context, fn);
-}
-
-export function currentRequestId(): string | undefined {
-  return storage.getStore()?.requestId;
+  /** Counts every statement run for the request (GraphQL operations). */
+  statements?: OperationStatements;
 }
 
 /** The deadline `timeoutMs` from now, for a request arriving now. */
@@ -33,11 +28,30 @@ export function deadlineIn(timeoutMs: number): number {
 }
 
 /**
- * Milliseconds left of the current request's budget (zero or less: spent), or
- * undefined outside a request or for one without a deadline (background work:
- * caches, readiness, migrations, seeding).
+ * Milliseconds left of a deadline (zero or less: spent), or undefined without
+ * one (background work: caches, readiness, migrations, seeding).
  */
-export function remainingBudgetMs(): number | undefined {
-  const deadline = storage.getStore()?.deadline;
+export function remainingBudgetMs(deadline: number | undefined): number | undefined {
   return deadline === undefined ? undefined : deadline - performance.now();
+}
+
+/**
+ * The request an error was raised for, where an error travels without its
+ * request: Apollo's formatError and contextCreationDidFail get the error
+ * alone. Tagged where the request is known (the context function, the
+ * didEncounterErrors hook); weak, so an error lives no longer for it.
+ */
+const requestOfError = new WeakMap<object, string>();
+
+export function tagErrorWithRequest(error: unknown, requestId: string): void {
+  if (typeof error === 'object' && error !== null) requestOfError.set(error, requestId);
+}
+
+export function requestIdOfError(...errors: unknown[]): string | undefined {
+  for (const error of errors) {
+    if (typeof error !== 'object' || error === null) continue;
+    const requestId = requestOfError.get(error);
+    if (requestId !== undefined) return requestId;
+  }
+  return undefined;
 }

@@ -1,6 +1,5 @@
 import type { DatabaseHandle } from '../db/database';
 import type { Logger } from '../logger';
-import { currentRequestId } from './requestContext';
 
 /**
  * Logs every statement at or above the threshold with its SQL text (bound
@@ -11,7 +10,7 @@ export function logSlowStatements(database: Pick<DatabaseHandle, 'onQuery'>, log
   return database.onQuery((event) => {
     if (event.durationMs < thresholdMs) return;
     logger.warn(
-      { requestId: currentRequestId(), durationMs: Math.round(event.durationMs * 100) / 100, failed: event.failed, sql: event.sql },
+      { requestId: event.requestId, durationMs: Math.round(event.durationMs * 100) / 100, failed: event.failed, sql: event.sql },
       'slow statement',
     );
   });

@@ -36,8 +36,14 @@ export function toConnection<Row>(
       // given"; knowing more would cost an extra query per page.
       hasNextPage: request.backward ? request.before !== undefined : page.hasMore,
       hasPreviousPage: request.backward ? page.hasMore : request.after !== undefined,
-      startCursor: first ? cursorOf(first) : null,
-      endCursor: last ? cursorOf(last) : null,
+      // Getters: a cursor is encoded only when a client selects it (the agents board's 10 nested connections
+      // select none, and would otherwise encode 20).
+      get startCursor() {
+        return first ? cursorOf(first) : null;
+      },
+      get endCursor() {
+        return last ? cursorOf(last) : null;
+      },
     },
   };
 }

@@ -48,8 +48,9 @@ export class ProviderService {
     this.cache = new ProviderCache({ ttlMs: config.cacheTtlMs, maxStaleMs: config.cacheMaxStaleMs, maxEntries: config.cacheMaxEntries }, clock);
   }
 
-  forRequest(scope: TenantScope): RequestProvider {
-    return new RequestProvider(this, scope);
+  /** `deadline`: the request's (performance.now() clock), which no provider call outlasts. */
+  forRequest(scope: TenantScope, deadline?: number): RequestProvider {
+    return new RequestProvider(this, scope, deadline);
   }
 
   readiness(): ProviderReadiness {
@@ -83,6 +84,7 @@ export class RequestProvider {
   constructor(
     private readonly service: ProviderService,
     private readonly scope: TenantScope,
+    private readonly deadline: number | undefined,
   ) {
     this.agentConfiguration = new DataLoader((ids) => this.each(ids, 'agent', (api, id, options) => api.agent(id, options)));
     this.conversation = new DataLoader((ids) => this.each(ids, 'conversation', (api, id, options) => api.conversation(id, options)));
@@ -172,7 +174,7 @@ export class RequestProvider {
 
   /** Starts on the first provider call; never past the request's own deadline (REQUEST_TIMEOUT_MS). */
   private requestBudget(): ProviderBudget {
-    this.budget ??= new ProviderBudget(Math.min(this.service.config.budgetMs, remainingBudgetMs() ?? Number.POSITIVE_INFINITY));
+    this.budget ??= new ProviderBudget(Math.min(this.service.config.budgetMs, remainingBudgetMs(this.deadline) ?? Number.POSITIVE_INFINITY));
     return this.budget;
   }
 }

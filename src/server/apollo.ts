@@ -8,9 +8,8 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { resolvers } from '../resolvers';
 import type { Context } from '../graphql/context';
 import { typeDefs } from '../graphql/typeDefs';
-import { currentStatements } from '../db/statementLog';
 import { databaseFailure } from '../db/failures';
-import { currentRequestId } from '../observability/requestContext';
+import { requestIdOfError } from '../observability/requestContext';
 import { failureStatusPlugin } from '../graphql/failureStatus';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../config/protection';
 import { formatTokenLimitError } from '../limits/errors';
@@ -71,7 +70,7 @@ function maskInternalErrors(logError: ApolloOptions['logError']) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     if (formatted.extensions?.code !== 'INTERNAL_SERVER_ERROR') return formatted;
     const original = unwrapResolverError(error);
-    const requestId = currentRequestId();
+    const requestId = requestIdOfError(error, original);
     const failure = databaseFailure(original);
     const code = failure?.code ?? 'INTERNAL_SERVER_ERROR';
     logError(original, { code, requestId });
@@ -87,8 +86,8 @@ function maskInternalErrors(logError: ApolloOptions['logError']) {
 const statementStatsPlugin: ApolloServerPlugin<Context> = {
   async requestDidStart() {
     return {
-      async willSendResponse({ response }) {
-        const log = currentStatements();
+      async willSendResponse({ response, contextValue }) {
+        const log = contextValue.request?.statements;
         if (!log || response.body.kind !== 'single') return;
         response.body.singleResult.extensions = {
           ...response.body.singleResult.extensions,

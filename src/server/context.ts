@@ -6,7 +6,8 @@ import type { Context } from '../graphql/context';
 import { authUnavailable, unauthenticated } from '../graphql/errors';
 import { tenantScope } from '../db/tenant';
 import { createLoaders } from '../loaders';
-import type { Db } from '../db/database';
+import { bindRequest, type Db } from '../db/database';
+import type { RequestContext } from '../observability/requestContext';
 import type { OperationReport, Services } from './services';
 
 /**
@@ -32,11 +33,13 @@ export async function buildContext(services: Services, request: FastifyRequest, 
   }
   report.orgId = principal.orgId;
   const now = services.hooks.clock?.() ?? new Date();
+  const requestContext: RequestContext = { requestId: request.id, deadline: request.deadline, statements: report.statements };
   const host = request.headers.host ?? `localhost:${config.port}`;
   return {
     ...principal,
     // On the primary; a query operation may move to a read replica (src/server/readRouting.ts).
-    ...bindScope(services, services.database.db, principal.orgId, now),
+    ...bindScope(services, services.database.db, principal.orgId, now, requestContext),
+    request: requestContext,
     signer: services.signer,
     origin: `${request.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http'}://${host}`,
     limits: { defaultPageSize: config.defaultPageSize, maxPageSize: config.maxPageSize },
@@ -46,12 +49,22 @@ export async function buildContext(services: Services, request: FastifyRequest, 
   };
 }
 
-/** The scope and the loaders over it, on `db`: the verified token names the only organisation anything below can query. */
-export function bindScope(services: Services, db: Db, orgId: string, now: Date): Pick<Context, 'scope' | 'loaders' | 'provider'> {
-  const scope = tenantScope(db, orgId);
+/**
+ * The scope and the loaders over it, on `db` bound to the request when there
+ * is one (its deadline and statement log; subscriptions have none): the
+ * verified token names the only organisation anything below can query.
+ */
+export function bindScope(
+  services: Services,
+  db: Db,
+  orgId: string,
+  now: Date,
+  request?: RequestContext,
+): Pick<Context, 'scope' | 'loaders' | 'provider'> {
+  const scope = tenantScope(request ? bindRequest(db, request) : db, orgId);
   return {
     scope,
     loaders: createLoaders(scope, { batch: services.config.batching }, now, services.caches.entities),
-    provider: services.provider.forRequest(scope),
+    provider: services.provider.forRequest(scope, request?.deadline),
   };
 }

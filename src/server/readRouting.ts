@@ -19,8 +19,9 @@ export function readRoutingPlugin(services: Services, router: ReplicaRouter): Ap
         async didResolveOperation({ operation, contextValue }) {
           if (operation?.operation !== OperationTypeNode.QUERY) return;
           const db = router.readDb(contextValue.scope.orgId);
-          if (db === contextValue.scope.db) return;
-          Object.assign(contextValue, bindScope(services, db, contextValue.scope.orgId, contextValue.now));
+          // The context was bound to the primary (services.database.db) for this request.
+          if (db === services.database.db) return;
+          Object.assign(contextValue, bindScope(services, db, contextValue.scope.orgId, contextValue.now, contextValue.request));
         },
       };
     },

@@ -11,7 +11,7 @@ import type { Logger } from '../logger';
 import { responseCachePlugins } from '../cache/responseCache';
 import { checkReadiness, type Readiness } from '../observability/health';
 import { operationPlugin } from '../observability/operationPlugin';
-import { deadlineIn, withRequestContext } from '../observability/requestContext';
+import { deadlineIn } from '../observability/requestContext';
 import { createApolloServer } from './apollo';
 import { readRoutingPlugin } from './readRouting';
 import { HttpError, errorBody, fromFrameworkError, sendError, sendGraphQLError } from './errors';
@@ -172,9 +172,6 @@ export async function createServer(services: Services): Promise<Server> {
     if (route === '/graphql') void sendGraphQLError(reply, 503, 'SHUTTING_DOWN', 'The server is shutting down');
     else void sendError(reply, 503, errorBody('SHUTTING_DOWN', 'The server is shutting down'));
   });
-  // Entered after the body is read, right before the handler, so everything the handler
-  // starts (error formatting, slow-statement logs, the database adapter's deadline) sees it.
-  fastify.addHook('preHandler', (request, _reply, done) => withRequestContext({ requestId: request.id, deadline: request.deadline }, done));
 
   fastify.setErrorHandler((error, request, reply) => {
     const known = error instanceof HttpError ? error : fromFrameworkError(error, config.bodyLimitBytes);

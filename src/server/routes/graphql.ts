@@ -2,7 +2,8 @@ import type { ApolloServer } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import fastifyCors, { type FastifyCorsOptions } from '@fastify/cors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { withStatementLog } from '../../db/statementLog';
+import { newStatementLog } from '../../db/statementLog';
+import { tagErrorWithRequest } from '../../observability/requestContext';
 import type { Context } from '../../graphql/context';
 import { buildContext } from '../context';
 import { HttpError, fromFrameworkError, sendGraphQLError } from '../errors';
@@ -115,7 +116,13 @@ export async function graphqlRoutes(fastify: FastifyInstance, options: { service
       // Set by `handle` before Apollo runs.
       const report = request.operation;
       if (!report) throw new Error('GraphQL context built outside the /graphql handler');
-      return buildContext(services, request, report);
+      try {
+        return await buildContext(services, request, report);
+      } catch (error) {
+        // Apollo reports a failed context without the request: the error carries its id to the log line.
+        tagErrorWithRequest(error, request.id);
+        throw error;
+      }
     },
   }) as unknown as (this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
@@ -124,13 +131,11 @@ export async function graphqlRoutes(fastify: FastifyInstance, options: { service
       // No Content-Type at all: Fastify hands over no body rather than refusing it.
       throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json');
     }
-    return withStatementLog(keepStatements, async (statements) => {
-      const report: OperationReport = { orgId: undefined, statements };
-      request.operation = report;
-      const body = await execute(request, reply);
-      onOperation?.(report);
-      return body;
-    });
+    const report: OperationReport = { orgId: undefined, statements: newStatementLog(keepStatements) };
+    request.operation = report;
+    const body = await execute(request, reply);
+    onOperation?.(report);
+    return body;
   };
 
   const execute = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {

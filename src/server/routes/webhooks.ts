@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Db } from '../../db/database';
+import { bindRequest, type Db } from '../../db/database';
 import { databaseFailure, isRetryableConflict } from '../../db/failures';
 import type { Logger } from '../../logger';
 import { tenantScope } from '../../db/tenant';
@@ -72,7 +72,9 @@ export async function webhookRoutes(fastify: FastifyInstance, options: CallWebho
     if (isSignatureFailure(header)) throw new Refusal('unauthorized', 401, header.code, header.message);
     const stale = checkTimestamp(header.timestamp, Date.now(), options.toleranceSeconds);
     if (stale) throw new Refusal('unauthorized', 401, stale.code, stale.message);
-    const { orgId, secrets } = await activeSecrets(options.db, slug);
+    // Every statement within the request's deadline, as for GraphQL: a stuck database gets a 503, never a hang.
+    const db = bindRequest(options.db, { requestId: request.id, deadline: request.deadline });
+    const { orgId, secrets } = await activeSecrets(db, slug);
     if (!orgId || !verifySignatures(header, secrets, raw)) throw new Refusal('unauthorized', 401, MISMATCH.code, MISMATCH.message);
 
     let payload: unknown;
@@ -90,7 +92,7 @@ export async function webhookRoutes(fastify: FastifyInstance, options: CallWebho
     }
 
     // The signature proved the organisation: from here on, only its scope.
-    const result = await ingestCallEvent(tenantScope(options.db, orgId), event, payload);
+    const result = await ingestCallEvent(tenantScope(db, orgId), event, payload);
     if (result.status === 'unknown_agent') {
       // 4xx so the provider retries: the agent may be created meanwhile, and a
       // stored event that never took effect is applied on redelivery.
