@@ -221,6 +221,39 @@ describe('list reads: agent and contact joined into the calls statement', () => 
     expect(large.statements.count).toBe(1);
   });
 
+  it('reads the look-ahead row only when the operation asks whether more rows follow', async () => {
+    // The LIMIT is the statement's only number parameter.
+    const limits = (statements: { statements?: { parameters: readonly unknown[] }[] }) =>
+      statements.statements!.flatMap((statement) => statement.parameters.filter((value) => typeof value === 'number'));
+
+    const bare = await run(`{ calls(first: 5) { nodes { id } } }`);
+    expect(bare.data.calls.nodes).toHaveLength(5);
+    expect(limits(bare.statements)).toEqual([5]);
+    const asking = await run(`{ calls(first: 5) { pageInfo { hasNextPage } nodes { id } } }`);
+    expect(asking.data.calls.pageInfo.hasNextPage).toBe(true);
+    expect(limits(asking.statements)).toEqual([6]);
+    // Through a fragment, and at the exact end of the list (the organisation has 80 calls).
+    const fragment = `fragment More on CallConnection { pageInfo { ... on PageInfo { hasNextPage } } }`;
+    expect((await run(`{ calls(first: 80) { ...More } } ${fragment}`)).data.calls.pageInfo.hasNextPage).toBe(false);
+    expect((await run(`{ calls(first: 79) { ...More } } ${fragment}`)).data.calls.pageInfo.hasNextPage).toBe(true);
+    // A cursor alone needs no look-ahead.
+    expect(limits((await run(`{ calls(first: 5) { pageInfo { endCursor } } }`)).statements)).toEqual([5]);
+
+    // The board: neither the agents nor their calls look ahead unless asked, and each answers when asked.
+    const board = await run(`{ agents(first: 2) { nodes { calls(first: 3) { nodes { id } } } } }`);
+    expect(limits(board.statements)).toEqual(expect.arrayContaining([2, 3]));
+    expect(limits(board.statements)).not.toContain(4);
+    const asked = await run(`{ agents(first: 2) { pageInfo { hasNextPage } nodes { calls(first: 3) { pageInfo { hasNextPage } nodes { id } } } } }`);
+    expect(asked.data.agents.pageInfo.hasNextPage).toBe(true);
+    for (const agent of asked.data.agents.nodes as { calls: { pageInfo: { hasNextPage: boolean } } }[]) {
+      expect(agent.calls.pageInfo.hasNextPage).toBe(true);
+    }
+    // Two fields on one agent, one asking and one not, do not share a page.
+    const both = await run(`{ agents(first: 1) { nodes { a: calls(first: 3) { nodes { id } } b: calls(first: 3) { pageInfo { hasNextPage } } } } }`);
+    expect(both.data.agents.nodes[0].a.nodes).toHaveLength(3);
+    expect(both.data.agents.nodes[0].b.pageInfo.hasNextPage).toBe(true);
+  });
+
   it('a backward page keeps its order with the joins', async () => {
     const forward = await run(`{ calls(first: 20) { nodes { id contact { name } } } }`);
     const last = forward.data.calls.nodes[19].id as string;

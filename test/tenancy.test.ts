@@ -326,7 +326,7 @@ describe("tenancy by construction: loaders made from one organisation's scope se
   const b = {} as Record<'org' | 'user' | 'agent' | 'phoneNumber' | 'contact' | 'call' | 'appointment', string>;
   const now = new Date(Date.UTC(2026, 2, 15));
   const absent = '987654321987';
-  const page = { limit: 5, backward: false, after: undefined, before: undefined };
+  const page = { limit: 5, backward: false, lookAhead: true, after: undefined, before: undefined };
   // Call pages that join their agent and contact: the joins are scoped as well.
   const joiningRead = { ...WHOLE_CALL_ROWS, agent: AGENT_COLUMNS, contact: CONTACT_LIST_COLUMNS };
 

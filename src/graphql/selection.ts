@@ -89,3 +89,17 @@ export function memoisedBy<T>(derive: (info: Pick<GraphQLResolveInfo, 'fieldNode
     return value;
   };
 }
+
+const MORE_FLAGS = ['hasNextPage', 'hasPreviousPage'];
+
+/**
+ * Whether a connection field's selection asks if more rows follow
+ * (`pageInfo { hasNextPage }` or `hasPreviousPage`, through any fragments).
+ * Over-states like the node selection: `@skip`/`@include` are ignored.
+ */
+export const connectionSelectsMore = memoisedBy((info): boolean => {
+  const pageInfo = collectFields(subSelections(info.fieldNodes), info.fragments, new Map()).get('pageInfo');
+  if (!pageInfo) return false;
+  const flags = collectFields(subSelections(pageInfo), info.fragments, new Map());
+  return MORE_FLAGS.some((flag) => flags.has(flag));
+});

@@ -32,7 +32,7 @@ function shapeOf(key: CallPageKey): string {
   const { page, read } = key;
   // A cursor in the null segment of a nullable order bounds a different index range (keysetSegments).
   const cursors = [page.after ? page.after.value === null : undefined, page.before ? page.before.value === null : undefined];
-  return JSON.stringify([key.filter, key.order, page.limit, page.backward, cursors, read.columns, read.agent, read.contact]);
+  return JSON.stringify([key.filter, key.order, page.limit, page.backward, page.lookAhead, cursors, read.columns, read.agent, read.contact]);
 }
 
 function cacheKeyOf(key: CallPageKey): string {

@@ -3,7 +3,7 @@ import type { PageRequest } from './pageArgs';
 
 export type SortDirection = 'asc' | 'desc';
 
-/** A page as read from the database: `hasMore` says a row beyond `limit` exists. */
+/** A page as read from the database: `hasMore` says a row beyond `limit` exists (known only when the request looked ahead: PageRequest.lookAhead). */
 export interface Page<Row> {
   rows: Row[];
   hasMore: boolean;

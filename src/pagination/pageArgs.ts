@@ -15,6 +15,13 @@ export interface ConnectionArgs {
 export interface PageRequest {
   limit: number;
   backward: boolean;
+  /**
+   * Whether the page reads one row past its end, which only tells whether
+   * more rows follow (`pageInfo.hasNextPage`, or `hasPreviousPage` paging
+   * backwards). Off when the connection's selection asks for neither: the
+   * agents board would otherwise read and join 60 calls to show 50.
+   */
+  lookAhead: boolean;
   after: CursorPosition | undefined;
   before: CursorPosition | undefined;
 }
@@ -24,8 +31,18 @@ export interface PageLimits {
   maxPageSize: number;
 }
 
-/** `nullable`: the sort column may be null, so a cursor may carry a null value (see keysetSegments). */
-export function parsePageArgs(args: ConnectionArgs, ordering: string, kind: SortValueKind, limits: PageLimits, nullable = false): PageRequest {
+/**
+ * `lookAhead`: see PageRequest (connectionSelectsMore decides it from the operation).
+ * `nullable`: the sort column may be null, so a cursor may carry a null value (see keysetSegments).
+ */
+export function parsePageArgs(
+  args: ConnectionArgs,
+  ordering: string,
+  kind: SortValueKind,
+  limits: PageLimits,
+  lookAhead: boolean,
+  nullable = false,
+): PageRequest {
   const { first, last } = args;
   if (first != null && last != null) throw badUserInput('Pass either first or last, not both', 'first');
   for (const [name, value] of [
@@ -39,7 +56,13 @@ export function parsePageArgs(args: ConnectionArgs, ordering: string, kind: Sort
   return {
     limit: first ?? last ?? limits.defaultPageSize,
     backward: last != null,
+    lookAhead,
     after: args.after != null ? decodeCursor(args.after, ordering, kind, 'after', nullable) : undefined,
     before: args.before != null ? decodeCursor(args.before, ordering, kind, 'before', nullable) : undefined,
   };
+}
+
+/** The rows a page's statement reads: the page, and the look-ahead row when asked for. */
+export function scanLimit(page: Pick<PageRequest, 'limit' | 'lookAhead'>): number {
+  return page.lookAhead ? page.limit + 1 : page.limit;
 }

@@ -3,7 +3,7 @@ import type { TenantScope } from '../db/tenant';
 import type { AgentRow, AgentStatus, PhoneNumberRow } from '../db/schema';
 import type { SortValueKind } from '../pagination/cursor';
 import { and, finishPage, keysetBounds, scanDirection, type Page, type SortDirection } from '../pagination/keyset';
-import type { PageRequest } from '../pagination/pageArgs';
+import { scanLimit, type PageRequest } from '../pagination/pageArgs';
 
 export const AGENT_COLUMNS = ['id', 'org_id', 'name', 'status', 'provider', 'provider_agent_id', 'language', 'created_at', 'updated_at'] as const;
 export type AgentColumn = (typeof AGENT_COLUMNS)[number];
@@ -48,7 +48,7 @@ export async function findAgentsPage(
     .where(and([...agentConditions(orgId, filter), ...keysetBounds(sortColumn, 'a.id', page, order.direction)]))
     .orderBy(sortColumn, scan)
     .orderBy('a.id', scan)
-    .limit(page.limit + 1)
+    .limit(scanLimit(page))
     .execute();
   return finishPage(rows, page);
 }

@@ -4,7 +4,7 @@ import type { TenantScope } from '../db/tenant';
 import type { CallDirection, CallOutcome, CallRow, CallStatus, Sentiment, TranscriptRow } from '../db/schema';
 import type { CursorPosition, SortValue, SortValueKind } from '../pagination/cursor';
 import { and, finishPage, keysetBounds, keysetSegments, scanDirection, type KeysetBound, type Page, type SortDirection } from '../pagination/keyset';
-import type { PageRequest } from '../pagination/pageArgs';
+import { scanLimit, type PageRequest } from '../pagination/pageArgs';
 import { AGENT_COLUMNS, agentConditions, type AgentColumn, type AgentFilterSpec, type AgentListRow, type AgentOrderSpec } from './agents';
 import { CONTACT_JSON_KINDS, CONTACT_LIST_COLUMNS, type ContactColumn, type ContactListRow } from './contacts';
 import { decodeJsonTimestamps, jsonSelections, jsonTimestampKeys, type JsonColumnKind } from './jsonRows';
@@ -414,7 +414,8 @@ interface PageStatement {
   order: CallOrderSpec;
   spec: CallReadSpec;
   backward: boolean;
-  limit: number;
+  /** Rows to read: the page's, and its look-ahead row when asked for (scanLimit). */
+  scanLimit: number;
   /** Extra conditions (the parent of a nested page). */
   extra: RawBuilder<unknown>[];
   after: KeysetBound | undefined;
@@ -424,7 +425,7 @@ interface PageStatement {
 /**
  * One page of calls in scan order, LIMIT inside: a single index range, or for
  * a nullable order up to two (keysetSegments), each limited, concatenated in
- * order by an outer sort of at most 2 × (limit + 1) rows.
+ * order by an outer sort of at most 2 × scanLimit rows.
  */
 function pageSql(p: PageStatement): RawBuilder<unknown> {
   const scan = sql.raw(scanDirection({ backward: p.backward }, p.order.direction));
@@ -433,12 +434,12 @@ function pageSql(p: PageStatement): RawBuilder<unknown> {
   const segments = keysetSegments(expression, sql`c.id`, sort.nullable, p.order.direction, p.backward, p.after, p.before);
   const conditions = [...filterConditions(p.orgId, p.filter), ...p.extra];
   const one = (extra: RawBuilder<unknown>[]) => sql`select ${pageSelections(p.spec, p.filter)} from ${callsFrom(p.filter)}
-    where ${and([...conditions, ...extra])} order by ${expression} ${scan}, c.id ${scan} limit ${p.limit + 1}`;
+    where ${and([...conditions, ...extra])} order by ${expression} ${scan}, c.id ${scan} limit ${p.scanLimit}`;
   const [first, second] = segments;
   if (!first) return one([sql`false`]);
   if (!second) return one(first.conditions);
   return sql`select * from ((${one(first.conditions)}) union all (${one(second.conditions)})) as u
-    order by ${sql.ref(`u.${sort.key}`)} ${scan} ${outerNulls(p.order, p.backward)}, u.id ${scan} limit ${p.limit + 1}`;
+    order by ${sql.ref(`u.${sort.key}`)} ${scan} ${outerNulls(p.order, p.backward)}, u.id ${scan} limit ${p.scanLimit}`;
 }
 
 /** NULLS LAST in the requested order is NULLS FIRST when scanning it backwards; only the nullable order needs saying. */
@@ -473,7 +474,7 @@ export async function findCallsPage(
     order,
     spec,
     backward: page.backward,
-    limit: page.limit,
+    scanLimit: scanLimit(page),
     extra: [],
     after: cursorBound(page.after, type),
     before: cursorBound(page.before, type),
@@ -526,7 +527,7 @@ export async function findCallsPagesByParent(
     order,
     spec,
     backward: shape.backward,
-    limit: shape.limit,
+    scanLimit: scanLimit(shape),
     extra: [sql`${sql.ref(`c.${parent}`)} = k.parent_id`],
     after: bound(shape.after, 'after'),
     before: bound(shape.before, 'before'),
@@ -622,10 +623,10 @@ export async function findAgentsBoard(
   const agentsOf = sql`select ${sql.join(AGENT_COLUMNS.map((column) => sql.ref(`a.${column}`)))},
       row_number() over (order by ${agentSort} ${agentScan}, a.id ${agentScan}) as position
     from agents a where ${and([...agentConditions(orgId, agentFilter), ...keysetBounds(`a.${agentOrder.field}`, 'a.id', agentPage, agentOrder.direction)])}
-    order by ${agentSort} ${agentScan}, a.id ${agentScan} limit ${agentPage.limit + 1}`;
+    order by ${agentSort} ${agentScan}, a.id ${agentScan} limit ${scanLimit(agentPage)}`;
   const callsOf = sql`select ${sql.join(spec.columns.map((column) => sql.ref(`c.${column}`)))} from calls c
     where ${and([...filterConditions(orgId, calls.filter), sql`c.agent_id = a.id`, sql`a.position <= ${agentPage.limit}::int8`])}
-    order by c.started_at ${scan}, c.id ${scan} limit ${calls.page.limit + 1}`;
+    order by c.started_at ${scan}, c.id ${scan} limit ${scanLimit(calls.page)}`;
   // Each call an object with the same keys as a joined row (`contact.<column>` for its contact), so splitJoined
   // reads both alike.
   const contactColumns = spec.contact ? sql`, ${jsonSelections('ct', spec.contact, CONTACT_JSON_KINDS, CONTACT_PREFIX)}` : sql``;

@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { TenantScope } from '../db/tenant';
 import type { ContactRow, ContactStatus } from '../db/schema';
 import { and, finishPage, keysetBounds, scanDirection, type Page, type SortDirection } from '../pagination/keyset';
-import type { PageRequest } from '../pagination/pageArgs';
+import { scanLimit, type PageRequest } from '../pagination/pageArgs';
 import type { SortValueKind } from '../pagination/cursor';
 import type { JsonColumnKind } from './jsonRows';
 
@@ -98,7 +98,7 @@ export async function findContactsPage(
     .where(and([...contactConditions(orgId, filter), ...keysetBounds(sortColumn, 'ct.id', page, order.direction)]))
     .orderBy(sortColumn, scan)
     .orderBy('ct.id', scan)
-    .limit(page.limit + 1)
+    .limit(scanLimit(page))
     .execute();
   return finishPage(rows, page);
 }

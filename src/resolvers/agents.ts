@@ -9,8 +9,8 @@ import { parsePageArgs } from '../pagination/pageArgs';
 import { AGENT_SORT_KINDS, agentOrdering, countAgents, findAgentsPage, type AgentFilterSpec, type AgentListRow } from '../queries/agents';
 import { findAgentsBoard, type BoardCallsRequest } from '../queries/calls';
 import type { Page } from '../pagination/keyset';
-import { connectionNodeFields, memoisedBy } from '../graphql/selection';
-import { childCallConnection, childCallKey, readSpecOf } from './calls';
+import { connectionNodeFields, connectionSelectsMore, memoisedBy } from '../graphql/selection';
+import { childCallConnection, childCallKey } from './calls';
 import { agentOrderSpec, rangeSpec } from './args';
 import { toDbEnum, toGraphQLEnum } from './enums';
 import { fromProvider } from './provider';
@@ -49,7 +49,7 @@ function boardCalls(ctx: Context, info: GraphQLResolveInfo): BoardCallsRequest |
     // Coerced against the field's own definition, as the executor coerces them for the field's resolver.
     const args = getArgumentValues(definition, nested.first, info.variableValues) as AgentCallsArgs;
     if (args.after != null || args.before != null || args.last != null) return undefined;
-    const { filter, order, page, read } = childCallKey(ctx, 'agent_id', '', args, readSpecOf(ctx, nested));
+    const { filter, order, page, read } = childCallKey(ctx, 'agent_id', '', args, nested);
     // The board statement pages each agent's calls by start time; other orders and searches load per field.
     if (order.field !== 'started_at' || filter.search) return undefined;
     return { filter, order, page, read };
@@ -69,7 +69,7 @@ export async function rootAgentConnection(ctx: Context, args: QueryAgentsArgs, i
   const filter: AgentFilterSpec = args.filter?.status ? { statuses: args.filter.status.map(toDbEnum) } : {};
   const order = agentOrderSpec(args.orderBy);
   const ordering = agentOrdering(order);
-  const page = parsePageArgs(args, ordering, AGENT_SORT_KINDS[order.field], ctx.limits);
+  const page = parsePageArgs(args, ordering, AGENT_SORT_KINDS[order.field], ctx.limits, connectionSelectsMore(info));
   const calls = boardCalls(ctx, info);
   let result: Page<AgentListRow>;
   if (calls) {

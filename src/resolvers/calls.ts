@@ -3,7 +3,7 @@ import { badUserInput } from '../graphql/errors';
 import type { Context } from '../graphql/context';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { CallEdgeResolvers, CallResolvers, QueryCallsArgs } from '../generated/graphql';
-import { connectionNodeSelection, memoisedBy, type NodeSelection } from '../graphql/selection';
+import { connectionNodeSelection, connectionSelectsMore, memoisedBy, type NodeSelection } from '../graphql/selection';
 import { encodeCursor } from '../pagination/cursor';
 import { toConnection, type Connection } from '../pagination/connection';
 import { parsePageArgs } from '../pagination/pageArgs';
@@ -52,9 +52,9 @@ export function callCursor(order: CallOrderSpec) {
 }
 
 /** The page request for a calls connection: cursors decoded for the order's sort key. */
-function callPageArgs(ctx: Context, args: QueryCallsArgs, order: CallOrderSpec) {
+function callPageArgs(ctx: Context, args: QueryCallsArgs, order: CallOrderSpec, info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>) {
   const sort = CALL_SORTS[order.field];
-  return parsePageArgs(args, callOrdering(order), sort.kind, ctx.limits, sort.nullable);
+  return parsePageArgs(args, callOrdering(order), sort.kind, ctx.limits, connectionSelectsMore(info), sort.nullable);
 }
 
 /**
@@ -102,7 +102,7 @@ function primeLoaders(ctx: Context, page: CallPage, read: CallReadSpec): void {
 export async function rootCallConnection(ctx: Context, args: QueryCallsArgs, info: GraphQLResolveInfo): Promise<CallConnectionModel> {
   const filter = callFilterSpec(args.filter);
   const order = callOrderSpec(args.orderBy, filter);
-  const page = callPageArgs(ctx, args, order);
+  const page = callPageArgs(ctx, args, order, info);
   const read = readSpecOf(ctx, info);
   const result = await findCallsPage(ctx.scope, filter, order, page, read);
   primeLoaders(ctx, result, read);
@@ -110,17 +110,24 @@ export async function rootCallConnection(ctx: Context, args: QueryCallsArgs, inf
 }
 
 /**
- * The loader key of `Agent.calls` / `Contact.calls` with these arguments: the
- * parent's own id overrides any agent or contact filter of the same kind.
- * Throws the arguments' validation errors.
+ * The loader key of `Agent.calls` / `Contact.calls` with these arguments and
+ * this selection (`info`: the field's nodes): the parent's own id overrides
+ * any agent or contact filter of the same kind. Throws the arguments'
+ * validation errors.
  */
-export function childCallKey(ctx: Context, parent: CallParent, parentId: string, args: QueryCallsArgs, read: CallReadSpec): CallPageKey {
+export function childCallKey(
+  ctx: Context,
+  parent: CallParent,
+  parentId: string,
+  args: QueryCallsArgs,
+  info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>,
+): CallPageKey {
   const filter: CallFilterSpec = callFilterSpec(args.filter);
   if (parent === 'agent_id') delete filter.agentId;
   else delete filter.contactId;
   const order = callOrderSpec(args.orderBy, filter);
-  const page = callPageArgs(ctx, args, order);
-  return { parentId, filter, order, page, read };
+  const page = callPageArgs(ctx, args, order, info);
+  return { parentId, filter, order, page, read: readSpecOf(ctx, info) };
 }
 
 /** `Agent.calls` / `Contact.calls`: the page comes from the batched loader (or what a board statement primed into it). */
@@ -131,7 +138,7 @@ export async function childCallConnection(
   args: QueryCallsArgs,
   info: GraphQLResolveInfo,
 ): Promise<CallConnectionModel> {
-  const key = childCallKey(ctx, parent, parentId, args, readSpecOf(ctx, info));
+  const key = childCallKey(ctx, parent, parentId, args, info);
   const [pages, counts] =
     parent === 'agent_id' ? [ctx.loaders.callsByAgent, ctx.loaders.callCountByAgent] : [ctx.loaders.callsByContact, ctx.loaders.callCountByContact];
   const result = await pages.load(key);

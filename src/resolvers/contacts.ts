@@ -1,4 +1,6 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { toGlobalId } from '../graphql/globalId';
+import { connectionSelectsMore } from '../graphql/selection';
 import type { ContactResolvers, QueryContactsArgs } from '../generated/graphql';
 import type { Context } from '../graphql/context';
 import { encodeCursor } from '../pagination/cursor';
@@ -18,7 +20,7 @@ import { contactOrderSpec, contactSearch } from './args';
 import { childCallConnection } from './calls';
 import { toDbEnum, toGraphQLEnum } from './enums';
 
-export async function rootContactConnection(ctx: Context, args: QueryContactsArgs): Promise<Connection<ContactListRow>> {
+export async function rootContactConnection(ctx: Context, args: QueryContactsArgs, info: GraphQLResolveInfo): Promise<Connection<ContactListRow>> {
   const filter: ContactFilterSpec = {};
   const search = contactSearch(args.search);
   if (search) filter.search = search;
@@ -26,7 +28,7 @@ export async function rootContactConnection(ctx: Context, args: QueryContactsArg
   if (args.status) filter.status = toDbEnum(args.status);
   const order = contactOrderSpec(args.orderBy);
   const ordering = contactOrdering(order);
-  const page = parsePageArgs(args, ordering, CONTACT_SORT_KINDS[order.field], ctx.limits);
+  const page = parsePageArgs(args, ordering, CONTACT_SORT_KINDS[order.field], ctx.limits, connectionSelectsMore(info));
   const result = await findContactsPage(ctx.scope, filter, order, page);
   for (const row of result.rows) ctx.loaders.contactById.prime(row.id, row);
   const cursorOf = (row: ContactListRow) => encodeCursor(ordering, row[order.field], row.id);
@@ -53,7 +55,7 @@ export const Contact: ContactResolvers = {
       parentId: contact.id,
       filter: {},
       order: { field: 'started_at', direction: 'desc' },
-      page: { limit: 1, backward: false, after: undefined, before: undefined },
+      page: { limit: 1, backward: false, lookAhead: false, after: undefined, before: undefined },
       read: WHOLE_CALL_ROWS,
     });
     return page.rows[0] ?? null;

@@ -20,7 +20,7 @@ export const Query: QueryResolvers = {
   call: (_root, { id }, ctx) => ctx.loaders.callById.load(localIdOf('Call', id, 'id')),
   agents: (_root, args, ctx, info) => rootAgentConnection(ctx, args, info),
   agent: (_root, { id }, ctx) => ctx.loaders.agentById.load(localIdOf('Agent', id, 'id')),
-  contacts: (_root, args, ctx) => rootContactConnection(ctx, args),
+  contacts: (_root, args, ctx, info) => rootContactConnection(ctx, args, info),
   contact: (_root, { id }, ctx) => ctx.loaders.contactById.load(localIdOf('Contact', id, 'id')),
   ...statsQueries,
 };
