@@ -70,12 +70,22 @@ export interface CallReadSpec {
 /** Every list column, no joins: what `call(id)` would read. */
 export const WHOLE_CALL_ROWS: CallReadSpec = { columns: CALL_LIST_COLUMNS, agent: null, contact: null };
 
-/** Whether a list read this way gives rows a by-id loader may keep: whole call rows, and joined rows (if any) whole too. */
+/** Whether the agents a list read this way joins are whole rows, which the by-id loader may keep. */
+export function joinsWholeAgents(spec: CallReadSpec): boolean {
+  return spec.agent?.length === AGENT_COLUMNS.length;
+}
+
+/** Whether the contacts a list read this way joins are whole rows, which the by-id loader may keep. */
+export function joinsWholeContacts(spec: CallReadSpec): boolean {
+  return spec.contact?.length === CONTACT_LIST_COLUMNS.length;
+}
+
+/** Whether a list read this way gives call rows a by-id loader may keep: whole, and any joined rows they carry whole too. */
 export function readsWholeRows(spec: CallReadSpec): boolean {
   return (
     spec.columns.length === CALL_LIST_COLUMNS.length &&
-    (spec.agent === null || spec.agent.length === AGENT_COLUMNS.length) &&
-    (spec.contact === null || spec.contact.length === CONTACT_LIST_COLUMNS.length)
+    (spec.agent === null || joinsWholeAgents(spec)) &&
+    (spec.contact === null || joinsWholeContacts(spec))
   );
 }
 

@@ -7,14 +7,15 @@ import { connectionNodeSelection, connectionSelectsMore, memoisedBy, type NodeSe
 import { encodeCursor } from '../pagination/cursor';
 import { toConnection, type Connection } from '../pagination/connection';
 import { parsePageArgs } from '../pagination/pageArgs';
-import { AGENT_COLUMNS, type AgentListRow } from '../queries/agents';
-import { CONTACT_LIST_COLUMNS } from '../queries/contacts';
+import type { AgentListRow } from '../queries/agents';
 import {
   CALL_SORTS,
   callOrdering,
   callSortValue,
   countCalls,
   findCallsPage,
+  joinsWholeAgents,
+  joinsWholeContacts,
   readsWholeRows,
   type CallFilterSpec,
   type CallListRow,
@@ -94,8 +95,8 @@ export function readSpecOf(ctx: Context, info: Pick<GraphQLResolveInfo, 'fieldNo
  */
 function primeLoaders(ctx: Context, page: CallPage, read: CallReadSpec): void {
   if (readsWholeRows(read)) for (const row of page.rows) ctx.loaders.callById.prime(row.id, row);
-  if (read.agent?.length === AGENT_COLUMNS.length) for (const agent of page.agents) ctx.loaders.agentById.prime(agent.id, agent);
-  if (read.contact?.length === CONTACT_LIST_COLUMNS.length) for (const contact of page.contacts) ctx.loaders.contactById.prime(contact.id, contact);
+  if (joinsWholeAgents(read)) for (const agent of page.agents) ctx.loaders.agentById.prime(agent.id, agent);
+  if (joinsWholeContacts(read)) for (const contact of page.contacts) ctx.loaders.contactById.prime(contact.id, contact);
 }
 
 /** The root `calls` list (and the `recentCalls` of later panels). */
