@@ -7,7 +7,7 @@ import { and, finishPage, keysetBounds, keysetSegments, scanDirection, type Keys
 import { scanLimit, type PageRequest } from '../pagination/pageArgs';
 import { AGENT_COLUMNS, agentConditions, type AgentColumn, type AgentFilterSpec, type AgentListRow, type AgentOrderSpec } from './agents';
 import { CONTACT_JSON_KINDS, CONTACT_LIST_COLUMNS, type ContactColumn, type ContactListRow } from './contacts';
-import { decodeJsonTimestamps, jsonSelections, jsonTimestampKeys, type JsonColumnKind } from './jsonRows';
+import { jsonRowReader, jsonValues, type JsonColumnKind } from './jsonRows';
 
 /**
  * Call queries. Every statement takes the tenant scope first and filters on
@@ -611,13 +611,12 @@ const CALL_JSON_KINDS: Record<CallColumn, JsonColumnKind> = {
 
 /**
  * The agents board in ONE statement: a page of agents, and each agent's first
- * page of calls (with their contacts when selected). The agents page is cut
- * and numbered first; each agent on it drives its own index range scan with
- * LIMIT, as in findCallsPagesByParent. The look-ahead agent (the row that
- * only tells whether there is a next page) reads no calls: its position gates
- * the scan. Each agent's calls come back as one JSON array built by
- * PostgreSQL, so pg decodes one value per agent (with the native JSON.parse)
- * instead of a wide row per call repeating the agent's columns.
+ * page of calls (with their contacts when selected). Each agent on the page
+ * drives its own index range scan with LIMIT, as in findCallsPagesByParent;
+ * the look-ahead agent (the row that only tells whether there is a next page)
+ * reads no calls. Each agent's calls come back as one JSON array of arrays
+ * built by PostgreSQL, so pg decodes one value per agent (with the native
+ * JSON.parse) instead of a wide row per call repeating the agent's columns.
  */
 export async function findAgentsBoard(
   { db, orgId }: TenantScope,
@@ -628,45 +627,61 @@ export async function findAgentsBoard(
 ): Promise<AgentsBoard> {
   const agentScan = sql.raw(scanDirection(agentPage, agentOrder.direction));
   const agentSort = sql.ref(`a.${agentOrder.field}`);
+  const agentOrderBy = sql`${agentSort} ${agentScan}, a.id ${agentScan}`;
+  const agentColumns = sql.join(AGENT_COLUMNS.map((column) => sql.ref(`a.${column}`)));
+  const agentWhere = and([...agentConditions(orgId, agentFilter), ...keysetBounds(`a.${agentOrder.field}`, 'a.id', agentPage, agentOrder.direction)]);
+  // With a look-ahead agent (the row that only says whether a next page exists), the page is numbered first and
+  // the position gates each agent's scan, so that agent reads no calls; without one, nothing needs numbering.
+  const lookAhead = scanLimit(agentPage) > agentPage.limit;
   const scan = sql.raw(scanDirection(calls.page, calls.order.direction));
   const spec: CallReadSpec = withSortColumn({ ...calls.read, agent: null }, calls.order);
-  const agentsOf = sql`select ${sql.join(AGENT_COLUMNS.map((column) => sql.ref(`a.${column}`)))},
-      row_number() over (order by ${agentSort} ${agentScan}, a.id ${agentScan}) as position
-    from agents a where ${and([...agentConditions(orgId, agentFilter), ...keysetBounds(`a.${agentOrder.field}`, 'a.id', agentPage, agentOrder.direction)])}
-    order by ${agentSort} ${agentScan}, a.id ${agentScan} limit ${scanLimit(agentPage)}`;
   const callsOf = sql`select ${sql.join(spec.columns.map((column) => sql.ref(`c.${column}`)))} from calls c
-    where ${and([...filterConditions(orgId, calls.filter), sql`c.agent_id = a.id`, sql`a.position <= ${agentPage.limit}::int8`])}
+    where ${and([...filterConditions(orgId, calls.filter), sql`c.agent_id = a.id`, ...(lookAhead ? [sql`a.position <= ${agentPage.limit}::int8`] : [])])}
     order by c.started_at ${scan}, c.id ${scan} limit ${scanLimit(calls.page)}`;
-  // Each call an object with the same keys as a joined row (`contact.<column>` for its contact), so splitJoined
-  // reads both alike.
-  const contactColumns = spec.contact ? sql`, ${jsonSelections('ct', spec.contact, CONTACT_JSON_KINDS, CONTACT_PREFIX)}` : sql``;
-  // x.id is text here (int8 travels as text): ordered as the number it is.
-  const callsJson = sql`(select coalesce(json_agg(x order by x.started_at ${scan}, x.id::int8 ${scan}), '[]'::json)
-    from (select ${jsonSelections('p', spec.columns, CALL_JSON_KINDS)}${contactColumns}
-      from (${callsOf}) as p ${joins(orgId, spec)}) as x)`;
+  // Each call one JSON array: its columns, then its contact's. ARRAY(... ORDER BY) keeps the order by definition.
+  const contactValues = spec.contact ? sql`, ${jsonValues('ct', spec.contact, CONTACT_JSON_KINDS)}` : sql``;
+  const callsJson = sql`array_to_json(array(select json_build_array(${jsonValues('p', spec.columns, CALL_JSON_KINDS)}${contactValues})
+    from (${callsOf}) as p ${joins(orgId, spec)} order by p.started_at ${scan}, p.id ${scan}))`;
   const prepared = isUnfiltered(calls.filter) && isUnfiltered(agentFilter) ? PREPARED : sql``;
-  const { rows } = await sql<AgentListRow & { calls: RawRow[] }>`${prepared}select
-      ${sql.join(AGENT_COLUMNS.map((column) => sql.ref(`a.${column}`)))}, ${callsJson} as calls
-    from (${agentsOf}) as a order by a.position`.execute(db);
+  const statement = lookAhead
+    ? sql<AgentListRow & { calls: unknown[][] }>`${prepared}select ${agentColumns}, ${callsJson} as calls
+    from (select ${agentColumns}, row_number() over (order by ${agentOrderBy}) as position
+      from agents a where ${agentWhere} order by ${agentOrderBy} limit ${scanLimit(agentPage)}) as a order by a.position`
+    : sql<AgentListRow & { calls: unknown[][] }>`${prepared}select ${agentColumns}, ${callsJson} as calls
+    from agents a where ${agentWhere} order by ${agentOrderBy} limit ${agentPage.limit}`;
+  const { rows } = await statement.execute(db);
 
   const agentRows: AgentListRow[] = [];
-  const callsOfAgent = new Map<string, RawRow[]>();
-  for (const { calls: callRows, ...agent } of rows) {
+  const callsOfAgent = new Map<string, unknown[][]>();
+  for (const { calls: callValues, ...agent } of rows) {
     agentRows.push(agent);
-    callsOfAgent.set(agent.id, callRows);
+    callsOfAgent.set(agent.id, callValues);
   }
   // The look-ahead agent is cut here, and with it its (empty) calls.
   const agents = finishPage(agentRows, agentPage);
-  const timestamps = [
-    ...jsonTimestampKeys(spec.columns, CALL_JSON_KINDS),
-    ...(spec.contact ? jsonTimestampKeys(spec.contact, CONTACT_JSON_KINDS, CONTACT_PREFIX) : []),
-  ];
+  const readCall = jsonRowReader(spec.columns, CALL_JSON_KINDS);
+  const readContact = spec.contact && jsonRowReader(spec.contact, CONTACT_JSON_KINDS, spec.columns.length);
+  const contactIdAt = spec.columns.length + (spec.contact?.indexOf('id') ?? 0);
   const pages = new Map<string, CallPage>();
   for (const agent of agents.rows) {
-    const callRows = callsOfAgent.get(agent.id) ?? [];
-    for (const row of callRows) decodeJsonTimestamps(row, timestamps);
-    const { calls: callList, contacts } = splitJoined(callRows, spec);
-    pages.set(agent.id, { ...finishPage(callList, calls.page), agents: [], contacts });
+    const callList: CallListRow[] = [];
+    const contacts = new Map<string, ContactListRow>();
+    for (const values of callsOfAgent.get(agent.id) ?? []) {
+      // The casts are the statement's contract: the arrays are built from these very column lists.
+      const call = readCall(values) as CallListRow;
+      if (readContact) {
+        const id = values[contactIdAt];
+        // A left join: a call without a contact has null values.
+        if (typeof id !== 'string') call.joinedContact = null;
+        else {
+          let contact = contacts.get(id);
+          if (!contact) contacts.set(id, (contact = readContact(values) as ContactListRow));
+          call.joinedContact = contact;
+        }
+      }
+      callList.push(call);
+    }
+    pages.set(agent.id, { ...finishPage(callList, calls.page), agents: [], contacts: [...contacts.values()] });
   }
   return { agents, calls: pages };
 }
