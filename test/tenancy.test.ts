@@ -4,6 +4,7 @@ import type { Db } from '../src/db/database';
 import { tenantScope } from '../src/db/tenant';
 import { toGlobalId, type NodeType } from '../src/graphql/globalId';
 import { createLoaders, type Loaders } from '../src/loaders';
+import { callPageRequest } from '../src/loaders/callPages';
 import { AGENT_COLUMNS } from '../src/queries/agents';
 import { WHOLE_CALL_ROWS } from '../src/queries/calls';
 import { CONTACT_LIST_COLUMNS } from '../src/queries/contacts';
@@ -345,8 +346,8 @@ describe("tenancy by construction: loaders made from one organisation's scope se
     appointmentByCallId: (id) => id,
     appointmentsByContactId: (id) => id,
     phoneNumbersByAgentId: (id) => id,
-    callsByAgent: (id) => ({ parentId: id, filter: {}, order: { field: 'started_at', direction: 'desc' }, page, read: joiningRead }),
-    callsByContact: (id) => ({ parentId: id, filter: {}, order: { field: 'started_at', direction: 'desc' }, page, read: joiningRead }),
+    callsByAgent: (id) => ({ parentId: id, ...callPageRequest({ filter: {}, order: { field: 'started_at', direction: 'desc' }, page, read: joiningRead }) }),
+    callsByContact: (id) => ({ parentId: id, ...callPageRequest({ filter: {}, order: { field: 'started_at', direction: 'desc' }, page, read: joiningRead }) }),
     callCountByAgent: (id) => ({ parentId: id, filter: {} }),
     callCountByContact: (id) => ({ parentId: id, filter: {} }),
     agentStats: (id) => ({ agentId: id, range: { kind: 'preset', preset: 'this_month' } }),

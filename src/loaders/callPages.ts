@@ -21,6 +21,8 @@ export interface CallPageKey {
   page: PageRequest;
   /** Columns and joins the parent's selection needs. */
   read: CallReadSpec;
+  /** callPageShape of the rest: computed once per field, not per parent. */
+  shape: string;
 }
 
 /**
@@ -28,15 +30,21 @@ export interface CallPageKey {
  * the same set of cursors present and the same columns and joins. The
  * cursors' values may differ per parent.
  */
-function shapeOf(key: CallPageKey): string {
-  const { page, read } = key;
+export function callPageShape({ filter, order, page, read }: Omit<CallPageKey, 'parentId' | 'shape'>): string {
   // A cursor in the null segment of a nullable order bounds a different index range (keysetSegments).
   const cursors = [page.after ? page.after.value === null : undefined, page.before ? page.before.value === null : undefined];
-  return JSON.stringify([key.filter, key.order, page.limit, page.backward, page.lookAhead, cursors, read.columns, read.agent, read.contact]);
+  return JSON.stringify([filter, order, page.limit, page.backward, page.lookAhead, cursors, read.columns, read.agent, read.contact]);
+}
+
+/** A page request with its shape, for keys made outside a `calls` field (childCallKey makes those). */
+export function callPageRequest(request: Omit<CallPageKey, 'parentId' | 'shape'>): Omit<CallPageKey, 'parentId'> {
+  return { ...request, shape: callPageShape(request) };
 }
 
 function cacheKeyOf(key: CallPageKey): string {
-  return JSON.stringify([key.parentId, shapeOf(key), key.page.after, key.page.before]);
+  const { parentId, shape, page } = key;
+  // A parent id is digits, so it cannot run into the shape; cursors' values are the only part a shape leaves out.
+  return page.after || page.before ? JSON.stringify([parentId, shape, page.after, page.before]) : `${parentId} ${shape}`;
 }
 
 /**
@@ -44,7 +52,7 @@ function cacheKeyOf(key: CallPageKey): string {
  * statement per distinct argument shape, however many parents there are.
  */
 export function callPagesByParentLoader(scope: TenantScope, parent: CallParent, options: LoaderOptions): DataLoader<CallPageKey, CallPage, string> {
-  return groupedLoader<CallPageKey, CallPage>({ shapeOf, cacheKeyOf, maxBatchSize: 500 }, options, async (group) => {
+  return groupedLoader<CallPageKey, CallPage>({ shapeOf: (key) => key.shape, cacheKeyOf, maxBatchSize: 500 }, options, async (group) => {
     const first = group[0];
     const byParent = await findCallsPagesByParent(scope, parent, group, first.filter, first.order, first.read);
     // A parent the statement found no rows for has an empty page.

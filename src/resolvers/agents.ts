@@ -11,6 +11,7 @@ import { findAgentsBoard, type BoardCallsRequest } from '../queries/calls';
 import type { Page } from '../pagination/keyset';
 import { connectionNodeFields, connectionSelectsMore, memoisedBy } from '../graphql/selection';
 import { childCallConnection, childCallKey } from './calls';
+import type { CallPageKey } from '../loaders/callPages';
 import { agentOrderSpec, rangeSpec } from './args';
 import { toDbEnum, toGraphQLEnum } from './enums';
 import { fromProvider } from './provider';
@@ -39,7 +40,7 @@ function responseKey(node: FieldNode): string {
  * itself will reject: then it loads (and fails) on its own, as it would
  * without a board.
  */
-function boardCalls(ctx: Context, info: GraphQLResolveInfo): BoardCallsRequest | undefined {
+function boardCalls(ctx: Context, info: GraphQLResolveInfo): (BoardCallsRequest & Pick<CallPageKey, 'shape'>) | undefined {
   const nested = nestedCallsField(info);
   if (!nested) return undefined;
   const agentType = info.schema.getType('Agent');
@@ -49,10 +50,10 @@ function boardCalls(ctx: Context, info: GraphQLResolveInfo): BoardCallsRequest |
     // Coerced against the field's own definition, as the executor coerces them for the field's resolver.
     const args = getArgumentValues(definition, nested.first, info.variableValues) as AgentCallsArgs;
     if (args.after != null || args.before != null || args.last != null) return undefined;
-    const { filter, order, page, read } = childCallKey(ctx, 'agent_id', '', args, nested);
+    const { parentId: _none, ...request } = childCallKey(ctx, 'agent_id', '', args, nested);
     // The board statement pages each agent's calls by start time; other orders and searches load per field.
-    if (order.field !== 'started_at' || filter.search) return undefined;
-    return { filter, order, page, read };
+    if (request.order.field !== 'started_at' || request.filter.search) return undefined;
+    return request;
   } catch (error) {
     if (error instanceof GraphQLError) return undefined;
     throw error;

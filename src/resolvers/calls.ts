@@ -1,7 +1,7 @@
 import { toGlobalId } from '../graphql/globalId';
 import { badUserInput } from '../graphql/errors';
 import type { Context } from '../graphql/context';
-import type { GraphQLResolveInfo } from 'graphql';
+import type { FieldNode, GraphQLResolveInfo } from 'graphql';
 import type { CallEdgeResolvers, CallResolvers, QueryCallsArgs } from '../generated/graphql';
 import { connectionNodeSelection, connectionSelectsMore, memoisedBy, type NodeSelection } from '../graphql/selection';
 import { encodeCursor } from '../pagination/cursor';
@@ -25,7 +25,7 @@ import {
   type CallReadSpec,
   type CallSearch,
 } from '../queries/calls';
-import type { CallPageKey } from '../loaders/callPages';
+import { callPageShape, type CallPageKey } from '../loaders/callPages';
 import { callFilterSpec, callOrderSpec } from './args';
 import { agentColumnsFor, callColumnsFor, contactColumnsFor } from './columns';
 import { toGraphQLEnum, toGraphQLEnumOrNull } from './enums';
@@ -111,6 +111,14 @@ export async function rootCallConnection(ctx: Context, args: QueryCallsArgs, inf
 }
 
 /**
+ * Per request, what each `calls` field asks of its loader apart from the
+ * parent: the same for every parent of that field, since its arguments and
+ * selection are (keyed by the field's nodes; the variables are the
+ * request's). Computed once per field instead of once per agent or contact.
+ */
+const requestsByField = new WeakMap<Context, Map<readonly FieldNode[], Omit<CallPageKey, 'parentId'>>>();
+
+/**
  * The loader key of `Agent.calls` / `Contact.calls` with these arguments and
  * this selection (`info`: the field's nodes): the parent's own id overrides
  * any agent or contact filter of the same kind. Throws the arguments'
@@ -123,12 +131,20 @@ export function childCallKey(
   args: QueryCallsArgs,
   info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>,
 ): CallPageKey {
-  const filter: CallFilterSpec = callFilterSpec(args.filter);
-  if (parent === 'agent_id') delete filter.agentId;
-  else delete filter.contactId;
-  const order = callOrderSpec(args.orderBy, filter);
-  const page = callPageArgs(ctx, args, order, info);
-  return { parentId, filter, order, page, read: readSpecOf(ctx, info) };
+  let byField = requestsByField.get(ctx);
+  if (!byField) requestsByField.set(ctx, (byField = new Map<readonly FieldNode[], Omit<CallPageKey, 'parentId'>>()));
+  let request = byField.get(info.fieldNodes);
+  if (!request) {
+    const filter: CallFilterSpec = callFilterSpec(args.filter);
+    if (parent === 'agent_id') delete filter.agentId;
+    else delete filter.contactId;
+    const order = callOrderSpec(args.orderBy, filter);
+    const page = callPageArgs(ctx, args, order, info);
+    const read = readSpecOf(ctx, info);
+    request = { filter, order, page, read, shape: callPageShape({ filter, order, page, read }) };
+    byField.set(info.fieldNodes, request);
+  }
+  return { parentId, ...request };
 }
 
 /** `Agent.calls` / `Contact.calls`: the page comes from the batched loader (or what a board statement primed into it). */

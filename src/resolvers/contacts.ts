@@ -16,6 +16,7 @@ import {
   type ContactListRow,
 } from '../queries/contacts';
 import { WHOLE_CALL_ROWS } from '../queries/calls';
+import { callPageRequest } from '../loaders/callPages';
 import { contactOrderSpec, contactSearch } from './args';
 import { childCallConnection } from './calls';
 import { toDbEnum, toGraphQLEnum } from './enums';
@@ -35,6 +36,14 @@ export async function rootContactConnection(ctx: Context, args: QueryContactsArg
   return toConnection(result, page, cursorOf, () => countContacts(ctx.scope, filter));
 }
 
+/** `Contact.lastCall`'s page of each contact's calls. */
+const NEWEST_CALL = callPageRequest({
+  filter: {},
+  order: { field: 'started_at', direction: 'desc' },
+  page: { limit: 1, backward: false, lookAhead: false, after: undefined, before: undefined },
+  read: WHOLE_CALL_ROWS,
+});
+
 export const Contact: ContactResolvers = {
   id: (contact) => toGlobalId('Contact', contact.id),
   name: (contact) => contact.name,
@@ -51,13 +60,7 @@ export const Contact: ContactResolvers = {
   // The newest call is a one-row page of the contact's calls: same loader,
   // same index, batched across every contact on the page.
   lastCall: async (contact, _args, ctx) => {
-    const page = await ctx.loaders.callsByContact.load({
-      parentId: contact.id,
-      filter: {},
-      order: { field: 'started_at', direction: 'desc' },
-      page: { limit: 1, backward: false, lookAhead: false, after: undefined, before: undefined },
-      read: WHOLE_CALL_ROWS,
-    });
+    const page = await ctx.loaders.callsByContact.load({ parentId: contact.id, ...NEWEST_CALL });
     return page.rows[0] ?? null;
   },
   appointments: (contact, _args, ctx) => ctx.loaders.appointmentsByContactId.load(contact.id),
