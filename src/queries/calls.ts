@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
+import { CompiledShapes, slot } from '../db/compiledShapes';
 import { PREPARED } from '../db/database';
 import type { TenantScope } from '../db/tenant';
 import type { CallDirection, CallOutcome, CallRow, CallStatus, Sentiment, TranscriptRow } from '../db/schema';
@@ -618,6 +619,9 @@ const CALL_JSON_KINDS: Record<CallColumn, JsonColumnKind> = {
  * built by PostgreSQL, so pg decodes one value per agent (with the native
  * JSON.parse) instead of a wide row per call repeating the agent's columns.
  */
+type BoardRow = AgentListRow & { calls: unknown[][] };
+const BOARD_STATEMENTS = new CompiledShapes<BoardRow>({ capacity: 200 });
+
 export async function findAgentsBoard(
   { db, orgId }: TenantScope,
   agentFilter: AgentFilterSpec,
@@ -625,31 +629,52 @@ export async function findAgentsBoard(
   agentPage: PageRequest,
   calls: BoardCallsRequest,
 ): Promise<AgentsBoard> {
-  const agentScan = sql.raw(scanDirection(agentPage, agentOrder.direction));
-  const agentSort = sql.ref(`a.${agentOrder.field}`);
-  const agentOrderBy = sql`${agentSort} ${agentScan}, a.id ${agentScan}`;
-  const agentColumns = sql.join(AGENT_COLUMNS.map((column) => sql.ref(`a.${column}`)));
-  const agentWhere = and([...agentConditions(orgId, agentFilter), ...keysetBounds(`a.${agentOrder.field}`, 'a.id', agentPage, agentOrder.direction)]);
   // With a look-ahead agent (the row that only says whether a next page exists), the page is numbered first and
   // the position gates each agent's scan, so that agent reads no calls; without one, nothing needs numbering.
   const lookAhead = scanLimit(agentPage) > agentPage.limit;
-  const scan = sql.raw(scanDirection(calls.page, calls.order.direction));
   const spec: CallReadSpec = withSortColumn({ ...calls.read, agent: null }, calls.order);
-  const callsOf = sql`select ${sql.join(spec.columns.map((column) => sql.ref(`c.${column}`)))} from calls c
-    where ${and([...filterConditions(orgId, calls.filter), sql`c.agent_id = a.id`, ...(lookAhead ? [sql`a.position <= ${agentPage.limit}::int8`] : [])])}
-    order by c.started_at ${scan}, c.id ${scan} limit ${scanLimit(calls.page)}`;
-  // Each call one JSON array: its columns, then its contact's. ARRAY(... ORDER BY) keeps the order by definition.
-  const contactValues = spec.contact ? sql`, ${jsonValues('ct', spec.contact, CONTACT_JSON_KINDS)}` : sql``;
-  const callsJson = sql`array_to_json(array(select json_build_array(${jsonValues('p', spec.columns, CALL_JSON_KINDS)}${contactValues})
-    from (${callsOf}) as p ${joins(orgId, spec)} order by p.started_at ${scan}, p.id ${scan}))`;
-  const prepared = isUnfiltered(calls.filter) && isUnfiltered(agentFilter) ? PREPARED : sql``;
-  const statement = lookAhead
-    ? sql<AgentListRow & { calls: unknown[][] }>`${prepared}select ${agentColumns}, ${callsJson} as calls
-    from (select ${agentColumns}, row_number() over (order by ${agentOrderBy}) as position
-      from agents a where ${agentWhere} order by ${agentOrderBy} limit ${scanLimit(agentPage)}) as a order by a.position`
-    : sql<AgentListRow & { calls: unknown[][] }>`${prepared}select ${agentColumns}, ${callsJson} as calls
-    from agents a where ${agentWhere} order by ${agentOrderBy} limit ${agentPage.limit}`;
-  const { rows } = await statement.execute(db);
+  // Everything but the organisation and the agents' cursor values decides the text (compiledShapes.ts).
+  const shape = JSON.stringify([
+    agentFilter,
+    agentOrder,
+    [agentPage.limit, agentPage.backward, agentPage.lookAhead, !!agentPage.after, !!agentPage.before],
+    [calls.filter, calls.order, calls.page, spec],
+  ]);
+  const values = {
+    orgId,
+    afterValue: agentPage.after?.value,
+    afterId: agentPage.after?.id,
+    beforeValue: agentPage.before?.value,
+    beforeId: agentPage.before?.id,
+  };
+  const statement = BOARD_STATEMENTS.statement(db, shape, values, () => {
+    const org = slot<string>('orgId');
+    const slotted: PageRequest = {
+      ...agentPage,
+      after: agentPage.after && { value: slot<SortValue>('afterValue'), id: slot<string>('afterId') },
+      before: agentPage.before && { value: slot<SortValue>('beforeValue'), id: slot<string>('beforeId') },
+    };
+    const agentScan = sql.raw(scanDirection(agentPage, agentOrder.direction));
+    const agentOrderBy = sql`${sql.ref(`a.${agentOrder.field}`)} ${agentScan}, a.id ${agentScan}`;
+    const agentColumns = sql.join(AGENT_COLUMNS.map((column) => sql.ref(`a.${column}`)));
+    const agentWhere = and([...agentConditions(org, agentFilter), ...keysetBounds(`a.${agentOrder.field}`, 'a.id', slotted, agentOrder.direction)]);
+    const scan = sql.raw(scanDirection(calls.page, calls.order.direction));
+    const callsOf = sql`select ${sql.join(spec.columns.map((column) => sql.ref(`c.${column}`)))} from calls c
+      where ${and([...filterConditions(org, calls.filter), sql`c.agent_id = a.id`, ...(lookAhead ? [sql`a.position <= ${agentPage.limit}::int8`] : [])])}
+      order by c.started_at ${scan}, c.id ${scan} limit ${scanLimit(calls.page)}`;
+    // Each call one JSON array: its columns, then its contact's. ARRAY(... ORDER BY) keeps the order by definition.
+    const contactValues = spec.contact ? sql`, ${jsonValues('ct', spec.contact, CONTACT_JSON_KINDS)}` : sql``;
+    const callsJson = sql`array_to_json(array(select json_build_array(${jsonValues('p', spec.columns, CALL_JSON_KINDS)}${contactValues})
+      from (${callsOf}) as p ${joins(org, spec)} order by p.started_at ${scan}, p.id ${scan}))`;
+    const prepared = isUnfiltered(calls.filter) && isUnfiltered(agentFilter) ? PREPARED : sql``;
+    return lookAhead
+      ? sql<BoardRow>`${prepared}select ${agentColumns}, ${callsJson} as calls
+      from (select ${agentColumns}, row_number() over (order by ${agentOrderBy}) as position
+        from agents a where ${agentWhere} order by ${agentOrderBy} limit ${scanLimit(agentPage)}) as a order by a.position`
+      : sql<BoardRow>`${prepared}select ${agentColumns}, ${callsJson} as calls
+      from agents a where ${agentWhere} order by ${agentOrderBy} limit ${agentPage.limit}`;
+  });
+  const { rows } = await db.executeQuery(statement);
 
   const agentRows: AgentListRow[] = [];
   const callsOfAgent = new Map<string, unknown[][]>();
