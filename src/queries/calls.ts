@@ -464,11 +464,13 @@ function pageOrder(alias: string, order: CallOrderSpec, backward: boolean): RawB
   return sql`${sql.ref(`${alias}.${CALL_SORTS[order.field].key}`)} ${scan} ${outerNulls(order, backward)}, ${sql.ref(`${alias}.id`)} ${scan}`;
 }
 
-function cursorBound(position: CursorPosition | undefined, type: string): KeysetBound | undefined {
+/** A cursor's sort value as its statement parameter: numbers travel as text, cast to the sort's type. */
+function cursorValue(position: CursorPosition | undefined): Exclude<SortValue, number> | null | undefined {
   if (!position) return undefined;
-  const value = typeof position.value === 'number' ? String(position.value) : position.value;
-  return { value: sql`${value}::${sql.raw(type)}`, id: sql`${position.id}::int8`, isNull: position.value === null };
+  return typeof position.value === 'number' ? String(position.value) : position.value;
 }
+
+const PAGE_STATEMENTS = new CompiledShapes<RawRow>({ capacity: 500 });
 
 export async function findCallsPage(
   { db, orgId }: TenantScope,
@@ -478,27 +480,46 @@ export async function findCallsPage(
   readSpec: CallReadSpec = WHOLE_CALL_ROWS,
 ): Promise<CallPage> {
   const spec = withSortColumn(readSpec, order);
-  const type = CALL_SORTS[order.field].type;
-  const inner = pageSql({
+  // Everything but the organisation and the cursors' values decides the text (compiledShapes.ts); a cursor in the
+  // null segment of a nullable order bounds a different range, so which segment each is in is part of the shape.
+  const cursors = [page.after ? page.after.value === null : undefined, page.before ? page.before.value === null : undefined];
+  const shape = JSON.stringify([filter, order, page.limit, page.backward, page.lookAhead, cursors, spec]);
+  const values = {
     orgId,
-    filter,
-    order,
-    spec,
-    backward: page.backward,
-    scanLimit: scanLimit(page),
-    extra: [],
-    after: cursorBound(page.after, type),
-    before: cursorBound(page.before, type),
-  });
-  // A relevance-ordered list ranks the newest matches only; any other order pages through every match.
-  const search = withSearch(orgId, filter, order.field === 'relevance' ? RELEVANCE_WINDOW : undefined);
-  // The page is cut first (LIMIT inside), so the joins are index lookups for its rows only, whatever the plan for the filter.
-  const statement =
-    !spec.agent && !spec.contact
+    afterValue: cursorValue(page.after),
+    afterId: page.after?.id,
+    beforeValue: cursorValue(page.before),
+    beforeId: page.before?.id,
+  };
+  const statement = PAGE_STATEMENTS.statement(db, shape, values, () => {
+    const org = slot<string>('orgId');
+    const type = sql.raw(CALL_SORTS[order.field].type);
+    const bound = (position: CursorPosition | undefined, side: 'after' | 'before'): KeysetBound | undefined =>
+      position && {
+        value: sql`${slot(`${side}Value`)}::${type}`,
+        id: sql`${slot(`${side}Id`)}::int8`,
+        isNull: position.value === null,
+      };
+    const inner = pageSql({
+      orgId: org,
+      filter,
+      order,
+      spec,
+      backward: page.backward,
+      scanLimit: scanLimit(page),
+      extra: [],
+      after: bound(page.after, 'after'),
+      before: bound(page.before, 'before'),
+    });
+    // A relevance-ordered list ranks the newest matches only; any other order pages through every match.
+    const search = withSearch(org, filter, order.field === 'relevance' ? RELEVANCE_WINDOW : undefined);
+    // The page is cut first (LIMIT inside), so the joins are index lookups for its rows only, whatever the plan for the filter.
+    return !spec.agent && !spec.contact
       ? sql<RawRow>`${preparedIfUnfiltered(filter)}${search}${inner}`
-      : sql<RawRow>`${preparedIfUnfiltered(filter)}${search}select ${joinedSelections(spec, filter)} from (${inner}) as p ${joins(orgId, spec)}
+      : sql<RawRow>`${preparedIfUnfiltered(filter)}${search}select ${joinedSelections(spec, filter)} from (${inner}) as p ${joins(org, spec)}
     order by ${pageOrder('p', order, page.backward)}`;
-  const { rows } = await statement.execute(db);
+  });
+  const { rows } = await db.executeQuery(statement);
   const { calls, agents, contacts } = splitJoined(rows, spec);
   return { ...finishPage(calls, page), agents, contacts };
 }
@@ -543,10 +564,7 @@ export async function findCallsPagesByParent(
     after: bound(shape.after, 'after'),
     before: bound(shape.before, 'before'),
   });
-  const valueOf = (position: CursorPosition | undefined) => {
-    const value = position?.value ?? null;
-    return typeof value === 'number' ? String(value) : value;
-  };
+  const valueOf = (position: CursorPosition | undefined) => cursorValue(position) ?? null;
   // Ordered by the parent's position, then the scan order: the joins must not be free to reorder a page.
   const { rows } = await sql<RawRow & { parent_id: string }>`${withSearch(orgId, filter)}select k.parent_id, ${joinedSelections(spec, filter)}
     from unnest(
