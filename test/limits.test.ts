@@ -285,6 +285,13 @@ describe('limits over HTTP: refused with a 4xx JSON error and a code, before any
       expectRefused(dev, await post(dev, { query: withDefault }), 'QUERY_TOO_COMPLEX');
     });
 
+    it('an operation that passed is checked again when its variables change', async () => {
+      const query = 'query Again($n: Int) { calls(first: $n) { nodes { id status agent { id name } } } }';
+      for (let i = 0; i < 2; i++) expect((await post(dev, { query, variables: { n: 10 } })).status).toBe(200);
+      expectRefused(dev, await post(dev, { query, variables: { n: 100 } }), 'QUERY_TOO_COMPLEX');
+      expect((await post(dev, { query, variables: { n: 10 } })).status).toBe(200);
+    });
+
     it('a GET is limited the same way', async () => {
       dev.operations.length = 0;
       const response = await fetch(`${dev.url}/graphql?query=${encodeURIComponent(costly)}`, {

@@ -28,6 +28,7 @@ export interface QueryLimitsPluginOptions {
  * called too complex.
  */
 export function queryLimitsPlugin(options: QueryLimitsPluginOptions): ApolloServerPlugin {
+  const passed = passedOperations();
   return {
     async requestDidStart() {
       return {
@@ -35,7 +36,11 @@ export function queryLimitsPlugin(options: QueryLimitsPluginOptions): ApolloServ
           // No such operation: execution reports OPERATION_RESOLUTION_FAILURE without doing any work.
           if (!operation) return;
           if (operation.operation === OperationTypeNode.SUBSCRIPTION) throw subscriptionNotSupported();
+          // The same operation with the same variables measures the same: a dashboard's polls are checked once.
+          const variables = JSON.stringify(request.variables ?? {});
+          if (passed.has(operation, variables)) return;
           checkOperationLimits(document, operation, request.variables, schema, options);
+          passed.add(operation, variables);
         },
         async willSendResponse({ response }) {
           // Synchronous, so plugins registered later (metrics, logs) see the trimmed list.
@@ -43,6 +48,21 @@ export function queryLimitsPlugin(options: QueryLimitsPluginOptions): ApolloServ
           response.body.singleResult.errors = withoutRepeatedValidationErrors(response.body.singleResult.errors);
         },
       };
+    },
+  };
+}
+
+/** Operations (Apollo reuses a document's AST) that passed every limit, with the variables they passed with. */
+function passedOperations() {
+  // A few variable sets per operation: enough for a dashboard's polls, and bounded whatever clients send.
+  const MAX_VARIABLE_SETS = 16;
+  const byOperation = new WeakMap<OperationDefinitionNode, Set<string>>();
+  return {
+    has: (operation: OperationDefinitionNode, variables: string) => byOperation.get(operation)?.has(variables) ?? false,
+    add(operation: OperationDefinitionNode, variables: string) {
+      let sets = byOperation.get(operation);
+      if (!sets) byOperation.set(operation, (sets = new Set()));
+      if (sets.size < MAX_VARIABLE_SETS) sets.add(variables);
     },
   };
 }
