@@ -8,6 +8,7 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type { Logger } from '../logger';
+import { lazyChildLogger } from './requestLogger';
 import { responseCachePlugins } from '../cache/responseCache';
 import { checkReadiness, type Readiness } from '../observability/health';
 import { operationPlugin } from '../observability/operationPlugin';
@@ -105,6 +106,7 @@ export async function createServer(services: Services): Promise<Server> {
     // One line per GraphQL operation comes from operationPlugin; a line per HTTP request would double it.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     genReqId: () => randomUUID(),
+    childLoggerFactory: lazyChildLogger,
     // Never taken from the client: the id names our log lines.
     requestIdHeader: false,
     // Recording keys and webhook slugs arrive as wildcard parameters; find-my-way's default cap (100) is a route's, not ours.
