@@ -362,8 +362,9 @@ export const CALL_NUMBER_DIGITS = sql`(regexp_replace(c.from_number, '\\D', '', 
  * filter value could be the wrong index for a rarer one.
  */
 function isUnfiltered(filter: CallFilterSpec | AgentFilterSpec): boolean {
-  // The specs hold only the conditions given (see callFilterSpec): no key, no condition.
-  return Object.keys(filter).length === 0;
+  // The specs hold only the conditions given (see callFilterSpec); a key left undefined is no condition either, as
+  // the shape keys of compiled statements (JSON, which drops it) see it.
+  return Object.values(filter).every((value) => value === undefined);
 }
 
 function preparedIfUnfiltered(filter: CallFilterSpec): RawBuilder<unknown> {
