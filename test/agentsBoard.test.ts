@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../src/db/database';
 import { openTestDb } from './support/db';
-import { createAgent, createCalls, createContact, createOrg, type TestOrg } from './support/factories';
+import { createAgent, createAppointment, createCalls, createContact, createOrg, type TestOrg } from './support/factories';
 import { runOperation, startTestServer, type TestServer } from './support/server';
 
 /**
@@ -152,6 +152,25 @@ describe('agents board: agents and their calls in one statement', () => {
       expect(agent).toEqual(byId.data.nodes[index]);
       for (const call of calls.nodes) expect(call.agent).toEqual(agent);
     });
+  });
+
+  it('reads only the agent columns its selection needs, and never lets those narrow rows answer a load by id', async () => {
+    const AGENT_FIELDS = `id name status provider providerAgentId language createdAt updatedAt`;
+    // The first agent's newest call books an appointment with that agent: reached again through it, the agent
+    // is loaded by id after the board has run, so a narrow board row primed into the loader would answer it.
+    const first = await run(`{ agents(first: 1) { nodes { id calls(first: 1) { nodes { id contact { id } } } } } }`);
+    const agent = first.data.agents.nodes[0] as { id: string; calls: { nodes: { id: string; contact: { id: string } | null }[] } };
+    const call = agent.calls.nodes[0]!;
+    const contactId = call.contact ? localId(call.contact.id) : await createContact(db, org.id);
+    await createAppointment(db, org.id, { contactId, callId: localId(call.id), agentId: localId(agent.id) });
+
+    const { data, statements } = await run(`{
+      agents(first: 1) { nodes { id name calls(first: 1) { nodes { id appointment { agent { ${AGENT_FIELDS} } } } } } }
+    }`);
+    const board = statements.statements!.find((statement) => statement.sql.includes('json_build_array'))!;
+    expect(board.sql).not.toMatch(/"a"\."(language|created_at|provider)"/);
+    const alone = await run(`query ById($id: ID!) { node(id: $id) { ... on Agent { ${AGENT_FIELDS} } } }`, { id: agent.id });
+    expect(data.agents.nodes[0].calls.nodes[0].appointment.agent).toEqual(alone.data.node);
   });
 
   it('gives an agent without calls an empty page, and reads no calls for the agent past the page', async () => {

@@ -647,6 +647,8 @@ export async function findAgentsBoard(
   agentOrder: AgentOrderSpec,
   agentPage: PageRequest,
   calls: BoardCallsRequest,
+  /** The agents' columns: fewer than all only for rows that are never primed into a by-id loader. */
+  agentColumnList: readonly AgentColumn[] = AGENT_COLUMNS,
 ): Promise<AgentsBoard> {
   // With a look-ahead agent (the row that only says whether a next page exists), the page is numbered first and
   // the position gates each agent's scan, so that agent reads no calls; without one, nothing needs numbering.
@@ -656,6 +658,7 @@ export async function findAgentsBoard(
   const shape = JSON.stringify([
     agentFilter,
     agentOrder,
+    agentColumnList,
     [agentPage.limit, agentPage.backward, agentPage.lookAhead, !!agentPage.after, !!agentPage.before],
     [calls.filter, calls.order, calls.page, spec],
   ]);
@@ -675,7 +678,7 @@ export async function findAgentsBoard(
     };
     const agentScan = sql.raw(scanDirection(agentPage, agentOrder.direction));
     const agentOrderBy = sql`${sql.ref(`a.${agentOrder.field}`)} ${agentScan}, a.id ${agentScan}`;
-    const agentColumns = sql.join(AGENT_COLUMNS.map((column) => sql.ref(`a.${column}`)));
+    const agentColumns = sql.join(agentColumnList.map((column) => sql.ref(`a.${column}`)));
     const agentWhere = and([...agentConditions(org, agentFilter), ...keysetBounds(`a.${agentOrder.field}`, 'a.id', slotted, agentOrder.direction)]);
     const scan = sql.raw(scanDirection(calls.page, calls.order.direction));
     const callsOf = sql`select ${sql.join(spec.columns.map((column) => sql.ref(`c.${column}`)))} from calls c

@@ -6,10 +6,20 @@ import type { Context } from '../graphql/context';
 import { encodeCursor } from '../pagination/cursor';
 import { toConnection, type Connection } from '../pagination/connection';
 import { parsePageArgs } from '../pagination/pageArgs';
-import { AGENT_SORT_KINDS, agentOrdering, countAgents, findAgentsPage, type AgentFilterSpec, type AgentListRow } from '../queries/agents';
+import {
+  AGENT_COLUMNS,
+  AGENT_SORT_KINDS,
+  agentOrdering,
+  countAgents,
+  findAgentsPage,
+  type AgentColumn,
+  type AgentFilterSpec,
+  type AgentListRow,
+} from '../queries/agents';
 import { findAgentsBoard, type BoardCallsRequest } from '../queries/calls';
 import type { Page } from '../pagination/keyset';
-import { connectionNodeFields, connectionSelectsMore, memoisedBy } from '../graphql/selection';
+import { connectionNodeFields, connectionNodeSelection, connectionSelectsMore, memoisedBy } from '../graphql/selection';
+import { agentColumnsFor } from './columns';
 import { childCallConnection, childCallKey } from './calls';
 import type { CallPageKey } from '../loaders/callPages';
 import { agentOrderSpec, rangeSpec } from './args';
@@ -61,6 +71,17 @@ function boardCalls(ctx: Context, info: GraphQLResolveInfo): (BoardCallsRequest 
 }
 
 /**
+ * The agent columns a board reads for its agents' selection (src/resolvers/columns.ts), or
+ * null for whole rows: when its calls select their agent, that agent comes from the by-id
+ * loader, which the board primes, and only whole rows may be primed.
+ */
+const boardAgentColumns = memoisedBy((info): readonly AgentColumn[] | null => {
+  const nested = nestedCallsField(info);
+  if (nested && connectionNodeFields(nested.fieldNodes, nested.fragments).has('agent')) return null;
+  return agentColumnsFor(connectionNodeSelection(info.fieldNodes, info.fragments).fields);
+});
+
+/**
  * The root `agents` list. When its agents select their calls (the agents
  * board), the page and every agent's calls come from ONE statement, and each
  * agent's page is primed into the calls loader under the very key its
@@ -73,14 +94,20 @@ export async function rootAgentConnection(ctx: Context, args: QueryAgentsArgs, i
   const page = parsePageArgs(args, ordering, AGENT_SORT_KINDS[order.field], ctx.limits, connectionSelectsMore(info));
   const calls = boardCalls(ctx, info);
   let result: Page<AgentListRow>;
+  let whole = true;
   if (calls) {
-    const board = await findAgentsBoard(ctx.scope, filter, order, page, calls);
+    const needed = boardAgentColumns(info);
+    // The sort column goes into each agent's cursor.
+    const columns = needed ? AGENT_COLUMNS.filter((column) => needed.includes(column) || column === order.field) : AGENT_COLUMNS;
+    whole = columns.length === AGENT_COLUMNS.length;
+    const board = await findAgentsBoard(ctx.scope, filter, order, page, calls, columns);
     for (const [parentId, callPage] of board.calls) ctx.loaders.callsByAgent.prime({ parentId, ...calls }, callPage);
     result = board.agents;
   } else {
     result = await findAgentsPage(ctx.scope, filter, order, page);
   }
-  for (const row of result.rows) ctx.loaders.agentById.prime(row.id, row);
+  // Narrower rows hold only what this list's selection reads: never handed to the by-id loader.
+  if (whole) for (const row of result.rows) ctx.loaders.agentById.prime(row.id, row);
   return toConnection(
     result,
     page,
