@@ -346,8 +346,14 @@ describe("tenancy by construction: loaders made from one organisation's scope se
     appointmentByCallId: (id) => id,
     appointmentsByContactId: (id) => id,
     phoneNumbersByAgentId: (id) => id,
-    callsByAgent: (id) => ({ parentId: id, ...callPageRequest({ filter: {}, order: { field: 'started_at', direction: 'desc' }, page, read: joiningRead }) }),
-    callsByContact: (id) => ({ parentId: id, ...callPageRequest({ filter: {}, order: { field: 'started_at', direction: 'desc' }, page, read: joiningRead }) }),
+    callsByAgent: (id) => ({
+      parentId: id,
+      ...callPageRequest({ filter: {}, order: { field: 'started_at', direction: 'desc' }, page, read: joiningRead }),
+    }),
+    callsByContact: (id) => ({
+      parentId: id,
+      ...callPageRequest({ filter: {}, order: { field: 'started_at', direction: 'desc' }, page, read: joiningRead }),
+    }),
     callCountByAgent: (id) => ({ parentId: id, filter: {} }),
     callCountByContact: (id) => ({ parentId: id, filter: {} }),
     agentStats: (id) => ({ agentId: id, range: { kind: 'preset', preset: 'this_month' } }),
