@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { CompiledShapes, slot } from '../src/db/compiledShapes';
 import type { Db } from '../src/db/database';
 import { tenantScope } from '../src/db/tenant';
+import { callPageRequest } from '../src/loaders/callPages';
 import { openTestDb } from './support/db';
 import { createAgent, createCalls, createContact, createOrg } from './support/factories';
 
@@ -90,12 +91,8 @@ describe('statements compiled once per shape, as production runs them (no second
   it('builds each organisation’s own agents board, one after the other on the same shape', async () => {
     const read = { columns: calls.CALL_LIST_COLUMNS, agent: null, contact: ['id', 'name'] as const };
     for (const org of [...orgs, ...orgs]) {
-      const board = await calls.findAgentsBoard(tenantScope(db, org.id), {}, { field: 'name', direction: 'asc' }, page, {
-        filter: {},
-        order,
-        page: { ...page, limit: 5 },
-        read,
-      });
+      const request = callPageRequest({ filter: {}, order, page: { ...page, limit: 5 }, read });
+      const board = await calls.findAgentsBoard(tenantScope(db, org.id), {}, { field: 'name', direction: 'asc' }, page, request);
       expect(board.agents.rows.map((agent) => agent.id)).toEqual([org.agent]);
       expect(
         board.calls

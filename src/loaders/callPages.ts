@@ -1,5 +1,6 @@
 import type DataLoader from 'dataloader';
 import type { TenantScope } from '../db/tenant';
+import { cursorShape } from '../pagination/keyset';
 import type { PageRequest } from '../pagination/pageArgs';
 import {
   countCallsByParent,
@@ -31,9 +32,7 @@ export interface CallPageKey {
  * cursors' values may differ per parent.
  */
 export function callPageShape({ filter, order, page, read }: Omit<CallPageKey, 'parentId' | 'shape'>): string {
-  // A cursor in the null segment of a nullable order bounds a different index range (keysetSegments).
-  const cursors = [page.after ? page.after.value === null : undefined, page.before ? page.before.value === null : undefined];
-  return JSON.stringify([filter, order, page.limit, page.backward, page.lookAhead, cursors, read.columns, read.agent, read.contact]);
+  return JSON.stringify([filter, order, page.limit, page.backward, page.lookAhead, cursorShape(page), read.columns, read.agent, read.contact]);
 }
 
 /** A page request with its shape, for keys made outside a `calls` field (childCallKey makes those). */

@@ -62,6 +62,16 @@ export interface KeysetSegment {
 }
 
 /**
+ * Which cursors a page carries, and for each whether it sits in the null
+ * segment of a nullable order: that bounds a different index range
+ * (keysetSegments), so it is part of a page statement's shape; the cursors'
+ * values are not.
+ */
+export function cursorShape(page: Pick<PageRequest, 'after' | 'before'>): (boolean | undefined)[] {
+  return [page.after ? page.after.value === null : undefined, page.before ? page.before.value === null : undefined];
+}
+
+/**
  * Keyset conditions for an order on a column that may be null. Nulls come
  * LAST in both directions: the order is every row with a value by (value, id),
  * then every row without one by id, both in the requested direction. A row

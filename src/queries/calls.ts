@@ -4,7 +4,17 @@ import { PREPARED } from '../db/database';
 import type { TenantScope } from '../db/tenant';
 import type { CallDirection, CallOutcome, CallRow, CallStatus, Sentiment, TranscriptRow } from '../db/schema';
 import type { CursorPosition, SortValue, SortValueKind } from '../pagination/cursor';
-import { and, finishPage, keysetBounds, keysetSegments, scanDirection, type KeysetBound, type Page, type SortDirection } from '../pagination/keyset';
+import {
+  and,
+  cursorShape,
+  finishPage,
+  keysetBounds,
+  keysetSegments,
+  scanDirection,
+  type KeysetBound,
+  type Page,
+  type SortDirection,
+} from '../pagination/keyset';
 import { scanLimit, type PageRequest } from '../pagination/pageArgs';
 import { AGENT_COLUMNS, agentConditions, type AgentColumn, type AgentFilterSpec, type AgentListRow, type AgentOrderSpec } from './agents';
 import { CONTACT_JSON_KINDS, CONTACT_LIST_COLUMNS, type ContactColumn, type ContactListRow } from './contacts';
@@ -481,10 +491,8 @@ export async function findCallsPage(
   readSpec: CallReadSpec = WHOLE_CALL_ROWS,
 ): Promise<CallPage> {
   const spec = withSortColumn(readSpec, order);
-  // Everything but the organisation and the cursors' values decides the text (compiledShapes.ts); a cursor in the
-  // null segment of a nullable order bounds a different range, so which segment each is in is part of the shape.
-  const cursors = [page.after ? page.after.value === null : undefined, page.before ? page.before.value === null : undefined];
-  const shape = JSON.stringify([filter, order, page.limit, page.backward, page.lookAhead, cursors, spec]);
+  // Everything but the organisation and the cursors' values decides the text (compiledShapes.ts).
+  const shape = JSON.stringify([filter, order, page.limit, page.backward, page.lookAhead, cursorShape(page), spec]);
   const values = {
     orgId,
     afterValue: cursorValue(page.after),
@@ -597,6 +605,8 @@ export interface BoardCallsRequest {
   /** A first page: no cursors, not backward (each agent's page starts at its own newest or oldest call). */
   page: PageRequest;
   read: CallReadSpec;
+  /** The request's shape key (callPageShape, src/loaders/callPages.ts): it decides the calls part of the statement. */
+  shape: string;
 }
 
 /** A page of agents and, for each agent on it, its first page of calls. */
@@ -650,9 +660,6 @@ export async function findAgentsBoard(
   /** The agents' columns: fewer than all only for rows that are never primed into a by-id loader. */
   agentColumnList: readonly AgentColumn[] = AGENT_COLUMNS,
 ): Promise<AgentsBoard> {
-  // With a look-ahead agent (the row that only says whether a next page exists), the page is numbered first and
-  // the position gates each agent's scan, so that agent reads no calls; without one, nothing needs numbering.
-  const lookAhead = scanLimit(agentPage) > agentPage.limit;
   const spec: CallReadSpec = withSortColumn({ ...calls.read, agent: null }, calls.order);
   // Everything but the organisation and the agents' cursor values decides the text (compiledShapes.ts).
   const shape = JSON.stringify([
@@ -660,7 +667,7 @@ export async function findAgentsBoard(
     agentOrder,
     agentColumnList,
     [agentPage.limit, agentPage.backward, agentPage.lookAhead, !!agentPage.after, !!agentPage.before],
-    [calls.filter, calls.order, calls.page, spec],
+    calls.shape,
   ]);
   const values = {
     orgId,
@@ -682,14 +689,16 @@ export async function findAgentsBoard(
     const agentWhere = and([...agentConditions(org, agentFilter), ...keysetBounds(`a.${agentOrder.field}`, 'a.id', slotted, agentOrder.direction)]);
     const scan = sql.raw(scanDirection(calls.page, calls.order.direction));
     const callsOf = sql`select ${sql.join(spec.columns.map((column) => sql.ref(`c.${column}`)))} from calls c
-      where ${and([...filterConditions(org, calls.filter), sql`c.agent_id = a.id`, ...(lookAhead ? [sql`a.position <= ${agentPage.limit}::int8`] : [])])}
+      where ${and([...filterConditions(org, calls.filter), sql`c.agent_id = a.id`, ...(agentPage.lookAhead ? [sql`a.position <= ${agentPage.limit}::int8`] : [])])}
       order by c.started_at ${scan}, c.id ${scan} limit ${scanLimit(calls.page)}`;
     // Each call one JSON array: its columns, then its contact's. ARRAY(... ORDER BY) keeps the order by definition.
     const contactValues = spec.contact ? sql`, ${jsonValues('ct', spec.contact, CONTACT_JSON_KINDS)}` : sql``;
     const callsJson = sql`array_to_json(array(select json_build_array(${jsonValues('p', spec.columns, CALL_JSON_KINDS)}${contactValues})
       from (${callsOf}) as p ${joins(org, spec)} order by p.started_at ${scan}, p.id ${scan}))`;
     const prepared = isUnfiltered(calls.filter) && isUnfiltered(agentFilter) ? PREPARED : sql``;
-    return lookAhead
+    // With a look-ahead agent (the row that only says whether a next page exists), the page is numbered first and
+    // the position gates each agent's scan, so that agent reads no calls; without one, nothing needs numbering.
+    return agentPage.lookAhead
       ? sql<BoardRow>`${prepared}select ${agentColumns}, ${callsJson} as calls
       from (select ${agentColumns}, row_number() over (order by ${agentOrderBy}) as position
         from agents a where ${agentWhere} order by ${agentOrderBy} limit ${scanLimit(agentPage)}) as a order by a.position`

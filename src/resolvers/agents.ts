@@ -21,7 +21,6 @@ import type { Page } from '../pagination/keyset';
 import { connectionNodeFields, connectionNodeSelection, connectionSelectsMore, memoisedBy } from '../graphql/selection';
 import { agentColumnsFor } from './columns';
 import { childCallConnection, childCallKey } from './calls';
-import type { CallPageKey } from '../loaders/callPages';
 import { agentOrderSpec, rangeSpec } from './args';
 import { toDbEnum, toGraphQLEnum } from './enums';
 import { fromProvider } from './provider';
@@ -50,7 +49,7 @@ function responseKey(node: FieldNode): string {
  * itself will reject: then it loads (and fails) on its own, as it would
  * without a board.
  */
-function boardCalls(ctx: Context, info: GraphQLResolveInfo): (BoardCallsRequest & Pick<CallPageKey, 'shape'>) | undefined {
+function boardCalls(ctx: Context, info: GraphQLResolveInfo): BoardCallsRequest | undefined {
   const nested = nestedCallsField(info);
   if (!nested) return undefined;
   const agentType = info.schema.getType('Agent');
